@@ -1,0 +1,80 @@
+// swift-tools-version: 6.1
+// Surety: background jobs that tell the truth.
+// The core module `Surety` imports no database or HTTP package, so its tests build fast.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Surety",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Surety", targets: ["Surety"]),
+        .library(name: "SuretySQLite", targets: ["SuretySQLite"]),
+        .library(name: "SuretyTesting", targets: ["SuretyTesting"]),
+        .executable(name: "surety", targets: ["surety"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+    ],
+    targets: [
+        // The core: jobs, lifecycle, retries, worker runtime, tenancy, the store contract.
+        .target(
+            name: "Surety",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // The embedded default store: one SQLite file through GRDB.
+        .target(
+            name: "SuretySQLite",
+            dependencies: ["Surety", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        // For users too: the store conformance suite, a test clock, an event recorder.
+        .target(name: "SuretyTesting", dependencies: ["Surety"], swiftSettings: strict),
+        // The `surety` command: demo, worker, enqueue, stats, jobs, dlq, migrate.
+        .target(
+            name: "SuretyCLI",
+            dependencies: [
+                "Surety", "SuretySQLite",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "surety", dependencies: ["SuretyCLI"], swiftSettings: strict),
+        // Examples build in CI so the docs' code keeps compiling.
+        .executableTarget(
+            name: "QuickStart",
+            dependencies: ["Surety", "SuretySQLite"],
+            path: "Examples/QuickStart",
+            swiftSettings: strict
+        ),
+        .testTarget(name: "SuretyTests", dependencies: ["Surety", "SuretyTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "SuretySQLiteTests",
+            dependencies: ["Surety", "SuretySQLite", "SuretyTesting", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SuretyCLITests",
+            dependencies: ["Surety", "SuretySQLite", "SuretyCLI", "SuretyTesting", "surety",
+                           .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

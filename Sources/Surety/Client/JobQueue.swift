@@ -1,0 +1,131 @@
+import Foundation
+import Logging
+
+/// The client applications use to enqueue and cancel jobs.
+///
+/// ```swift
+/// let queue = JobQueue(store: store)
+/// try await queue.enqueue(SendWelcomeEmail(userID: "u1", token: "t"), tenant: TenantID("acme"))
+/// ```
+public struct JobQueue: Sendable {
+    public let store: any JobStore
+    public let registry: JobRegistry
+    public let clock: any SuretyClock
+    public let logger: Logger
+
+    /// - Parameters:
+    ///   - store: where jobs are kept.
+    ///   - registry: the known job types; needed only for ``enqueue(type:payload:tenant:options:)``.
+    ///     Default: empty.
+    ///   - clock: the time source for `runAt` and audit times. Default: ``SystemClock``.
+    ///   - logger: Default: a logger labelled `surety.queue`.
+    public init(
+        store: any JobStore, registry: JobRegistry = JobRegistry(), clock: any SuretyClock = SystemClock(),
+        logger: Logger = Logger(label: "surety.queue")
+    ) {
+        self.store = store
+        self.registry = registry
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// Enqueues one job for `tenant`. With a unique key already held, returns the holder.
+    /// - Throws: ``SuretyError`` with `invalidPayload` (does not encode), `invalidArgument`
+    ///   (bad queue, priority, attempts or time), or the store's error.
+    @discardableResult
+    public func enqueue<J: Job>(_ job: J, tenant: TenantID, options: EnqueueOptions = EnqueueOptions()) async throws -> EnqueuedJob {
+        try await enqueue([job], tenant: tenant, options: options)[0]
+    }
+
+    /// Enqueues many jobs of one type for `tenant` in one transaction: all or none.
+    @discardableResult
+    public func enqueue<J: Job>(_ jobs: [J], tenant: TenantID, options: EnqueueOptions = EnqueueOptions()) async throws -> [EnqueuedJob] {
+        guard !jobs.isEmpty else { return [] }
+        let now = clock.now()
+        let news = try jobs.map { job in
+            try makeNewJob(
+                type: J.name, payload: try JobCoding.encode(job), typeOptions: J.options,
+                uniqueKey: options.uniqueKey ?? job.uniqueKey, tenant: tenant, options: options, now: now
+            )
+        }
+        return try await store.enqueue(news)
+    }
+
+    /// Enqueues a job by type name with a JSON payload (the `surety enqueue` path). The type
+    /// must be registered and the payload must decode into it.
+    /// - Throws: ``SuretyError`` with `unknownJobType` or `invalidPayload`.
+    @discardableResult
+    public func enqueue(type: String, payload: String, tenant: TenantID, options: EnqueueOptions = EnqueueOptions()) async throws -> EnqueuedJob {
+        guard let entry = registry.entry(for: type) else {
+            let known = registry.names.joined(separator: ", ")
+            throw SuretyError(.unknownJobType, "unknown job type '\(type)'; registered types: \(known.isEmpty ? "none" : known)")
+        }
+        do {
+            try entry.validate(payload)
+        } catch {
+            throw SuretyError(.invalidPayload, "payload does not decode as \(type): \(JobQueue.describeDecoding(error))")
+        }
+        let new = try makeNewJob(
+            type: type, payload: payload, typeOptions: entry.options, uniqueKey: options.uniqueKey,
+            tenant: tenant, options: options, now: clock.now()
+        )
+        return try await store.enqueue([new])[0]
+    }
+
+    /// Cancels waiting jobs (scheduled, available, retrying), with an audit row each.
+    @discardableResult
+    public func cancel(_ ids: [JobID], by actor: String, reason: String) async throws -> BulkResult {
+        try await store.cancel(ids, action: OperatorAction(actor: actor, reason: reason, at: clock.now()))
+    }
+
+    func makeNewJob(
+        type: String, payload: String, typeOptions: JobOptions, uniqueKey: String?, tenant: TenantID,
+        options: EnqueueOptions, now: Date
+    ) throws -> NewJob {
+        let queue = options.queue ?? typeOptions.queue
+        let priority = options.priority ?? typeOptions.priority
+        let maxAttempts = options.maxAttempts ?? typeOptions.maxAttempts
+        guard !queue.isEmpty, queue.count <= 128 else {
+            throw SuretyError(.invalidArgument, "queue name must be 1 to 128 characters")
+        }
+        guard (0...9).contains(priority) else {
+            throw SuretyError(.invalidArgument, "priority must be between 0 (most urgent) and 9, got \(priority)")
+        }
+        guard maxAttempts >= 1 else {
+            throw SuretyError(.invalidArgument, "maxAttempts must be at least 1, got \(maxAttempts)")
+        }
+        if let delay = options.delay, delay < .zero {
+            throw SuretyError(.invalidArgument, "delay must not be negative")
+        }
+        if let key = uniqueKey, key.isEmpty || key.count > 512 {
+            throw SuretyError(.invalidArgument, "unique key must be 1 to 512 characters")
+        }
+        let runAt = options.runAt ?? options.delay.map { now.adding($0) } ?? now
+        return NewJob(
+            type: type, queue: queue, priority: priority, tenant: tenant, payload: payload,
+            runAt: runAt, enqueuedAt: now, maxAttempts: maxAttempts, uniqueKey: uniqueKey,
+            uniqueScope: typeOptions.uniqueScope, tags: options.tags, correlation: options.correlation
+        )
+    }
+
+    /// A decoding error described by where it failed, never by the values it saw.
+    public static func describeDecoding(_ error: any Error) -> String {
+        guard let decoding = error as? DecodingError else { return String(describing: type(of: error)) }
+        func path(_ context: DecodingError.Context) -> String {
+            let joined = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return joined.isEmpty ? "the top level" : "'\(joined)'"
+        }
+        switch decoding {
+        case .typeMismatch(let type, let context):
+            return "expected \(type) at \(path(context))"
+        case .valueNotFound(let type, let context):
+            return "missing \(type) value at \(path(context))"
+        case .keyNotFound(let key, let context):
+            return "missing key '\(key.stringValue)' at \(path(context))"
+        case .dataCorrupted(let context):
+            return "malformed JSON at \(path(context))"
+        @unknown default:
+            return "does not decode"
+        }
+    }
+}

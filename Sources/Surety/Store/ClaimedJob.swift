@@ -1,0 +1,64 @@
+import Foundation
+
+/// What a claim hands to a worker: everything needed to run one attempt.
+public struct ClaimedJob: Sendable, Hashable {
+    public var id: JobID
+    public var type: String
+    public var queue: String
+    public var priority: Int
+    /// Restored from the stored row for every attempt.
+    public var tenant: TenantID
+    public var payload: String
+    /// This attempt's number, 1 for the first.
+    public var attempt: Int
+    public var maxAttempts: Int
+    public var lease: Lease
+    public var leaseUntil: Date
+    public var enqueuedAt: Date
+    /// When the job became due (for queue latency).
+    public var runAt: Date
+    /// When the first attempt started (for the retry budget).
+    public var firstAttemptAt: Date
+    public var tags: [String]
+    public var correlation: [String: String]
+
+    public init(
+        id: JobID, type: String, queue: String, priority: Int, tenant: TenantID, payload: String,
+        attempt: Int, maxAttempts: Int, lease: Lease, leaseUntil: Date, enqueuedAt: Date, runAt: Date,
+        firstAttemptAt: Date, tags: [String], correlation: [String: String]
+    ) {
+        self.id = id
+        self.type = type
+        self.queue = queue
+        self.priority = priority
+        self.tenant = tenant
+        self.payload = payload
+        self.attempt = attempt
+        self.maxAttempts = maxAttempts
+        self.lease = lease
+        self.leaseUntil = leaseUntil
+        self.enqueuedAt = enqueuedAt
+        self.runAt = runAt
+        self.firstAttemptAt = firstAttemptAt
+        self.tags = tags
+        self.correlation = correlation
+    }
+}
+
+/// A claim: take up to `limit` due jobs from `queues`, most urgent first
+/// (priority, then run_at, then id), and lease them to `worker` until `leaseUntil`.
+public struct ClaimRequest: Sendable, Hashable {
+    public var queues: [String]
+    public var limit: Int
+    public var worker: String
+    public var now: Date
+    public var leaseUntil: Date
+
+    public init(queues: [String], limit: Int, worker: String, now: Date, leaseUntil: Date) {
+        self.queues = queues
+        self.limit = limit
+        self.worker = worker
+        self.now = now
+        self.leaseUntil = leaseUntil
+    }
+}

@@ -1,0 +1,210 @@
+import Foundation
+import Synchronization
+
+/// A store that keeps jobs in memory: for unit tests of job code only. It runs the pure
+/// ``JobLifecycle`` transitions and passes the same conformance suite as the durable stores,
+/// but everything is lost when the process ends.
+public final class MemoryStore: JobStore, JobAvailabilityNotifying {
+    private struct State {
+        var jobs: [JobID: JobRecord] = [:]
+        var tokens: [JobID: Int64] = [:]
+        var history: [JobID: [AttemptRecord]] = [:]
+        var audit: [JobID: [AuditRecord]] = [:]
+        var nextID: Int64 = 1
+        var listeners: [Int: AsyncStream<Void>.Continuation] = [:]
+        var nextListener = 0
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public func migrate() async throws {}
+
+    public func enqueue(_ jobs: [NewJob]) async throws -> [EnqueuedJob] {
+        let results = state.withLock { state -> [EnqueuedJob] in
+            jobs.map { new in
+                if let key = new.uniqueKey,
+                   let holder = state.jobs.values.first(where: {
+                       $0.tenant == new.tenant && $0.uniqueKey == key && JobLifecycle.holdsUniqueKey($0)
+                   }) {
+                    return EnqueuedJob(id: holder.id, inserted: false)
+                }
+                let id = JobID(state.nextID)
+                state.nextID += 1
+                state.jobs[id] = JobRecord(
+                    id: id, type: new.type, queue: new.queue, priority: new.priority, tenant: new.tenant,
+                    state: new.initialState, payload: new.payload, attempt: 0, maxAttempts: new.maxAttempts,
+                    runAt: new.runAt, enqueuedAt: new.enqueuedAt, uniqueKey: new.uniqueKey,
+                    uniqueScope: new.uniqueScope, tags: new.tags, correlation: new.correlation
+                )
+                return EnqueuedJob(id: id, inserted: true)
+            }
+        }
+        if results.contains(where: \.inserted) { signal() }
+        return results
+    }
+
+    public func claim(_ request: ClaimRequest) async throws -> [ClaimedJob] {
+        state.withLock { state in
+            let due = state.jobs.values
+                .filter { request.queues.contains($0.queue) && JobLifecycle.isClaimable($0, now: request.now) }
+                .sorted { ($0.priority, $0.runAt, $0.id) < ($1.priority, $1.runAt, $1.id) }
+                .prefix(request.limit)
+            return due.map { job in
+                let token = Lease.newToken()
+                let (next, claimed) = JobLifecycle.claim(job, worker: request.worker, token: token, now: request.now, leaseUntil: request.leaseUntil)
+                state.jobs[job.id] = next
+                state.tokens[job.id] = token
+                return claimed
+            }
+        }
+    }
+
+    public func heartbeat(_ leases: [Lease], until: Date) async throws -> [Lease] {
+        state.withLock { state in
+            leases.filter { lease in
+                guard var job = state.jobs[lease.jobID],
+                      JobLifecycle.holdsLease(job, currentToken: state.tokens[lease.jobID], lease: lease) else { return true }
+                job.leaseUntil = until
+                state.jobs[lease.jobID] = job
+                return false
+            }
+        }
+    }
+
+    public func finish(_ finishes: [AttemptFinish]) async throws -> [FenceResult] {
+        var wake = false
+        let results = state.withLock { state in
+            finishes.map { finish -> FenceResult in
+                guard let job = state.jobs[finish.lease.jobID],
+                      JobLifecycle.holdsLease(job, currentToken: state.tokens[job.id], lease: finish.lease) else { return .leaseLost }
+                if let expiredBy = finish.onlyIfLeaseExpiredBy, let until = job.leaseUntil, until > expiredBy { return .leaseLost }
+                let (next, history) = JobLifecycle.finish(job, finish)
+                state.jobs[job.id] = next
+                state.tokens[job.id] = nil
+                if let history { state.history[job.id, default: []].append(history) }
+                if next.state == .available { wake = true }
+                return .applied
+            }
+        }
+        if wake { signal() }
+        return results
+    }
+
+    public func expiredLeases(now: Date, limit: Int) async throws -> [ExpiredLease] {
+        state.withLock { state in
+            state.jobs.values
+                .filter { $0.state == .running && ($0.leaseUntil ?? .distantFuture) <= now }
+                .sorted { ($0.leaseUntil ?? now, $0.id) < ($1.leaseUntil ?? now, $1.id) }
+                .prefix(limit)
+                .map { job in
+                    ExpiredLease(job: ClaimedJob(
+                        id: job.id, type: job.type, queue: job.queue, priority: job.priority, tenant: job.tenant,
+                        payload: job.payload, attempt: job.attempt, maxAttempts: job.maxAttempts,
+                        lease: Lease(jobID: job.id, token: state.tokens[job.id] ?? 0), leaseUntil: job.leaseUntil ?? now,
+                        enqueuedAt: job.enqueuedAt, runAt: job.runAt, firstAttemptAt: job.firstAttemptAt ?? job.attemptedAt ?? now,
+                        tags: job.tags, correlation: job.correlation
+                    ), worker: job.attemptedBy ?? "unknown", startedAt: job.attemptedAt ?? now)
+                }
+        }
+    }
+
+    public func job(_ id: JobID) async throws -> JobRecord? {
+        state.withLock { $0.jobs[id] }
+    }
+
+    public func jobs(_ filter: JobFilter) async throws -> [JobRecord] {
+        state.withLock { state in
+            Array(state.jobs.values.filter(filter.matches).sorted { $0.id > $1.id }.prefix(filter.limit))
+        }
+    }
+
+    public func attempts(of id: JobID) async throws -> [AttemptRecord] {
+        state.withLock { state in
+            var records = state.history[id] ?? []
+            if let job = state.jobs[id], let current = JobLifecycle.attemptOnJobRow(job) { records.append(current) }
+            return records
+        }
+    }
+
+    public func audit(of id: JobID) async throws -> [AuditRecord] {
+        state.withLock { $0.audit[id] ?? [] }
+    }
+
+    public func requeue(_ ids: [JobID], action: OperatorAction) async throws -> BulkResult {
+        let result = apply(ids, action: action, name: "requeue") { state, job in
+            if let key = job.uniqueKey, job.uniqueScope == .whileActive,
+               let holder = state.jobs.values.first(where: { $0.id != job.id && $0.tenant == job.tenant && $0.uniqueKey == key && JobLifecycle.holdsUniqueKey($0) }) {
+                return .failure(JobLifecycle.SkipReason("unique key is held by job \(holder.id)"))
+            }
+            return JobLifecycle.requeue(job, action: action)
+        }
+        if !result.changed.isEmpty { signal() }
+        return result
+    }
+
+    public func discard(_ ids: [JobID], action: OperatorAction) async throws -> BulkResult {
+        apply(ids, action: action, name: "discard") { JobLifecycle.discard($1, action: action) }
+    }
+
+    public func cancel(_ ids: [JobID], action: OperatorAction) async throws -> BulkResult {
+        apply(ids, action: action, name: "cancel") { JobLifecycle.cancel($1, action: action) }
+    }
+
+    public func counts() async throws -> [JobCount] {
+        state.withLock { state in
+            var groups: [JobCount] = []
+            let grouped = Dictionary(grouping: state.jobs.values) { "\($0.queue)\u{0}\($0.type)\u{0}\($0.state.rawValue)" }
+            for (_, jobs) in grouped {
+                let first = jobs[0]
+                groups.append(JobCount(queue: first.queue, type: first.type, state: first.state, count: jobs.count))
+            }
+            return groups.sorted { ($0.queue, $0.type, $0.state.rawValue) < ($1.queue, $1.type, $1.state.rawValue) }
+        }
+    }
+
+    public func availabilitySignals() -> AsyncStream<Void> {
+        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let key = state.withLock { state in
+            let key = state.nextListener
+            state.nextListener += 1
+            state.listeners[key] = continuation
+            return key
+        }
+        continuation.onTermination = { [weak self] _ in
+            self?.state.withLock { _ = $0.listeners.removeValue(forKey: key) }
+        }
+        return stream
+    }
+
+    private func signal() {
+        let listeners = state.withLock { Array($0.listeners.values) }
+        for listener in listeners { listener.yield() }
+    }
+
+    private func apply(
+        _ ids: [JobID], action: OperatorAction, name: String,
+        _ transition: (inout State, JobRecord) -> Result<JobRecord, JobLifecycle.SkipReason>
+    ) -> BulkResult {
+        state.withLock { state in
+            var result = BulkResult()
+            for id in ids {
+                guard let job = state.jobs[id] else {
+                    result.skipped.append(.init(id: id, reason: "no such job"))
+                    continue
+                }
+                switch transition(&state, job) {
+                case .success(let next):
+                    state.jobs[id] = next
+                    state.tokens[id] = nil
+                    state.audit[id, default: []].append(AuditRecord(jobID: id, action: name, actor: action.actor, reason: action.reason, at: action.at))
+                    result.changed.append(id)
+                case .failure(let skip):
+                    result.skipped.append(.init(id: id, reason: skip.message))
+                }
+            }
+            return result
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+
+/// A job as handed to a store for insertion: validated and encoded by ``JobQueue``.
+public struct NewJob: Sendable, Hashable {
+    public var type: String
+    public var queue: String
+    public var priority: Int
+    public var tenant: TenantID
+    /// The payload as JSON text.
+    public var payload: String
+    public var runAt: Date
+    public var enqueuedAt: Date
+    public var maxAttempts: Int
+    public var uniqueKey: String?
+    public var uniqueScope: UniqueScope
+    public var tags: [String]
+    public var correlation: [String: String]
+
+    public init(
+        type: String, queue: String, priority: Int, tenant: TenantID, payload: String,
+        runAt: Date, enqueuedAt: Date, maxAttempts: Int, uniqueKey: String? = nil,
+        uniqueScope: UniqueScope = .whileActive, tags: [String] = [], correlation: [String: String] = [:]
+    ) {
+        self.type = type
+        self.queue = queue
+        self.priority = priority
+        self.tenant = tenant
+        self.payload = payload
+        self.runAt = runAt
+        self.enqueuedAt = enqueuedAt
+        self.maxAttempts = maxAttempts
+        self.uniqueKey = uniqueKey
+        self.uniqueScope = uniqueScope
+        self.tags = tags
+        self.correlation = correlation
+    }
+
+    /// The state a new job starts in: `scheduled` when `runAt` is after `enqueuedAt`.
+    public var initialState: JobState { runAt > enqueuedAt ? .scheduled : .available }
+}

@@ -1,0 +1,387 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import Tracing
+
+/// Runs jobs: claims them in batches under leases, runs up to `concurrency` at once, keeps their
+/// leases alive with heartbeats, enforces each type's timeout, records every attempt, and rescues
+/// jobs whose worker vanished. A ServiceLifecycle `Service`:
+///
+/// ```swift
+/// let worker = Worker(store: store, registry: registry)
+/// let group = ServiceGroup(services: [worker], gracefulShutdownSignals: [.sigterm], logger: logger)
+/// try await group.run()
+/// ```
+///
+/// On graceful shutdown it stops claiming, lets running jobs finish within
+/// ``WorkerConfiguration/shutdownGracePeriod``, then cancels the rest and releases them to the
+/// queue without using an attempt. A job is recorded `completed` only after `run` returned.
+public final class Worker: Service, Sendable {
+    public let store: any JobStore
+    public let registry: JobRegistry
+    public let configuration: WorkerConfiguration
+    public let clock: any SuretyClock
+    let logger: Logger
+    let queueClient: JobQueue
+    let dependencies: JobDependencies
+
+    private struct Running {
+        var lease: Lease
+        var cancel: AsyncStream<CancelReason>.Continuation
+        var finishing = false
+    }
+
+    enum CancelReason: Sendable { case leaseLost, shutdown }
+
+    private let running = Mutex<[JobID: Running]>([:])
+    private let draining = Mutex(false)
+    private let wake = WakeSignal()
+
+    /// - Parameters:
+    ///   - store: where jobs are kept.
+    ///   - registry: the job types this worker can run. A claimed job of an unknown type fails
+    ///     transiently (retrying with backoff, so a newer worker can take it) and is never dropped.
+    ///   - configuration: Default: ``WorkerConfiguration/init(queues:concurrency:claimBatchSize:leaseDuration:heartbeatInterval:pollInterval:rescueInterval:shutdownGracePeriod:workerID:classifier:onEvent:)`` defaults.
+    ///   - dependencies: services jobs fetch with ``JobContext/dependency(_:)``. Default: none.
+    ///   - clock: Default: ``SystemClock``.
+    ///   - logger: Default: a logger labelled `surety.worker`.
+    public init(
+        store: any JobStore, registry: JobRegistry, configuration: WorkerConfiguration = WorkerConfiguration(),
+        dependencies: JobDependencies = JobDependencies(),
+        clock: any SuretyClock = SystemClock(), logger: Logger = Logger(label: "surety.worker")
+    ) {
+        self.store = store
+        self.dependencies = dependencies
+        self.registry = registry
+        self.configuration = configuration
+        self.clock = clock
+        var logger = logger
+        logger[metadataKey: "worker"] = "\(configuration.workerID)"
+        self.logger = logger
+        self.queueClient = JobQueue(store: store, registry: registry, clock: clock, logger: logger)
+    }
+
+    /// Runs until graceful shutdown (or cancellation).
+    /// - Throws: ``SuretyError/Code/invalidArgument`` for an unusable configuration.
+    public func run() async throws {
+        guard configuration.concurrency >= 1 else { throw SuretyError(.invalidArgument, "concurrency must be at least 1") }
+        guard !configuration.queues.isEmpty else { throw SuretyError(.invalidArgument, "a worker needs at least one queue") }
+        let completer = CompletionBatcher(store: store, clock: clock, logger: logger) { [configuration] message in
+            configuration.onEvent?(.storeError(message))
+        }
+        logger.info("worker started", metadata: [
+            "queues": "\(configuration.queues.joined(separator: ","))", "concurrency": "\(configuration.concurrency)",
+        ])
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { outer in
+                outer.addTask { await completer.run() }
+                await withTaskGroup(of: Void.self) { aux in
+                    aux.addTask { await self.heartbeatLoop() }
+                    if let interval = self.configuration.rescueInterval {
+                        aux.addTask { await self.rescueLoop(every: interval) }
+                    }
+                    if let notifier = self.store as? any JobAvailabilityNotifying {
+                        aux.addTask {
+                            for await _ in notifier.availabilitySignals() { self.wake.signal() }
+                        }
+                    }
+                    await self.claimLoop(completer)
+                    aux.cancelAll()
+                }
+                completer.close()
+            }
+        } onGracefulShutdown: {
+            self.beginDrain()
+        }
+        logger.info("worker stopped")
+    }
+
+    /// Stops claiming and starts the graceful drain (what a ServiceGroup's graceful shutdown does).
+    public func beginDrain() {
+        let first = draining.withLock { draining -> Bool in
+            defer { draining = true }
+            return !draining
+        }
+        guard first else { return }
+        configuration.onEvent?(.draining)
+        logger.info("worker draining", metadata: ["running": "\(runningCount)"])
+        wake.signal()
+    }
+
+    private var isDraining: Bool { draining.withLock { $0 } }
+    private var runningCount: Int { running.withLock { $0.count } }
+
+    // MARK: Claiming
+
+    private func claimLoop(_ completer: CompletionBatcher) async {
+        await withTaskGroup(of: Void.self) { jobs in
+            var failures = 0
+            while !isDraining && !Task.isCancelled {
+                let free = configuration.concurrency - runningCount
+                if free <= 0 {
+                    await wake.wait()
+                    continue
+                }
+                let limit = min(free, configuration.effectiveBatchSize)
+                let now = clock.now()
+                let claimed: [ClaimedJob]
+                do {
+                    claimed = try await store.claim(ClaimRequest(
+                        queues: configuration.queues, limit: limit, worker: configuration.workerID,
+                        now: now, leaseUntil: now.adding(configuration.leaseDuration)
+                    ))
+                    if failures > 0 { logger.info("store reachable again; claiming resumed") }
+                    failures = 0
+                } catch {
+                    failures += 1
+                    let delay = StoreBackoff.delay(failures: failures)
+                    logger.warning("claim failed; backing off", metadata: ["error": "\(error)", "retry_in": "\(delay)", "failures": "\(failures)"])
+                    configuration.onEvent?(.storeError("claim: \(error)"))
+                    try? await clock.sleep(for: delay)
+                    continue
+                }
+                for job in claimed {
+                    let (stream, continuation) = AsyncStream<CancelReason>.makeStream(bufferingPolicy: .bufferingNewest(1))
+                    running.withLock { $0[job.id] = Running(lease: job.lease, cancel: continuation) }
+                    jobs.addTask { await self.execute(job, cancellation: stream, completer: completer) }
+                }
+                if claimed.count < limit {
+                    await wake.wait(timeout: configuration.pollInterval, clock: clock)
+                }
+            }
+            await drain()
+            await jobs.waitForAll()
+        }
+    }
+
+    private func drain() async {
+        guard runningCount > 0 else { return }
+        let deadline = clock.now().adding(configuration.shutdownGracePeriod)
+        while runningCount > 0 {
+            let remaining = deadline.timeIntervalSince(clock.now())
+            if remaining <= 0 {
+                let cancelled = running.withLock { running -> Int in
+                    for job in running.values { job.cancel.yield(.shutdown) }
+                    return running.count
+                }
+                logger.warning("grace period over; cancelling running jobs and releasing them", metadata: ["jobs": "\(cancelled)"])
+                return
+            }
+            await wake.wait(timeout: .interval(remaining), clock: clock)
+        }
+    }
+
+    // MARK: Running one attempt
+
+    private enum Signal: Sendable {
+        case body((any Error)?)
+        case timedOut
+        case cancelled(CancelReason)
+        case none
+    }
+
+    private func execute(_ job: ClaimedJob, cancellation: AsyncStream<CancelReason>, completer: CompletionBatcher) async {
+        let startedAt = clock.now()
+        let entry = registry.entry(for: job.type)
+        let options = entry?.options ?? JobOptions()
+        var jobLogger = logger
+        jobLogger[metadataKey: "job_id"] = "\(job.id)"
+        jobLogger[metadataKey: "job_type"] = "\(job.type)"
+        jobLogger[metadataKey: "queue"] = "\(job.queue)"
+        jobLogger[metadataKey: "tenant"] = "\(job.tenant)"
+        jobLogger[metadataKey: "attempt"] = "\(job.attempt)"
+        for (key, value) in job.correlation { jobLogger[metadataKey: key] = "\(value)" }
+        if !job.tags.isEmpty { jobLogger[metadataKey: "tags"] = "\(job.tags.joined(separator: ","))" }
+        configuration.onEvent?(.attemptStarted(job.id, attempt: job.attempt, tenant: job.tenant))
+
+        let context = JobContext(
+            id: job.id, type: job.type, queue: job.queue, attempt: job.attempt, maxAttempts: job.maxAttempts,
+            tenant: job.tenant, tags: job.tags, correlation: job.correlation, enqueuedAt: job.enqueuedAt,
+            logger: jobLogger, clock: clock, queueClient: queueClient, dependencies: dependencies
+        )
+
+        var bodyError: (any Error)?
+        var trigger: Signal?
+        await withTaskGroup(of: Signal.self) { group in
+            group.addTask { .body(await self.runBody(job, entry: entry, context: context)) }
+            group.addTask { [clock] in
+                do { try await clock.sleep(for: options.timeout) } catch { return .none }
+                return .timedOut
+            }
+            group.addTask {
+                for await reason in cancellation { return .cancelled(reason) }
+                return .none
+            }
+            for await signal in group {
+                switch signal {
+                case .body(let error):
+                    bodyError = error
+                    group.cancelAll()
+                case .timedOut, .cancelled:
+                    if trigger == nil { trigger = signal }
+                    group.cancelAll()
+                case .none:
+                    continue
+                }
+            }
+        }
+
+        let endedAt = clock.now()
+        let redactor = entry?.redactor ?? Redactor(secretFields: [])
+        let (outcome, result, error) = judge(bodyError: bodyError, trigger: trigger, options: options, redactor: redactor, payload: job.payload)
+        let next = RetryDecision.next(
+            after: result, attempt: job.attempt, maxAttempts: job.maxAttempts, firstAttemptAt: job.firstAttemptAt,
+            now: endedAt, options: options, unitRandom: Double.random(in: 0..<1)
+        )
+        running.withLock { $0[job.id]?.finishing = true }
+        let finish = AttemptFinish(
+            lease: job.lease, attempt: job.attempt, worker: configuration.workerID, startedAt: startedAt,
+            endedAt: endedAt, outcome: outcome, error: error, next: next
+        )
+        let fence = await completer.submit(finish)
+        running.withLock { running in
+            running[job.id]?.cancel.finish()
+            running[job.id] = nil
+        }
+        wake.signal()
+        logAttempt(jobLogger, outcome: outcome, next: next, error: error, fence: fence, duration: endedAt.timeIntervalSince(startedAt))
+        if let fence {
+            configuration.onEvent?(.attemptFinished(job.id, attempt: job.attempt, outcome: outcome, next: next, result: fence))
+        }
+    }
+
+    private func runBody(_ job: ClaimedJob, entry: JobRegistry.Entry?, context: JobContext) async -> (any Error)? {
+        guard let entry else {
+            return SuretyError(.unknownJobType, "no job type '\(job.type)' is registered in this worker")
+        }
+        var serviceContext = ServiceContext.current ?? .topLevel
+        serviceContext.suretyTenant = job.tenant
+        do {
+            try await Tenant.$current.withValue(job.tenant) {
+                try await withSpan("surety.job \(job.type)", context: serviceContext, ofKind: .consumer) { span in
+                    span.attributes["surety.job.id"] = job.id.rawValue
+                    span.attributes["surety.job.type"] = job.type
+                    span.attributes["surety.job.queue"] = job.queue
+                    span.attributes["surety.job.attempt"] = job.attempt
+                    span.attributes["surety.tenant"] = job.tenant.rawValue
+                    try await entry.decodeAndRun(job.payload, context)
+                }
+            }
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    private func judge(
+        bodyError: (any Error)?, trigger: Signal?, options: JobOptions, redactor: Redactor, payload: String
+    ) -> (AttemptOutcome, RetryDecision.Result, AttemptError?) {
+        guard let bodyError else { return (.succeeded, .succeeded, nil) }
+        switch trigger {
+        case .timedOut:
+            let error = AttemptError(type: "Timeout", message: "attempt exceeded its timeout of \(options.timeout)", errorClass: .transient)
+            return (.timedOut, .failed(.transient, undecodablePayload: false), error)
+        case .cancelled(.shutdown):
+            let error = AttemptError(type: "Shutdown", message: "worker shut down before the job finished; released without using an attempt", errorClass: .transient)
+            return (.interrupted, .interrupted, error)
+        case .cancelled(.leaseLost):
+            let error = AttemptError(type: "LeaseLost", message: "the job's lease was lost while it ran", errorClass: .transient)
+            return (.lost, .failed(.transient, undecodablePayload: false), error)
+        default:
+            break
+        }
+        if let snooze = bodyError as? Snooze {
+            return (.snoozed, .snoozed(snooze.duration), nil)
+        }
+        let undecodable = bodyError is PayloadDecodingFailure
+        let errorClass = undecodable ? .permanent : configuration.classifier.classify(bodyError)
+        let message = redactor.scrub(String(describing: bodyError), payload: payload)
+        let error = AttemptError(type: String(describing: type(of: bodyError)), message: message, errorClass: errorClass)
+        return (.failed, .failed(errorClass, undecodablePayload: undecodable), error)
+    }
+
+    private func logAttempt(_ logger: Logger, outcome: AttemptOutcome, next: NextState, error: AttemptError?, fence: FenceResult?, duration: TimeInterval) {
+        var metadata: Logger.Metadata = [
+            "outcome": "\(outcome.rawValue)",
+            "next": "\(next.logDescription)",
+            "duration_ms": "\(Int((duration * 1000).rounded()))",
+        ]
+        if let error {
+            metadata["error_class"] = "\(error.errorClass.rawValue)"
+            metadata["error_type"] = "\(error.type)"
+            metadata["error"] = "\(error.message)"
+        }
+        switch fence {
+        case .applied?:
+            switch next {
+            case .completed: logger.info("job attempt finished", metadata: metadata)
+            case .dead: logger.error("job attempt finished; job moved to the dead-letter inbox", metadata: metadata)
+            case .retry, .reschedule, .cancelled: logger.warning("job attempt finished", metadata: metadata)
+            }
+        case .leaseLost?:
+            logger.warning("late outcome refused: the lease was lost (the job was rescued or finished elsewhere)", metadata: metadata)
+        case nil:
+            logger.error("attempt outcome not recorded (store unavailable at shutdown); the lease will expire and the job will be rescued", metadata: metadata)
+        }
+    }
+
+    // MARK: Heartbeats and rescue
+
+    private func heartbeatLoop() async {
+        let interval = configuration.effectiveHeartbeatInterval
+        while !Task.isCancelled {
+            do { try await clock.sleep(for: interval) } catch { return }
+            let leases = running.withLock { $0.values.filter { !$0.finishing }.map(\.lease) }
+            guard !leases.isEmpty else { continue }
+            do {
+                let lost = try await store.heartbeat(leases, until: clock.now().adding(configuration.leaseDuration))
+                for lease in lost {
+                    let stillRunning = running.withLock { running -> Bool in
+                        guard let job = running[lease.jobID], job.lease == lease, !job.finishing else { return false }
+                        job.cancel.yield(.leaseLost)
+                        return true
+                    }
+                    guard stillRunning else { continue }
+                    logger.warning("lease lost; cancelling the job's task (its outcome will be refused)", metadata: ["job_id": "\(lease.jobID)"])
+                    configuration.onEvent?(.leaseLost(lease.jobID))
+                }
+            } catch {
+                logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
+                configuration.onEvent?(.storeError("heartbeat: \(error)"))
+            }
+        }
+    }
+
+    private func rescueLoop(every interval: Duration) async {
+        while !Task.isCancelled {
+            do { try await clock.sleep(for: interval) } catch { return }
+            do {
+                _ = try await LeaseRescuer.rescueOnce(store: store, registry: registry, clock: clock, logger: logger, onEvent: configuration.onEvent)
+            } catch {
+                logger.warning("rescue failed", metadata: ["error": "\(error)"])
+                configuration.onEvent?(.storeError("rescue: \(error)"))
+            }
+        }
+    }
+}
+
+/// Thrown when a stored payload no longer decodes into its job type: permanent, and marked so
+/// that a requeue refuses it unless forced.
+struct PayloadDecodingFailure: Error, CustomStringConvertible {
+    var type: String
+    var detail: String
+    var description: String { "payload does not decode as \(type): \(detail)" }
+}
+
+extension NextState {
+    var logDescription: String {
+        switch self {
+        case .completed: "completed"
+        case .retry(let at): "retry at \(at.formatted(.iso8601))"
+        case .reschedule(let at): "reschedule at \(at.formatted(.iso8601))"
+        case .dead(let reason): "dead (\(reason.rawValue))"
+        case .cancelled: "cancelled"
+        }
+    }
+}
