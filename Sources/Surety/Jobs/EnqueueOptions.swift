@@ -50,4 +50,10 @@ public struct EnqueuedJob: Sendable, Hashable {
     public var id: JobID
     /// `false` when a unique key matched an existing job and nothing was inserted.
     public var inserted: Bool
+
+    /// For stores outside this module.
+    public init(id: JobID, inserted: Bool) {
+        self.id = id
+        self.inserted = inserted
+    }
 }

@@ -38,12 +38,12 @@ public struct JobRegistry: Sendable {
 
     /// A registry with the given types.
     public init(_ types: [any Job.Type]) {
-        for type in types { register(type) }
+        for type in types { registerOpened(type) }
     }
 
-    private mutating func register(_ type: any Job.Type) {
-        func open<J: Job>(_ t: J.Type) { register(t) }
-        open(type)
+    /// Opens the existential so the generic `register(_:)` sees the concrete type.
+    private mutating func registerOpened<J: Job>(_ type: J.Type) {
+        register(type)
     }
 
     /// The entry for a stored type name, or `nil` when this process does not know it.

@@ -7,6 +7,16 @@ public protocol SuretyClock: Sendable {
     func now() -> Date
     /// Suspends for `duration`; throws `CancellationError` when the task is cancelled.
     func sleep(for duration: Duration) async throws
+    /// Suspends until `deadline`; throws `CancellationError` when the task is cancelled.
+    /// Default: sleeps for the time left until the deadline.
+    func sleep(until deadline: Date) async throws
+}
+
+extension SuretyClock {
+    public func sleep(until deadline: Date) async throws {
+        let remaining = deadline.timeIntervalSince(now())
+        if remaining > 0 { try await sleep(for: .interval(remaining)) } else { try Task.checkCancellation() }
+    }
 }
 
 /// The real clock: `Date()` and `Task.sleep`.

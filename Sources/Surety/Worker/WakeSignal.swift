@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// A sticky wake-up for one waiting task: a signal sent while nobody waits is kept for the next
@@ -45,11 +46,11 @@ final class WakeSignal: Sendable {
         }
     }
 
-    /// Returns at the next signal or after `timeout` on `clock`, whichever is first.
-    func wait(timeout: Duration, clock: any SuretyClock) async {
+    /// Returns at the next signal or at `deadline` on `clock`, whichever is first.
+    func wait(until deadline: Date, clock: any SuretyClock) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.wait() }
-            group.addTask { try? await clock.sleep(for: timeout) }
+            group.addTask { try? await clock.sleep(until: deadline) }
             await group.next()
             group.cancelAll()
         }

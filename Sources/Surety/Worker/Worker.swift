@@ -147,7 +147,7 @@ public final class Worker: Service, Sendable {
                     jobs.addTask { await self.execute(job, cancellation: stream, completer: completer) }
                 }
                 if claimed.count < limit {
-                    await wake.wait(timeout: configuration.pollInterval, clock: clock)
+                    await wake.wait(until: now.adding(configuration.pollInterval), clock: clock)
                 }
             }
             await drain()
@@ -168,7 +168,7 @@ public final class Worker: Service, Sendable {
                 logger.warning("grace period over; cancelling running jobs and releasing them", metadata: ["jobs": "\(cancelled)"])
                 return
             }
-            await wake.wait(timeout: .interval(remaining), clock: clock)
+            await wake.wait(until: deadline, clock: clock)
         }
     }
 
@@ -206,7 +206,7 @@ public final class Worker: Service, Sendable {
         await withTaskGroup(of: Signal.self) { group in
             group.addTask { .body(await self.runBody(job, entry: entry, context: context)) }
             group.addTask { [clock] in
-                do { try await clock.sleep(for: options.timeout) } catch { return .none }
+                do { try await clock.sleep(until: startedAt.adding(options.timeout)) } catch { return .none }
                 return .timedOut
             }
             group.addTask {
