@@ -59,7 +59,11 @@ let package = Package(
         // Examples build in CI so the docs' code keeps compiling.
         .executableTarget(
             name: "QuickStart",
-            dependencies: ["Surety", "SuretySQLite"],
+            dependencies: [
+                "Surety", "SuretySQLite",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Examples/QuickStart",
             swiftSettings: strict
         ),

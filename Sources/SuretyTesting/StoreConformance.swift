@@ -26,6 +26,7 @@ public struct StoreConformance: Sendable {
         case cancellation = "cancellation"
         case queries = "queries and filters"
         case concurrencyRaces = "concurrency races"
+        case effects = "effect ledger"
     }
 
     let makeStore: Factory
@@ -52,6 +53,7 @@ public struct StoreConformance: Sendable {
         case .cancellation: try await cancellation(store, check)
         case .queries: try await queries(store, check)
         case .concurrencyRaces: try await concurrencyRaces(store, check)
+        case .effects: try await effects(store, check)
         }
     }
 
@@ -412,6 +414,50 @@ public struct StoreConformance: Sendable {
         try check.that(finishes.count == 200 && finishes.allSatisfy { $0 == .applied }, "concurrent batched finishes all apply")
         let completed = try await store.counts().filter { $0.queue == "race" && $0.state == .completed }.reduce(0) { $0 + $1.count }
         try check.that(completed == 200, "all 200 raced jobs are completed")
+    }
+}
+
+extension StoreConformance {
+    fileprivate func effects(_ store: any JobStore, _ check: Check) async throws {
+        guard let ledger = store as? any EffectLedgerStore else {
+            try check.fail("the store does not provide the effect ledger (EffectLedgerStore)")
+        }
+        let now = Self.t0
+        let id = try await store.enqueue([Self.job()])[0].id
+        let first = try await Self.claim(store)[0]
+        let key = EffectKey(tenant: Self.acme, jobID: id, name: "charge", key: "order-1")
+        let begin = try await ledger.beginEffect(key, lease: first.lease, attempt: 1, worker: "w1", now: now)
+        try check.that(begin == .started, "the first begin records a started effect, got \(begin)")
+        let again = try await ledger.beginEffect(key, lease: first.lease, attempt: 1, worker: "w1", now: now)
+        guard case .existing(let started) = again else { try check.fail("a second begin returns the existing record, got \(again)") }
+        try check.that(started.state == .started && started.attempt == 1 && started.worker == "w1" && started.result == nil, "the started record keeps attempt and worker")
+
+        // The worker dies before confirming; the rescuer takes the job back; attempt 2 sees the doubt.
+        _ = try await store.finish([Self.finish(first, at: now.addingTimeInterval(31), outcome: .lost, next: .retry(at: now.addingTimeInterval(31)), error: Self.boom, onlyIfExpiredBy: now.addingTimeInterval(31))])
+        let stale = try await ledger.beginEffect(EffectKey(tenant: Self.acme, jobID: id, name: "refund"), lease: first.lease, attempt: 1, worker: "w1", now: now.addingTimeInterval(32))
+        try check.that(stale == .leaseLost, "a worker that lost its lease starts no new effect")
+        let second = try await Self.claim(store, at: now.addingTimeInterval(31))[0]
+        let inDoubt = try await ledger.beginEffect(key, lease: second.lease, attempt: 2, worker: "w2", now: now.addingTimeInterval(32))
+        guard case .existing(let doubtful) = inDoubt, doubtful.state == .started, doubtful.attempt == 1 else {
+            try check.fail("attempt 2 finds the unconfirmed effect of attempt 1, got \(inDoubt)")
+        }
+        try await ledger.forgetUnconfirmedEffect(key)
+        let restarted = try await ledger.beginEffect(key, lease: second.lease, attempt: 2, worker: "w2", now: now.addingTimeInterval(33))
+        try check.that(restarted == .started, "after forgetting an unconfirmed effect, it can start again")
+        try await ledger.confirmEffect(key, result: #"{"receipt":"r-1"}"#, now: now.addingTimeInterval(34))
+        try await ledger.forgetUnconfirmedEffect(key)
+        let confirmed = try await ledger.beginEffect(key, lease: second.lease, attempt: 2, worker: "w2", now: now.addingTimeInterval(35))
+        guard case .existing(let record) = confirmed else { try check.fail("a confirmed effect is returned, got \(confirmed)") }
+        try check.that(record.state == .confirmed && record.result == #"{"receipt":"r-1"}"# && record.confirmedAt == now.addingTimeInterval(34) && record.attempt == 2 && record.worker == "w2",
+                       "a confirmed effect keeps its result and is never forgotten")
+
+        // Keys are scoped by tenant, job, name and caller key.
+        let other = try await ledger.beginEffect(EffectKey(tenant: Self.acme, jobID: id, name: "charge", key: "order-2"), lease: second.lease, attempt: 2, worker: "w2", now: now)
+        try check.that(other == .started, "another caller key is another effect")
+        let listed = try await ledger.effects(of: id)
+        try check.that(listed.map(\.key.key) == ["order-1", "order-2"], "the job's effects are listed oldest first, got \(listed.map(\.key.key))")
+        let otherJob = try await ledger.effects(of: JobID(987_654))
+        try check.that(otherJob.isEmpty, "another job has no effects")
     }
 }
 

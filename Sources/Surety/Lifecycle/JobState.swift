@@ -54,4 +54,7 @@ public enum DeadReason: String, Sendable, Hashable, Codable, CaseIterable {
     case maxAttempts = "max_attempts"
     /// The next retry would have started after the job's retry budget.
     case retryBudget = "retry_budget"
+    /// An effect was started and never confirmed, and nothing could tell whether it happened:
+    /// a person checks the outside world, resolves the effect, and requeues or discards.
+    case inDoubt = "in_doubt"
 }

@@ -9,6 +9,8 @@ public enum RetryDecision {
         case snoozed(Duration)
         /// The job threw (or timed out, or its worker was lost) with this class of error.
         case failed(ErrorClass, undecodablePayload: Bool)
+        /// An effect was started and never confirmed, and its policy says stop for a human.
+        case inDoubt
         /// Released by a shutdown before it finished: does not use an attempt.
         case interrupted
         case cancelled
@@ -33,6 +35,8 @@ public enum RetryDecision {
             return .reschedule(at: now)
         case .cancelled:
             return .cancelled
+        case .inDoubt:
+            return .dead(.inDoubt)
         case .failed(.permanent, let undecodable):
             return .dead(undecodable ? .undecodablePayload : .permanentError)
         case .failed(.transient, _):

@@ -4,12 +4,14 @@ import Synchronization
 /// A store that keeps jobs in memory: for unit tests of job code only. It runs the pure
 /// ``JobLifecycle`` transitions and passes the same conformance suite as the durable stores,
 /// but everything is lost when the process ends.
-public final class MemoryStore: JobStore, JobAvailabilityNotifying {
+public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedgerStore {
     private struct State {
         var jobs: [JobID: JobRecord] = [:]
         var tokens: [JobID: Int64] = [:]
         var history: [JobID: [AttemptRecord]] = [:]
         var audit: [JobID: [AuditRecord]] = [:]
+        var effects: [EffectKey: EffectRecord] = [:]
+        var effectOrder: [EffectKey] = []
         var nextID: Int64 = 1
         var listeners: [Int: AsyncStream<Void>.Continuation] = [:]
         var nextListener = 0
@@ -162,6 +164,43 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying {
             }
             return groups.sorted { ($0.queue, $0.type, $0.state.rawValue) < ($1.queue, $1.type, $1.state.rawValue) }
         }
+    }
+
+    public func beginEffect(_ key: EffectKey, lease: Lease, attempt: Int, worker: String, now: Date) async throws -> EffectBegin {
+        state.withLock { state in
+            if let existing = state.effects[key] { return .existing(existing) }
+            guard let job = state.jobs[lease.jobID], JobLifecycle.holdsLease(job, currentToken: state.tokens[job.id], lease: lease) else { return .leaseLost }
+            state.effects[key] = EffectRecord(key: key, state: .started, result: nil, attempt: attempt, worker: worker, startedAt: now, confirmedAt: nil)
+            state.effectOrder.append(key)
+            return .started
+        }
+    }
+
+    public func confirmEffect(_ key: EffectKey, result: String, now: Date) async throws {
+        state.withLock { state in
+            guard var record = state.effects[key] else {
+                state.effects[key] = EffectRecord(key: key, state: .confirmed, result: result, attempt: 0, worker: "", startedAt: now, confirmedAt: now)
+                state.effectOrder.append(key)
+                return
+            }
+            guard record.state != .confirmed else { return }
+            record.state = .confirmed
+            record.result = result
+            record.confirmedAt = now
+            state.effects[key] = record
+        }
+    }
+
+    public func forgetUnconfirmedEffect(_ key: EffectKey) async throws {
+        state.withLock { state in
+            guard state.effects[key]?.state == .started else { return }
+            state.effects[key] = nil
+            state.effectOrder.removeAll { $0 == key }
+        }
+    }
+
+    public func effects(of job: JobID) async throws -> [EffectRecord] {
+        state.withLock { state in state.effectOrder.filter { $0.jobID == job }.compactMap { state.effects[$0] } }
     }
 
     public func availabilitySignals() -> AsyncStream<Void> {

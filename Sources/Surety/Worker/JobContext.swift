@@ -23,6 +23,10 @@ public struct JobContext: Sendable {
     public let queueClient: JobQueue
     /// The worker's registered services.
     public let dependencies: JobDependencies
+    /// The worker running this attempt.
+    public let worker: String
+    /// The attempt's lease (`nil` outside a worker, for example in a perform-once test helper).
+    let lease: Lease?
 
     /// The registered service of type `T` (see ``JobDependencies``).
     public func dependency<T: Sendable>(_ type: T.Type = T.self) throws -> T {

@@ -198,7 +198,8 @@ public final class Worker: Service, Sendable {
         let context = JobContext(
             id: job.id, type: job.type, queue: job.queue, attempt: job.attempt, maxAttempts: job.maxAttempts,
             tenant: job.tenant, tags: job.tags, correlation: job.correlation, enqueuedAt: job.enqueuedAt,
-            logger: jobLogger, clock: clock, queueClient: queueClient, dependencies: dependencies
+            logger: jobLogger, clock: clock, queueClient: queueClient, dependencies: dependencies,
+            worker: configuration.workerID, lease: job.lease
         )
 
         var bodyError: (any Error)?
@@ -293,6 +294,10 @@ public final class Worker: Service, Sendable {
         }
         if let snooze = bodyError as? Snooze {
             return (.snoozed, .snoozed(snooze.duration), nil)
+        }
+        if let inDoubt = bodyError as? EffectInDoubt {
+            let error = AttemptError(type: "EffectInDoubt", message: redactor.scrub(inDoubt.description, payload: payload), errorClass: .permanent)
+            return (.failed, .inDoubt, error)
         }
         let undecodable = bodyError is PayloadDecodingFailure
         let errorClass = undecodable ? .permanent : configuration.classifier.classify(bodyError)

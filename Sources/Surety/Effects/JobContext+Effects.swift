@@ -1,0 +1,95 @@
+import Foundation
+
+extension JobContext {
+    /// Runs a side effect at most once per stable key, and returns its recorded result on every
+    /// later attempt.
+    ///
+    /// ```swift
+    /// let receipt = try await context.effect("charge", key: order.id) { idempotencyKey in
+    ///     try await payments.charge(order.amount, idempotencyKey: idempotencyKey)
+    /// }
+    /// ```
+    ///
+    /// The ledger records `started` before `perform` and `confirmed` with its result after. On a
+    /// later attempt a confirmed effect returns its result without running. An effect started but
+    /// never confirmed (the worker died in between, the response was lost) is *in doubt*:
+    /// `reconcile`, when given, asks the outside world (by the same idempotency key) and its answer
+    /// is recorded; otherwise `policy` decides. See docs/effects.md for the guarantees.
+    ///
+    /// - Parameters:
+    ///   - name: the effect's name within the job.
+    ///   - key: distinguishes several effects of one name in one job. Default: empty.
+    ///   - policy: for in-doubt effects without a conclusive reconcile. Default: ``InDoubtPolicy/stopInDoubt``.
+    ///   - reconcile: looks the effect up by idempotency key. Default: none.
+    ///   - perform: does the effect, given the idempotency key to pass to the provider.
+    /// - Throws: ``SuretyError/Code/invalidArgument`` when the store has no effect ledger,
+    ///   ``EffectInDoubt`` when stopping for a human, ``LeaseLostBeforeEffect``, or `perform`'s error.
+    public func effect<Result: Codable & Sendable>(
+        _ name: String, key: String = "", policy: InDoubtPolicy = .stopInDoubt,
+        reconcile: (@Sendable (String) async throws -> ReconcileAnswer<Result>)? = nil,
+        perform: @Sendable (String) async throws -> Result
+    ) async throws -> Result {
+        guard let ledger = queueClient.store as? any EffectLedgerStore, let lease else {
+            throw SuretyError(.invalidArgument, "this store has no effect ledger; context.effect needs a store that conforms to EffectLedgerStore")
+        }
+        let effectKey = EffectKey(tenant: tenant, jobID: id, name: name, key: key)
+        let idempotencyKey = effectKey.idempotencyKey
+        switch try await ledger.beginEffect(effectKey, lease: lease, attempt: attempt, worker: worker, now: clock.now()) {
+        case .leaseLost:
+            throw LeaseLostBeforeEffect(key: effectKey)
+        case .started:
+            break
+        case .existing(let record) where record.state == .confirmed:
+            logger.debug("effect already confirmed; returning its recorded result", metadata: ["effect": "\(name)", "effect_key": "\(key)"])
+            return try EffectCoding.decode(Result.self, from: record.result ?? "null", key: effectKey)
+        case .existing(let record):
+            logger.warning("effect in doubt: started by an earlier attempt and never confirmed", metadata: [
+                "effect": "\(name)", "effect_key": "\(key)", "started_attempt": "\(record.attempt)",
+            ])
+            var answer: ReconcileAnswer<Result> = .unknown
+            if let reconcile { answer = try await reconcile(idempotencyKey) }
+            switch answer {
+            case .happened(let result):
+                try await ledger.confirmEffect(effectKey, result: try EffectCoding.encode(result, key: effectKey), now: clock.now())
+                logger.info("effect reconciled: it had happened", metadata: ["effect": "\(name)"])
+                return result
+            case .didNotHappen:
+                logger.info("effect reconciled: it had not happened; performing it", metadata: ["effect": "\(name)"])
+            case .unknown:
+                if policy == .stopInDoubt { throw EffectInDoubt(key: effectKey, startedInAttempt: record.attempt) }
+                logger.info("effect in doubt; re-running with the same idempotency key", metadata: ["effect": "\(name)"])
+            }
+            // Record that this attempt is the one performing it now.
+            try await ledger.forgetUnconfirmedEffect(effectKey)
+            if case .leaseLost = try await ledger.beginEffect(effectKey, lease: lease, attempt: attempt, worker: worker, now: clock.now()) {
+                throw LeaseLostBeforeEffect(key: effectKey)
+            }
+        }
+        let result = try await perform(idempotencyKey)
+        try await ledger.confirmEffect(effectKey, result: try EffectCoding.encode(result, key: effectKey), now: clock.now())
+        return result
+    }
+}
+
+enum EffectCoding {
+    static func encode<R: Encodable>(_ value: R, key: EffectKey) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        do {
+            return String(decoding: try encoder.encode(value), as: UTF8.self)
+        } catch {
+            throw SuretyError(.invalidPayload, "the result of effect '\(key.name)' does not encode as JSON")
+        }
+    }
+
+    static func decode<R: Decodable>(_ type: R.Type, from text: String, key: EffectKey) throws -> R {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        do {
+            return try decoder.decode(R.self, from: Data(text.utf8))
+        } catch {
+            throw SuretyError(.invalidPayload, "the recorded result of effect '\(key.name)' does not decode as \(R.self): \(JobQueue.describeDecoding(error))")
+        }
+    }
+}
