@@ -67,7 +67,7 @@ let package = Package(
             path: "Examples/QuickStart",
             swiftSettings: strict
         ),
-        .testTarget(name: "SuretyTests", dependencies: ["Surety", "SuretyTesting"], swiftSettings: strict),
+        .testTarget(name: "SuretyTests", dependencies: ["Surety", "SuretyTesting", .product(name: "MetricsTestKit", package: "swift-metrics")], swiftSettings: strict),
         .testTarget(
             name: "SuretySQLiteTests",
             dependencies: ["Surety", "SuretySQLite", "SuretyTesting", .product(name: "GRDB", package: "GRDB.swift")],

@@ -12,6 +12,7 @@ public struct JobQueue: Sendable {
     public let registry: JobRegistry
     public let clock: any SuretyClock
     public let logger: Logger
+    let metrics: JobMetrics
 
     /// - Parameters:
     ///   - store: where jobs are kept.
@@ -19,10 +20,12 @@ public struct JobQueue: Sendable {
     ///     Default: empty.
     ///   - clock: the time source for `runAt` and audit times. Default: ``SystemClock``.
     ///   - logger: Default: a logger labelled `surety.queue`.
+    ///   - metrics: Default: the process-wide `MetricsSystem`, no tenant dimension.
     public init(
         store: any JobStore, registry: JobRegistry = JobRegistry(), clock: any SuretyClock = SystemClock(),
-        logger: Logger = Logger(label: "surety.queue")
+        logger: Logger = Logger(label: "surety.queue"), metrics: MetricsOptions = MetricsOptions()
     ) {
+        self.metrics = JobMetrics(options: metrics)
         self.store = store
         self.registry = registry
         self.clock = clock
@@ -48,7 +51,9 @@ public struct JobQueue: Sendable {
                 uniqueKey: options.uniqueKey ?? job.uniqueKey, tenant: tenant, options: options, now: now
             )
         }
-        return try await store.enqueue(news)
+        let results = try await store.enqueue(news)
+        metrics.enqueued(news, results: results)
+        return results
     }
 
     /// Enqueues a job by type name with a JSON payload (the `surety enqueue` path). The type
@@ -69,7 +74,9 @@ public struct JobQueue: Sendable {
             type: type, payload: payload, typeOptions: entry.options, uniqueKey: options.uniqueKey,
             tenant: tenant, options: options, now: clock.now()
         )
-        return try await store.enqueue([new])[0]
+        let results = try await store.enqueue([new])
+        metrics.enqueued([new], results: results)
+        return results[0]
     }
 
     /// Cancels waiting jobs (scheduled, available, retrying), with an audit row each.

@@ -11,7 +11,14 @@ public enum LeaseRescuer {
     @discardableResult
     public static func rescueOnce(
         store: any JobStore, registry: JobRegistry, clock: any SuretyClock, logger: Logger,
-        limit: Int = 100, onEvent: (@Sendable (WorkerEvent) -> Void)? = nil
+        limit: Int = 100, metrics: MetricsOptions = MetricsOptions(), onEvent: (@Sendable (WorkerEvent) -> Void)? = nil
+    ) async throws -> Int {
+        try await rescueOnce(store: store, registry: registry, clock: clock, logger: logger, limit: limit, metrics: JobMetrics(options: metrics), onEvent: onEvent)
+    }
+
+    static func rescueOnce(
+        store: any JobStore, registry: JobRegistry, clock: any SuretyClock, logger: Logger,
+        limit: Int, metrics: JobMetrics, onEvent: (@Sendable (WorkerEvent) -> Void)?
     ) async throws -> Int {
         let now = clock.now()
         let expired = try await store.expiredLeases(now: now, limit: limit)
@@ -35,8 +42,9 @@ public enum LeaseRescuer {
         }
         let results = try await store.finish(finishes)
         var rescued = 0
-        for (finish, result) in zip(finishes, results) where result == .applied {
+        for ((lost, finish), result) in zip(zip(expired, finishes), results) where result == .applied {
             rescued += 1
+            metrics.rescued(lost.job, finish: finish)
             logger.warning("rescued job from a vanished worker", metadata: [
                 "job_id": "\(finish.lease.jobID)", "lost_worker": "\(finish.worker)", "attempt": "\(finish.attempt)",
                 "next": "\(finish.next.logDescription)",

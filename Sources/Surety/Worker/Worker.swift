@@ -25,6 +25,7 @@ public final class Worker: Service, Sendable {
     let logger: Logger
     let queueClient: JobQueue
     let dependencies: JobDependencies
+    let metrics: JobMetrics
 
     private struct Running {
         var lease: Lease
@@ -59,7 +60,8 @@ public final class Worker: Service, Sendable {
         var logger = logger
         logger[metadataKey: "worker"] = "\(configuration.workerID)"
         self.logger = logger
-        self.queueClient = JobQueue(store: store, registry: registry, clock: clock, logger: logger)
+        self.queueClient = JobQueue(store: store, registry: registry, clock: clock, logger: logger, metrics: configuration.metrics)
+        self.metrics = JobMetrics(options: configuration.metrics)
     }
 
     /// Runs until graceful shutdown (or cancellation).
@@ -194,6 +196,7 @@ public final class Worker: Service, Sendable {
         for (key, value) in job.correlation { jobLogger[metadataKey: key] = "\(value)" }
         if !job.tags.isEmpty { jobLogger[metadataKey: "tags"] = "\(job.tags.joined(separator: ","))" }
         configuration.onEvent?(.attemptStarted(job.id, attempt: job.attempt, tenant: job.tenant))
+        metrics.attemptStarted(job, at: startedAt)
 
         let context = JobContext(
             id: job.id, type: job.type, queue: job.queue, attempt: job.attempt, maxAttempts: job.maxAttempts,
@@ -241,6 +244,7 @@ public final class Worker: Service, Sendable {
             endedAt: endedAt, outcome: outcome, error: error, next: next
         )
         let fence = await completer.submit(finish)
+        metrics.attemptFinished(job, finish: finish, fence: fence)
         running.withLock { running in
             running[job.id]?.cancel.finish()
             running[job.id] = nil
@@ -362,7 +366,7 @@ public final class Worker: Service, Sendable {
         while !Task.isCancelled {
             do { try await clock.sleep(for: interval) } catch { return }
             do {
-                _ = try await LeaseRescuer.rescueOnce(store: store, registry: registry, clock: clock, logger: logger, onEvent: configuration.onEvent)
+                _ = try await LeaseRescuer.rescueOnce(store: store, registry: registry, clock: clock, logger: logger, limit: 100, metrics: metrics, onEvent: configuration.onEvent)
             } catch {
                 logger.warning("rescue failed", metadata: ["error": "\(error)"])
                 configuration.onEvent?(.storeError("rescue: \(error)"))

@@ -26,6 +26,9 @@ public struct WorkerConfiguration: Sendable {
     public var workerID: String
     /// Classifies errors jobs throw. Default: ``ErrorClassifier/standard``.
     public var classifier: ErrorClassifier
+    /// Where metrics go and whether they carry a tenant dimension. Default: the process-wide
+    /// `MetricsSystem`, no tenant dimension.
+    public var metrics: MetricsOptions
     /// Called with every event (attempt started/finished, lease lost, rescue, store error):
     /// tests await these instead of sleeping. Default: none.
     public var onEvent: (@Sendable (WorkerEvent) -> Void)?
@@ -41,8 +44,10 @@ public struct WorkerConfiguration: Sendable {
         shutdownGracePeriod: Duration = .seconds(25),
         workerID: String = WorkerConfiguration.defaultWorkerID(),
         classifier: ErrorClassifier = .standard,
+        metrics: MetricsOptions = MetricsOptions(),
         onEvent: (@Sendable (WorkerEvent) -> Void)? = nil
     ) {
+        self.metrics = metrics
         self.queues = queues
         self.concurrency = concurrency
         self.claimBatchSize = claimBatchSize
