@@ -52,7 +52,7 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
             let due = state.jobs.values
                 .filter { request.queues.contains($0.queue) && JobLifecycle.isClaimable($0, now: request.now) }
                 .sorted { ($0.priority, $0.runAt, $0.id) < ($1.priority, $1.runAt, $1.id) }
-                .prefix(request.limit)
+                .prefix(max(0, request.limit))
             return due.map { job in
                 let token = Lease.newToken()
                 let (next, claimed) = JobLifecycle.claim(job, worker: request.worker, token: token, now: request.now, leaseUntil: request.leaseUntil)
@@ -99,7 +99,7 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
             state.jobs.values
                 .filter { $0.state == .running && ($0.leaseUntil ?? .distantFuture) <= now }
                 .sorted { ($0.leaseUntil ?? now, $0.id) < ($1.leaseUntil ?? now, $1.id) }
-                .prefix(limit)
+                .prefix(max(0, limit))
                 .map { job in
                     ExpiredLease(job: ClaimedJob(
                         id: job.id, type: job.type, queue: job.queue, priority: job.priority, tenant: job.tenant,

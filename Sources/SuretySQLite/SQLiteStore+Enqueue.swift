@@ -1,0 +1,165 @@
+import Foundation
+import GRDB
+import Surety
+
+extension SQLiteStore {
+    public func enqueue(_ jobs: [NewJob]) async throws -> [EnqueuedJob] {
+        guard !jobs.isEmpty else { return [] }
+        let results = try await write("enqueue") { db in try Self.insert(jobs, db) }
+        if results.contains(where: \.inserted) { signal() }
+        return results
+    }
+
+    /// Transactional enqueue (the outbox pattern): inserts the jobs inside the application's own
+    /// GRDB write transaction, so they exist if and only if that transaction commits.
+    ///
+    /// ```swift
+    /// try await store.database.write { db in
+    ///     try db.execute(sql: "INSERT INTO orders ...")
+    ///     try store.enqueue([receiptJob], in: db)
+    /// }
+    /// ```
+    ///
+    /// The jobs are inserted in a savepoint: if this call throws, none of them is inserted and the
+    /// application's transaction may continue. Called outside a transaction, it runs and commits
+    /// its own (`BEGIN IMMEDIATE`). In-process workers are woken after the commit.
+    ///
+    /// - Throws: ``Surety/SuretyError`` (`storeUnavailable` with the underlying SQLite error).
+    @discardableResult
+    public func enqueue(_ jobs: [NewJob], in db: Database) throws -> [EnqueuedJob] {
+        guard !jobs.isEmpty else { return [] }
+        do {
+            var results: [EnqueuedJob] = []
+            let insert = { () throws -> Database.TransactionCompletion in
+                results = try Self.insert(jobs, db)
+                if results.contains(where: \.inserted) {
+                    db.afterNextTransaction(onCommit: { [weak self] _ in self?.signal() })
+                }
+                return .commit
+            }
+            if db.isInsideTransaction {
+                try db.inSavepoint(insert)
+            } else {
+                // Take the write lock up front, as every other write of the store does.
+                try db.inTransaction(.immediate, insert)
+            }
+            return results
+        } catch {
+            throw StoreErrors.wrap(error, path: path, operation: "enqueue")
+        }
+    }
+
+    static let insertColumns = """
+        id, type, queue, priority, tenant, state, payload, max_attempts, run_at, enqueued_at, \
+        unique_key, unique_scope, unique_slot, tags, correlation
+        """
+    static let insertColumnCount = 15
+
+    /// Runs of jobs without a unique key are inserted in statements of these many rows, largest
+    /// first: one statement execution per row cost as much again as the rows themselves.
+    static let chunkSizes = [64, 16, 4, 1]
+
+    /// A multi-row INSERT for `rows` jobs without unique keys.
+    static func plainInsertSQL(rows: Int) -> String {
+        let row = "(" + Array(repeating: "?", count: insertColumnCount).joined(separator: ", ") + ")"
+        return "INSERT INTO surety_jobs (\(insertColumns)) VALUES " + Array(repeating: row, count: rows).joined(separator: ", ")
+    }
+
+    /// A keyed job: refused by the partial unique index when its tenant already has a holder.
+    static let keyedInsertSQL = """
+        INSERT INTO surety_jobs (\(insertColumns))
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT DO NOTHING
+        """
+
+    static let holderSQL = "SELECT id FROM surety_jobs WHERE tenant = ? AND unique_slot = ?"
+
+    /// The next id AUTOINCREMENT would give. Ids are assigned explicitly so a multi-row INSERT
+    /// knows each row's id without relying on an unspecified RETURNING order; the writer holds
+    /// the write lock, so nobody else inserts meanwhile.
+    static let nextIDSQL = """
+        SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'surety_jobs'), 0),
+                   coalesce((SELECT max(id) FROM surety_jobs), 0)) + 1
+        """
+
+    /// Inserts in order. Runs of jobs without a unique key go in multi-row statements; a keyed
+    /// job goes alone, so that a key held by another job (including one inserted earlier in the
+    /// same batch) is refused by the partial unique index on (tenant, unique_slot) and the
+    /// holder's id returned instead.
+    static func insert(_ jobs: [NewJob], _ db: Database) throws -> [EnqueuedJob] {
+        guard var nextID = try Int64.fetchOne(db.cachedStatement(sql: nextIDSQL)) else {
+            throw SuretyError(.storeCorrupt, "could not read the next job id from surety_jobs")
+        }
+        var results: [EnqueuedJob] = []
+        results.reserveCapacity(jobs.count)
+        var encoder = RowEncoder()
+        var index = 0
+        while index < jobs.count {
+            if let key = jobs[index].uniqueKey {
+                let job = jobs[index]
+                var values: [DatabaseValue] = []
+                values.reserveCapacity(insertColumnCount)
+                encoder.append(job, id: nextID, to: &values)
+                try db.cachedStatement(sql: keyedInsertSQL).execute(arguments: StatementArguments(values))
+                if db.changesCount > 0 {
+                    results.append(EnqueuedJob(id: JobID(nextID), inserted: true))
+                    nextID += 1
+                } else {
+                    guard let holder = try Int64.fetchOne(db.cachedStatement(sql: holderSQL), arguments: [job.tenant.rawValue, key]) else {
+                        throw SuretyError(.storeCorrupt, "a unique key conflict was reported but no job holds the key; check the surety_jobs_unique index")
+                    }
+                    results.append(EnqueuedJob(id: JobID(holder), inserted: false))
+                }
+                index += 1
+                continue
+            }
+            var end = index + 1
+            while end < jobs.count, jobs[end].uniqueKey == nil, end - index < chunkSizes[0] { end += 1 }
+            while index < end {
+                let rows = chunkSizes.first { $0 <= end - index } ?? 1
+                var values: [DatabaseValue] = []
+                values.reserveCapacity(rows * insertColumnCount)
+                for job in jobs[index..<(index + rows)] {
+                    encoder.append(job, id: nextID, to: &values)
+                    results.append(EnqueuedJob(id: JobID(nextID), inserted: true))
+                    nextID += 1
+                }
+                let statement = try db.cachedStatement(sql: plainInsertSQL(rows: rows))
+                statement.setUncheckedArguments(StatementArguments(values))
+                try statement.execute()
+                index += rows
+            }
+        }
+        return results
+    }
+
+    /// Encodes job rows for the INSERT statements, encoding each distinct tags and correlation
+    /// value once per batch (bulk enqueues usually share them).
+    struct RowEncoder {
+        private var tags: ([String], DatabaseValue) = ([], JSONColumns.emptyArray.databaseValue)
+        private var correlation: ([String: String], DatabaseValue) = ([:], JSONColumns.emptyObject.databaseValue)
+
+        mutating func append(_ job: NewJob, id: Int64, to values: inout [DatabaseValue]) {
+            if job.tags != tags.0 { tags = (job.tags, JSONColumns.encode(tags: job.tags).databaseValue) }
+            if job.correlation != correlation.0 {
+                correlation = (job.correlation, JSONColumns.encode(correlation: job.correlation).databaseValue)
+            }
+            let key = job.uniqueKey?.databaseValue ?? .null
+            values.append(id.databaseValue)
+            values.append(job.type.databaseValue)
+            values.append(job.queue.databaseValue)
+            values.append(job.priority.databaseValue)
+            values.append(job.tenant.rawValue.databaseValue)
+            values.append(job.initialState.rawValue.databaseValue)
+            values.append(job.payload.databaseValue)
+            values.append(job.maxAttempts.databaseValue)
+            values.append(Timestamp.micros(job.runAt).databaseValue)
+            values.append(Timestamp.micros(job.enqueuedAt).databaseValue)
+            values.append(key)
+            values.append(job.uniqueScope.rawValue.databaseValue)
+            values.append(key)
+            values.append(tags.1)
+            values.append(correlation.1)
+        }
+    }
+}

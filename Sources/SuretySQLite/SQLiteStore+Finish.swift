@@ -1,0 +1,185 @@
+import Foundation
+import GRDB
+import Surety
+
+extension SQLiteStore {
+    /// Records the ends of attempts in one transaction: the hot path of every worker (the
+    /// completion batcher hands over hundreds at a time).
+    ///
+    /// Each finish is the transition `JobLifecycle.finish` defines, conditional on the lease token
+    /// (and for the rescuer on the lease having expired). The batch is written with multi-row
+    /// `UPDATE ... FROM (VALUES ...) RETURNING id` statements; `unique_slot` follows
+    /// `JobLifecycle.holdsUniqueKey` for the new state; a history row is appended for every
+    /// applied finish except a success.
+    public func finish(_ finishes: [AttemptFinish]) async throws -> [FenceResult] {
+        guard !finishes.isEmpty else { return [] }
+        let (results, wake) = try await write("finish") { db in try Self.finish(finishes, db) }
+        if wake { signal() }
+        return results
+    }
+
+    static func finish(_ finishes: [AttemptFinish], _ db: Database) throws -> ([FenceResult], Bool) {
+        let transitions = finishes.map(Transition.init)
+        var seen: Set<Int64> = []
+        seen.reserveCapacity(finishes.count)
+        let distinct = finishes.allSatisfy { seen.insert($0.lease.jobID.rawValue).inserted }
+        // The same job twice in one batch: apply one by one, so the second sees the first (its
+        // token spent) exactly as separate calls would.
+        let applied = distinct
+            ? try updateInChunks(finishes, transitions, db)
+            : try updateOneByOne(finishes, transitions, db)
+        var results: [FenceResult] = []
+        results.reserveCapacity(finishes.count)
+        var wake = false
+        for index in finishes.indices {
+            guard applied[index] else {
+                results.append(.leaseLost)
+                continue
+            }
+            results.append(.applied)
+            if transitions[index].isDue { wake = true }
+            if transitions[index].writesHistory { try appendHistory(finishes[index], db) }
+        }
+        return (results, wake)
+    }
+
+    // MARK: Statements
+
+    /// One finish's values, in the order of the VALUES columns below.
+    static let finishColumnCount = 12
+
+    static func finishSQL(rows: Int) -> String {
+        let row = "(" + Array(repeating: "?", count: finishColumnCount).joined(separator: ", ") + ")"
+        // VALUES columns: 1 id, 2 token, 3 state, 4 run_at, 5 attempt decrement, 6 finished_at,
+        // 7 dead_reason, 8-10 error type/message/class, 11 new state holds a whileActive key,
+        // 12 only if the lease expired by.
+        return """
+            UPDATE surety_jobs SET
+                state = f.column3,
+                run_at = coalesce(f.column4, surety_jobs.run_at),
+                attempt = max(0, surety_jobs.attempt - f.column5),
+                finished_at = coalesce(f.column6, surety_jobs.finished_at),
+                dead_reason = coalesce(f.column7, surety_jobs.dead_reason),
+                last_error_type = coalesce(f.column8, surety_jobs.last_error_type),
+                last_error_message = coalesce(f.column9, surety_jobs.last_error_message),
+                last_error_class = coalesce(f.column10, surety_jobs.last_error_class),
+                lease_until = NULL,
+                lease_token = NULL,
+                unique_slot = CASE WHEN surety_jobs.unique_scope = 'forever' OR f.column11 THEN surety_jobs.unique_key END
+            FROM (VALUES \(Array(repeating: row, count: rows).joined(separator: ", "))) AS f
+            WHERE surety_jobs.id = f.column1 AND surety_jobs.state = 'running' AND surety_jobs.lease_token = f.column2
+              AND (f.column12 IS NULL OR surety_jobs.lease_until IS NULL OR surety_jobs.lease_until <= f.column12)
+            RETURNING surety_jobs.id
+            """
+    }
+
+    static let chunkSizesForFinish = [128, 32, 8, 1]
+
+    static func appendValues(_ finish: AttemptFinish, _ transition: Transition, to values: inout [DatabaseValue]) {
+        let expiredBy = finish.onlyIfLeaseExpiredBy.map(Timestamp.micros).sqlValue
+        values.append(finish.lease.jobID.rawValue.databaseValue)
+        values.append(finish.lease.token.databaseValue)
+        values.append(transition.state.rawValue.databaseValue)
+        values.append(transition.runAt.sqlValue)
+        values.append(transition.attemptDecrement.databaseValue)
+        values.append(transition.finishedAt.sqlValue)
+        values.append(transition.deadReason.sqlValue)
+        values.append((finish.error?.type).sqlValue)
+        values.append((finish.error?.message).sqlValue)
+        values.append((finish.error?.errorClass.rawValue).sqlValue)
+        values.append(JobState.active.contains(transition.state).databaseValue)
+        values.append(expiredBy)
+    }
+
+    /// Distinct jobs: multi-row updates. Returns whether each finish applied.
+    static func updateInChunks(_ finishes: [AttemptFinish], _ transitions: [Transition], _ db: Database) throws -> [Bool] {
+        var appliedIDs: Set<Int64> = []
+        appliedIDs.reserveCapacity(finishes.count)
+        var index = 0
+        while index < finishes.count {
+            let rows = chunkSizesForFinish.first { $0 <= finishes.count - index } ?? 1
+            var values: [DatabaseValue] = []
+            values.reserveCapacity(rows * finishColumnCount)
+            for offset in index..<(index + rows) { appendValues(finishes[offset], transitions[offset], to: &values) }
+            let statement = try db.cachedStatement(sql: finishSQL(rows: rows))
+            statement.setUncheckedArguments(StatementArguments(values))
+            let ids = try Int64.fetchCursor(statement)
+            while let id = try ids.next() { appliedIDs.insert(id) }
+            index += rows
+        }
+        return finishes.map { appliedIDs.contains($0.lease.jobID.rawValue) }
+    }
+
+    /// Finishes in order, one statement each. Returns whether each finish applied.
+    static func updateOneByOne(_ finishes: [AttemptFinish], _ transitions: [Transition], _ db: Database) throws -> [Bool] {
+        let statement = try db.cachedStatement(sql: finishSQL(rows: 1))
+        return try zip(finishes, transitions).map { finish, transition in
+            var values: [DatabaseValue] = []
+            values.reserveCapacity(finishColumnCount)
+            appendValues(finish, transition, to: &values)
+            statement.setUncheckedArguments(StatementArguments(values))
+            return try Int64.fetchOne(statement) != nil
+        }
+    }
+
+    static let historySQL = """
+        INSERT INTO surety_attempts (job_id, attempt, worker, started_at, ended_at, outcome, error_type, error_message, error_class)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
+
+    static func appendHistory(_ finish: AttemptFinish, _ db: Database) throws {
+        let values: [DatabaseValue] = [
+            finish.lease.jobID.rawValue.databaseValue, finish.attempt.databaseValue, finish.worker.databaseValue,
+            Timestamp.micros(finish.startedAt).databaseValue, Timestamp.micros(finish.endedAt).databaseValue,
+            finish.outcome.rawValue.databaseValue, (finish.error?.type).sqlValue, (finish.error?.message).sqlValue,
+            (finish.error?.errorClass.rawValue).sqlValue,
+        ]
+        try db.cachedStatement(sql: historySQL).execute(arguments: StatementArguments(values))
+    }
+
+    // MARK: Transition
+
+    /// The column values a finish writes, as `JobLifecycle.finish` defines them.
+    struct Transition {
+        var state: JobState
+        var runAt: Int64?
+        var attemptDecrement: Int
+        var finishedAt: Int64?
+        var deadReason: String?
+        var writesHistory: Bool
+        /// The job is claimable at once (worth waking workers for).
+        var isDue: Bool
+
+        init(_ finish: AttemptFinish) {
+            let endedAt = Timestamp.micros(finish.endedAt)
+            runAt = nil
+            attemptDecrement = 0
+            finishedAt = nil
+            deadReason = nil
+            writesHistory = true
+            isDue = false
+            switch finish.next {
+            case .completed:
+                state = .completed
+                finishedAt = endedAt
+                writesHistory = finish.outcome != .succeeded
+            case .retry(let at):
+                state = .retrying
+                runAt = Timestamp.micros(at)
+                isDue = at <= finish.endedAt
+            case .reschedule(let at):
+                state = at > finish.endedAt ? .scheduled : .available
+                runAt = Timestamp.micros(at)
+                attemptDecrement = 1
+                isDue = at <= finish.endedAt
+            case .dead(let reason):
+                state = .dead
+                deadReason = reason.rawValue
+                finishedAt = endedAt
+            case .cancelled:
+                state = .cancelled
+                finishedAt = endedAt
+            }
+        }
+    }
+}
