@@ -1,1 +1,3 @@
-print("hi")
+import SuretyCLI
+
+await SuretyCommand.runAndExit()

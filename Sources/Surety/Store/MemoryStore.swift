@@ -118,7 +118,7 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
 
     public func jobs(_ filter: JobFilter) async throws -> [JobRecord] {
         state.withLock { state in
-            Array(state.jobs.values.filter(filter.matches).sorted { $0.id > $1.id }.prefix(filter.limit))
+            Array(state.jobs.values.filter(filter.matches).sorted { $0.id > $1.id }.prefix(max(0, filter.limit)))
         }
     }
 
