@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Surety", targets: ["Surety"]),
         .library(name: "SuretySQLite", targets: ["SuretySQLite"]),
         .library(name: "SuretyTesting", targets: ["SuretyTesting"]),
+        .library(name: "SuretyPostgres", targets: ["SuretyPostgres"]),
         .executable(name: "surety", targets: ["surety"]),
     ],
     dependencies: [
@@ -23,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // The core: jobs, lifecycle, retries, worker runtime, tenancy, the store contract.
@@ -40,6 +42,17 @@ let package = Package(
         .target(
             name: "SuretySQLite",
             dependencies: ["Surety", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        // The PostgreSQL store: a PostgresClient pool, SKIP LOCKED claims, LISTEN/NOTIFY wake-ups.
+        .target(
+            name: "SuretyPostgres",
+            dependencies: [
+                "Surety",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         // For users too: the store conformance suite, a test clock, an event recorder.
@@ -71,6 +84,11 @@ let package = Package(
         .testTarget(
             name: "SuretySQLiteTests",
             dependencies: ["Surety", "SuretySQLite", "SuretyTesting", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SuretyPostgresTests",
+            dependencies: ["Surety", "SuretyPostgres", "SuretyTesting", .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: strict
         ),
         .testTarget(

@@ -27,6 +27,9 @@ public struct SuretyError: Error, Sendable, CustomStringConvertible, CustomDebug
         public static let notFound = Code("not_found")
         /// The job is not in a state that allows the operation (requeue of a running job, say).
         public static let invalidState = Code("invalid_state")
+        /// The attempt's lease is no longer held (the job was rescued or finished elsewhere); the
+        /// write was refused and, in a transaction, rolled back.
+        public static let leaseLost = Code("lease_lost")
         /// A unique key is already held by another active job.
         public static let uniqueConflict = Code("unique_conflict")
         /// A resource belongs to another tenant than the one the job runs for.

@@ -27,6 +27,9 @@ public struct JobContext: Sendable {
     public let worker: String
     /// The attempt's lease (`nil` outside a worker, for example in a perform-once test helper).
     let lease: Lease?
+    /// When this attempt started.
+    public let startedAt: Date
+    let completionState: AttemptCompletionState?
 
     /// The registered service of type `T` (see ``JobDependencies``).
     public func dependency<T: Sendable>(_ type: T.Type = T.self) throws -> T {

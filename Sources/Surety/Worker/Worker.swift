@@ -198,11 +198,12 @@ public final class Worker: Service, Sendable {
         configuration.onEvent?(.attemptStarted(job.id, attempt: job.attempt, tenant: job.tenant))
         metrics.attemptStarted(job, at: startedAt)
 
+        let completionState = AttemptCompletionState()
         let context = JobContext(
             id: job.id, type: job.type, queue: job.queue, attempt: job.attempt, maxAttempts: job.maxAttempts,
             tenant: job.tenant, tags: job.tags, correlation: job.correlation, enqueuedAt: job.enqueuedAt,
             logger: jobLogger, clock: clock, queueClient: queueClient, dependencies: dependencies,
-            worker: configuration.workerID, lease: job.lease
+            worker: configuration.workerID, lease: job.lease, startedAt: startedAt, completionState: completionState
         )
 
         var bodyError: (any Error)?
@@ -231,6 +232,23 @@ public final class Worker: Service, Sendable {
             }
         }
 
+        if let completedAt = completionState.completion {
+            // The job completed itself inside the application's transaction (fenced on the same
+            // lease token): the outcome is already durable and must not be written twice.
+            running.withLock { running in
+                running[job.id]?.cancel.finish()
+                running[job.id] = nil
+            }
+            wake.signal()
+            let finish = AttemptFinish(lease: job.lease, attempt: job.attempt, worker: configuration.workerID, startedAt: startedAt, endedAt: completedAt, outcome: .succeeded, next: .completed)
+            metrics.attemptFinished(job, finish: finish, fence: .applied)
+            if let bodyError {
+                jobLogger.warning("job threw after completing in its transaction; it stays completed", metadata: ["error_type": "\(type(of: bodyError))"])
+            }
+            logAttempt(jobLogger, outcome: .succeeded, next: .completed, error: nil, fence: .applied, duration: completedAt.timeIntervalSince(startedAt))
+            configuration.onEvent?(.attemptFinished(job.id, attempt: job.attempt, outcome: .succeeded, next: .completed, result: .applied))
+            return
+        }
         let endedAt = clock.now()
         let redactor = entry?.redactor ?? Redactor(secretFields: [])
         let (outcome, result, error) = judge(bodyError: bodyError, trigger: trigger, options: options, redactor: redactor, payload: job.payload)

@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import Surety
+import SuretySQLite
+
+/// `surety enqueue`: one job of a registered (demo) type, through `JobQueue.enqueue(type:payload:…)`.
+struct EnqueueCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enqueue",
+        abstract: "Enqueue one job by type name with a JSON payload.",
+        discussion: """
+            This build knows the demo job types: \(DemoJobs.registry.names.joined(separator: ", ")). \
+            The payload must decode as the type; an unknown type or a bad payload inserts nothing. \
+            A tenant is required: pass --tenant T, or --system for work that belongs to no tenant.
+            """
+    )
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Option(name: .long, help: ArgumentHelp("The job type, for example demo.email.", valueName: "name"))
+    var type: String
+
+    @Option(name: .long, help: ArgumentHelp("The payload as a JSON object.", valueName: "json"))
+    var payload: String
+
+    @Option(name: .long, help: ArgumentHelp("The tenant the job belongs to.", valueName: "tenant"))
+    var tenant: String?
+
+    @Flag(name: .long, help: "The job belongs to no tenant (TenantID.system): an explicit choice.")
+    var system = false
+
+    @Option(name: .long, help: ArgumentHelp("A unique key: while a job of this tenant holds it, enqueueing again returns that job.", valueName: "key"))
+    var key: String?
+
+    @Option(name: .long, help: ArgumentHelp("Override the type's queue.", valueName: "queue"))
+    var queue: String?
+
+    @Option(name: .long, help: ArgumentHelp("Override the type's priority: 0 (most urgent) to 9.", valueName: "priority"))
+    var priority: Int?
+
+    @Option(name: .customLong("max-attempts"), help: ArgumentHelp("Override the type's maximum attempts.", valueName: "n"))
+    var maxAttempts: Int?
+
+    @Option(name: .customLong("run-at"), help: ArgumentHelp("Run no earlier than this ISO 8601 time, for example 2030-01-31T09:00:00Z.", valueName: "time"))
+    var runAt: String?
+
+    @Option(name: .long, help: ArgumentHelp("Run no earlier than this many seconds from now.", valueName: "seconds"))
+    var delay: Double?
+
+    @Option(name: .long, help: ArgumentHelp("A tag stored with the job (repeatable).", valueName: "tag"))
+    var tag: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("A correlation id as key=value (repeatable).", valueName: "key=value"))
+    var correlation: [String] = []
+
+    @Flag(name: .long, help: "Print the result as JSON.")
+    var json = false
+
+    func validate() throws {
+        switch (tenant, system) {
+        case (nil, false): throw ValidationError("a tenant is required: pass --tenant T, or --system for work that belongs to no tenant")
+        case (.some, true): throw ValidationError("pass either --tenant or --system, not both")
+        default: break
+        }
+        if let tenant {
+            do { _ = try TenantID(tenant) } catch let error as SuretyError { throw ValidationError("--tenant: \(error.message)") }
+        }
+        if let priority, !(0...9).contains(priority) {
+            throw ValidationError("--priority must be between 0 (most urgent) and 9, got \(priority)")
+        }
+        if let maxAttempts, maxAttempts < 1 { throw ValidationError("--max-attempts must be at least 1") }
+        if runAt != nil, delay != nil { throw ValidationError("pass either --run-at or --delay, not both") }
+        if let delay, !(delay >= 0 && delay.isFinite) { throw ValidationError("--delay must be a non-negative number of seconds") }
+        if let runAt, Self.parseDate(runAt) == nil {
+            throw ValidationError("--run-at '\(runAt)' is not an ISO 8601 time such as 2030-01-31T09:00:00Z")
+        }
+        _ = try CorrelationParser.parse(correlation)
+    }
+
+    static func parseDate(_ text: String) -> Date? {
+        if let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) { return date }
+        return try? Date(text, strategy: Date.ISO8601FormatStyle())
+    }
+
+    func run() async throws {
+        let tenantID = system ? TenantID.system : try TenantID(tenant ?? "")
+        let registry = DemoJobs.registry
+        let options = EnqueueOptions(
+            runAt: runAt.flatMap(Self.parseDate), delay: delay.map { Duration.interval($0) }, uniqueKey: key,
+            queue: queue, priority: priority, maxAttempts: maxAttempts, tags: tag,
+            correlation: try CorrelationParser.parse(correlation)
+        )
+        // Check the type, payload and options against a scratch memory store first, so a typo
+        // creates no file and inserts nothing.
+        _ = try await JobQueue(store: MemoryStore(), registry: registry, logger: Logs.silent("surety.queue"))
+            .enqueue(type: type, payload: payload, tenant: tenantID, options: options)
+        let (store, url) = try await storeOptions.open(create: true)
+        let client = JobQueue(store: store, registry: registry, logger: Logs.silent("surety.queue"))
+        let enqueued = try await client.enqueue(type: type, payload: payload, tenant: tenantID, options: options)
+        let record = try await store.job(enqueued.id)
+        let views = Views(registry: registry)
+        if json {
+            Console.line(JSONValue.object([
+                "id": .int(enqueued.id.rawValue),
+                "inserted": .bool(enqueued.inserted),
+                "store": .string(url.description),
+                "job": record.map { views.json($0) } ?? .null,
+            ]).rendered())
+        } else if enqueued.inserted {
+            let when = record.map { $0.state == .scheduled ? "scheduled for \(Formatting.timestamp($0.runAt))" : "available now" } ?? ""
+            Console.line("enqueued job \(enqueued.id) (\(type), tenant \(tenantID), queue \(record?.queue ?? "?")): \(when)")
+        } else {
+            Console.line("not inserted: unique key '\(key ?? "")' is held by job \(enqueued.id) (state \(record?.state.rawValue ?? "?")); returned that job")
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Surety
+import SuretySQLite
+
+/// `surety jobs list`: jobs matching filters, newest first.
+struct JobsListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List jobs matching filters, newest first."
+    )
+
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var filters: FilterOptions
+    @OptionGroup var paging: PagingOptions
+
+    @Option(name: .long, help: ArgumentHelp("Only jobs in this state (repeatable): \(JobState.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "state"))
+    var state: [String] = []
+
+    @Option(name: .customLong("dead-reason"), help: ArgumentHelp("Only dead jobs with this reason.", valueName: "reason"))
+    var deadReason: String?
+
+    @Flag(name: .long, help: "Print the result as JSON.")
+    var json = false
+
+    func validate() throws {
+        _ = try StateParser.parse(state)
+        _ = try StateParser.parseDeadReason(deadReason)
+    }
+
+    func run() async throws {
+        let (store, _) = try await storeOptions.open(create: false)
+        let filter = try filters.filter(
+            states: StateParser.parse(state), deadReason: StateParser.parseDeadReason(deadReason),
+            beforeID: paging.before, limit: paging.limit
+        )
+        let jobs = try await store.jobs(filter)
+        let views = Views(registry: DemoJobs.registry)
+        if json {
+            Console.line(views.jsonList(jobs, limit: paging.limit).rendered())
+        } else if jobs.isEmpty {
+            Console.line("no jobs match")
+        } else {
+            Console.line(views.listTable(jobs))
+            if jobs.count >= paging.limit, let last = jobs.last {
+                Console.line("(showing \(jobs.count); next page: --before-id \(last.id))")
+            }
+        }
+    }
+}

@@ -1,0 +1,164 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import Surety
+import SuretySQLite
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `surety worker`: runs a Worker until SIGTERM or SIGINT (graceful: stop claiming, let running
+/// jobs finish within the grace period, release the rest without using an attempt).
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run a worker until SIGTERM or SIGINT.",
+        discussion: """
+            The command-line worker runs the demo job types (--demo-jobs); applications run their \
+            own Worker with their own types. One log line per attempt goes to standard error \
+            (payloads are never logged). SIGTERM or SIGINT drains gracefully; exit code 0 after a \
+            clean drain.
+            """
+    )
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Option(name: .long, help: ArgumentHelp("A queue to claim from (repeatable). Default: default, plus email and payments with --demo-jobs.", valueName: "queue"))
+    var queue: [String] = []
+
+    @Option(name: .long, help: "How many jobs run at once.")
+    var concurrency: Int = 10
+
+    @Flag(name: .customLong("demo-jobs"), help: "Register the demo job types (and create their tables).")
+    var demoJobs = false
+
+    @Option(name: .customLong("lease-seconds"), help: "How long a claim holds a job without a heartbeat; a crashed worker's jobs come back after this. Heartbeats run every third of it.")
+    var leaseSeconds: Double = 30
+
+    @Option(name: .customLong("rescue-interval-seconds"), help: "How often to look for expired leases to rescue; 0 disables rescue in this worker.")
+    var rescueIntervalSeconds: Double = 5
+
+    @Option(name: .customLong("poll-interval-ms"), help: "How long an idle worker waits before looking for work again.")
+    var pollIntervalMilliseconds: Int = 1000
+
+    @Option(name: .customLong("shutdown-grace-seconds"), help: "How long a graceful shutdown waits for running jobs before releasing them.")
+    var shutdownGraceSeconds: Double = 25
+
+    @Option(name: .customLong("worker-id"), help: ArgumentHelp("The worker's name in leases, history and logs. Default: host:pid:random.", valueName: "id"))
+    var workerID: String?
+
+    @Option(name: .customLong("log-level"), help: "The lowest log level written to standard error.")
+    var logLevel: LogLevelOption = .info
+
+    @Option(name: .customLong("demo-seed"), help: ArgumentHelp("Makes the demo jobs' random choices a function of (seed, job, attempt).", valueName: "n"))
+    var demoSeed: UInt64?
+
+    @Option(name: .customLong("demo-email-error-rate"), help: "Probability per attempt that the simulated email provider answers 502.")
+    var demoEmailErrorRate: Double = DemoFaults().emailProviderErrorRate
+
+    @Option(name: .customLong("demo-email-lost-rate"), help: "Probability per attempt that the provider accepts a message and the response is lost.")
+    var demoEmailLostRate: Double = DemoFaults().emailResponseLostRate
+
+    @Option(name: .customLong("demo-payment-lost-rate"), help: "Probability per attempt that a committed transfer's response is lost.")
+    var demoPaymentLostRate: Double = DemoFaults().paymentResponseLostRate
+
+    /// Used by `surety demo` for its worker process: shut down gracefully when the parent process
+    /// is gone, so a demo that is itself killed leaves no worker behind.
+    @Flag(name: .customLong("exit-with-parent"), help: .hidden)
+    var exitWithParent = false
+
+    func validate() throws {
+        guard demoJobs else {
+            throw ValidationError("""
+                no job types to run: pass --demo-jobs. The command-line worker runs the demo job types; \
+                applications run their own Worker with their own types.
+                """)
+        }
+        guard (1...1000).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 1000") }
+        guard leaseSeconds >= 0.1, leaseSeconds.isFinite else { throw ValidationError("--lease-seconds must be at least 0.1") }
+        guard rescueIntervalSeconds >= 0, rescueIntervalSeconds.isFinite else { throw ValidationError("--rescue-interval-seconds must not be negative") }
+        guard pollIntervalMilliseconds >= 1 else { throw ValidationError("--poll-interval-ms must be at least 1") }
+        guard shutdownGraceSeconds >= 0, shutdownGraceSeconds.isFinite else { throw ValidationError("--shutdown-grace-seconds must not be negative") }
+        for rate in [demoEmailErrorRate, demoEmailLostRate, demoPaymentLostRate] where !(0...1).contains(rate) {
+            throw ValidationError("demo fault rates must be between 0 and 1")
+        }
+        if let workerID, workerID.isEmpty { throw ValidationError("--worker-id must not be empty") }
+        if queue.contains(where: \.isEmpty) { throw ValidationError("--queue must not be empty") }
+    }
+
+    var queues: [String] {
+        if !queue.isEmpty { return queue }
+        return demoJobs ? DemoJobs.queues : ["default"]
+    }
+
+    var faults: DemoFaults {
+        DemoFaults(emailProviderErrorRate: demoEmailErrorRate, emailResponseLostRate: demoEmailLostRate, paymentResponseLostRate: demoPaymentLostRate)
+    }
+
+    func run() async throws {
+        let logger = Logs.standardError("surety.worker", level: logLevel.level)
+        let (store, url) = try await storeOptions.open(create: true)
+        var dependencies = JobDependencies()
+        if demoJobs {
+            do { try await DemoSchema.migrate(store.database) } catch {
+                throw StoreOpener.describe(error, action: "create the demo tables in", url: url)
+            }
+            dependencies.register(DemoServices(database: store.database, faults: faults, seed: demoSeed))
+        }
+        let id = workerID ?? WorkerConfiguration.defaultWorkerID()
+        let startLogger: Logger = {
+            var copy = logger
+            copy[metadataKey: "worker"] = "\(id)"
+            return copy
+        }()
+        let configuration = WorkerConfiguration(
+            queues: queues,
+            concurrency: concurrency,
+            leaseDuration: .interval(leaseSeconds),
+            pollInterval: .milliseconds(pollIntervalMilliseconds),
+            rescueInterval: rescueIntervalSeconds > 0 ? .interval(rescueIntervalSeconds) : nil,
+            shutdownGracePeriod: .interval(shutdownGraceSeconds),
+            workerID: id,
+            onEvent: { event in
+                // The worker logs each attempt's end; the start is logged here, so an operator
+                // (or a test) sees a job begin before it ends. No payload is ever logged.
+                if case .attemptStarted(let job, let attempt, let tenant) = event {
+                    startLogger.info("job attempt started", metadata: [
+                        "job_id": "\(job)", "attempt": "\(attempt)", "tenant": "\(tenant)",
+                    ])
+                }
+            }
+        )
+        let worker = Worker(store: store, registry: DemoJobs.registry, configuration: configuration,
+                            dependencies: dependencies, logger: logger)
+        logger.info("worker starting", metadata: [
+            "store": "\(url)", "worker": "\(id)", "queues": "\(queues.joined(separator: ","))",
+            "pid": "\(ProcessInfo.processInfo.processIdentifier)",
+        ])
+        let group = ServiceGroup(
+            services: [worker], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger
+        )
+        var watcher: Task<Void, Never>?
+        if exitWithParent {
+            let parent = getppid()
+            watcher = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(500))
+                    if getppid() != parent {
+                        logger.warning("parent process exited; shutting down")
+                        await group.triggerGracefulShutdown()
+                        return
+                    }
+                }
+            }
+        }
+        defer { watcher?.cancel() }
+        try await group.run()
+    }
+}

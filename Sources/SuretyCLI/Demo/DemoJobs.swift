@@ -1,0 +1,250 @@
+import Foundation
+import GRDB
+import Surety
+
+/// The demo job types (`--demo-jobs`, and always in `surety demo` and `surety enqueue`). Each
+/// payload may carry a `"secret"` field, declared secret: it is redacted everywhere.
+public enum DemoJobs {
+    /// Every demo type.
+    public static let types: [any Job.Type] = [DemoNoop.self, DemoFlaky.self, DemoEmail.self, DemoPayment.self, DemoSleep.self]
+    /// A registry with every demo type.
+    public static var registry: JobRegistry { JobRegistry(types) }
+    /// The queues the demo types use: `default`, `email`, `payments`.
+    public static let queues = ["default", "email", "payments"]
+    /// Short backoffs so retries and the dead-letter inbox show within the demo's minute.
+    public static let backoff = Backoff.exponential(initial: .milliseconds(200), factor: 2, cap: .seconds(2), jitter: 0.2)
+
+    static func options(queue: String = "default", priority: Int = 2, maxAttempts: Int = 5, timeout: Duration = .seconds(60)) -> JobOptions {
+        JobOptions(queue: queue, priority: priority, maxAttempts: maxAttempts, backoff: backoff, retryBudget: .seconds(300), timeout: timeout)
+    }
+}
+
+/// `demo.noop` `{}`: does nothing.
+public struct DemoNoop: Job {
+    public static let name = "demo.noop"
+    public static let options = DemoJobs.options(priority: 5)
+    public static let secretFields: Set<String> = ["secret"]
+    public var secret: String?
+
+    public init(secret: String? = nil) { self.secret = secret }
+
+    public func run(_ context: JobContext) async throws {}
+}
+
+/// `demo.flaky` `{"transientRate": 0.3, "permanentRate": 0.05}`: on each attempt, fails
+/// permanently with probability `permanentRate`, else transiently with probability
+/// `transientRate`, else succeeds. Both default to those values when absent.
+public struct DemoFlaky: Job {
+    public static let name = "demo.flaky"
+    public static let options = DemoJobs.options(priority: 3, maxAttempts: 4)
+    public static let secretFields: Set<String> = ["secret"]
+    public var transientRate: Double?
+    public var permanentRate: Double?
+    public var secret: String?
+
+    public init(transientRate: Double = 0.3, permanentRate: Double = 0.05, secret: String? = nil) {
+        self.transientRate = transientRate
+        self.permanentRate = permanentRate
+        self.secret = secret
+    }
+
+    public func run(_ context: JobContext) async throws {
+        let transient = transientRate ?? 0.3
+        let permanent = permanentRate ?? 0.05
+        guard (0...1).contains(transient), (0...1).contains(permanent) else {
+            throw PermanentFailure("transientRate and permanentRate must be between 0 and 1")
+        }
+        let services = try? context.dependency(DemoServices.self)
+        let roll = services?.unitRandom(context, "flaky") ?? Double.random(in: 0..<1)
+        if roll < permanent {
+            throw PermanentFailure("simulated permanent failure (the input can never be processed)")
+        }
+        if roll < permanent + transient {
+            throw DemoTransientError(message: "simulated transient failure (a dependency timed out)")
+        }
+    }
+}
+
+/// `demo.email` `{"to": "a@b.example", "subject": "..."}`: sends through a simulated provider
+/// (the `demo_email_provider` table, its own transaction) that deduplicates on the job's
+/// idempotency key. The provider can fail before accepting (502) and can accept the message and
+/// then lose the response; the retry sends again with the same key and gets the original
+/// message id back, so each job sends exactly one email.
+public struct DemoEmail: Job {
+    public static let name = "demo.email"
+    public static let options = DemoJobs.options(queue: "email", priority: 1)
+    public static let secretFields: Set<String> = ["secret"]
+    public var to: String
+    public var subject: String
+    public var secret: String?
+
+    public init(to: String, subject: String, secret: String? = nil) {
+        self.to = to
+        self.subject = subject
+        self.secret = secret
+    }
+
+    public func run(_ context: JobContext) async throws {
+        let services = try context.dependency(DemoServices.self)
+        let parts = to.split(separator: "@")
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains(".") else {
+            throw PermanentFailure("recipient '\(to)' is not an email address; the provider rejects it (422)")
+        }
+        if services.unitRandom(context, "email.502") < services.faults.emailProviderErrorRate {
+            throw DemoProviderError(status: 502, message: "email provider answered 502 Bad Gateway before accepting the message")
+        }
+        let key = context.idempotencyKey("send")
+        let (messageID, duplicate) = try await DemoEmailProvider.send(
+            in: services.database, key: key, jobID: context.id, tenant: context.tenant, attempt: context.attempt,
+            recipient: to, subject: subject, at: context.clock.now()
+        )
+        if services.unitRandom(context, "email.lost") < services.faults.emailResponseLostRate {
+            throw DemoProviderError(status: nil, message: "email provider accepted the message, but the response was lost (connection reset)")
+        }
+        context.logger.debug("email accepted by the provider", metadata: [
+            "message_id": "\(messageID)", "deduplicated": "\(duplicate)",
+        ])
+    }
+}
+
+/// The simulated email provider: a table in its own transactions.
+public enum DemoEmailProvider {
+    /// Accepts a message under `key`, or returns the message id already accepted under it.
+    public static func send(
+        in database: any DatabaseWriter, key: String, jobID: JobID, tenant: TenantID, attempt: Int,
+        recipient: String, subject: String, at: Date
+    ) async throws -> (messageID: String, duplicate: Bool) {
+        let acceptedAt = Formatting.timestamp(at)
+        return try await database.write { db in
+            if let existing = try String.fetchOne(
+                db, sql: "SELECT message_id FROM demo_email_provider WHERE idempotency_key = ?", arguments: [key]
+            ) {
+                try db.execute(
+                    sql: "UPDATE demo_email_provider SET send_requests = send_requests + 1 WHERE idempotency_key = ?",
+                    arguments: [key]
+                )
+                return (existing, true)
+            }
+            let messageID = "msg-\(jobID.rawValue)-a\(attempt)"
+            try db.execute(
+                sql: """
+                    INSERT INTO demo_email_provider
+                        (idempotency_key, message_id, job_id, tenant, recipient, subject, accepted_at, send_requests)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, 1)
+                    """,
+                arguments: [key, messageID, jobID.rawValue, tenant.rawValue, recipient, subject, acceptedAt]
+            )
+            return (messageID, false)
+        }
+    }
+}
+
+/// `demo.payment` `{"from": "acct-1", "to": "acct-2", "amount": 10}`: moves money between two
+/// accounts of the job's tenant in ONE transaction that also inserts `demo_transfers(job_id)`,
+/// so a rerun of the same job finds its transfer and moves nothing. An account opens with 1000
+/// the first time it is named; a transfer larger than the balance fails permanently.
+public struct DemoPayment: Job {
+    public static let name = "demo.payment"
+    public static let options = DemoJobs.options(queue: "payments", priority: 1)
+    public static let secretFields: Set<String> = ["secret"]
+    public var from: String
+    public var to: String
+    public var amount: Int
+    public var secret: String?
+
+    public init(from: String, to: String, amount: Int, secret: String? = nil) {
+        self.from = from
+        self.to = to
+        self.amount = amount
+        self.secret = secret
+    }
+
+    enum Outcome: Sendable { case transferred, alreadyDone }
+
+    public func run(_ context: JobContext) async throws {
+        let services = try context.dependency(DemoServices.self)
+        guard amount > 0 else { throw PermanentFailure("amount must be positive, got \(amount)") }
+        guard from != to else { throw PermanentFailure("a transfer needs two different accounts") }
+        guard !from.isEmpty, !to.isEmpty else { throw PermanentFailure("account names must not be empty") }
+        let (jobID, tenant, from, to, amount) = (context.id.rawValue, context.tenant.rawValue, self.from, self.to, self.amount)
+        let at = Formatting.timestamp(context.clock.now())
+        let outcome = try await services.database.write { db -> Outcome in
+            try db.execute(
+                sql: """
+                    INSERT INTO demo_transfers (job_id, tenant, from_account, to_account, amount, transferred_at)
+                    VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (job_id) DO NOTHING
+                    """,
+                arguments: [jobID, tenant, from, to, amount, at]
+            )
+            guard db.changesCount > 0 else { return .alreadyDone }
+            for account in [from, to] {
+                try db.execute(
+                    sql: """
+                        INSERT INTO demo_accounts (tenant, account, balance, opening_balance) VALUES (?, ?, ?, ?)
+                        ON CONFLICT (tenant, account) DO NOTHING
+                        """,
+                    arguments: [tenant, account, DemoServices.openingBalance, DemoServices.openingBalance]
+                )
+            }
+            let balance = try Int.fetchOne(
+                db, sql: "SELECT balance FROM demo_accounts WHERE tenant = ? AND account = ?", arguments: [tenant, from]
+            ) ?? 0
+            guard balance >= amount else {
+                // Thrown inside the transaction: it rolls back, the transfer row included.
+                throw PermanentFailure("insufficient funds in \(from): balance \(balance), transfer \(amount)")
+            }
+            try db.execute(
+                sql: "UPDATE demo_accounts SET balance = balance - ? WHERE tenant = ? AND account = ?",
+                arguments: [amount, tenant, from]
+            )
+            try db.execute(
+                sql: "UPDATE demo_accounts SET balance = balance + ? WHERE tenant = ? AND account = ?",
+                arguments: [amount, tenant, to]
+            )
+            return .transferred
+        }
+        if outcome == .transferred, services.unitRandom(context, "payment.lost") < services.faults.paymentResponseLostRate {
+            throw DemoTransientError(message: "database connection reset after the transfer committed (the job cannot tell whether it did)")
+        }
+        if outcome == .alreadyDone {
+            context.logger.info("transfer already recorded by an earlier attempt; nothing moved")
+        }
+    }
+}
+
+/// `demo.sleep` `{"milliseconds": 200, "attempts": 1}`: sleeps (cooperatively, on the runtime's
+/// clock) for `milliseconds` on its first `attempts` attempts, then returns at once. `attempts`
+/// defaults to unlimited (always sleeps).
+public struct DemoSleep: Job {
+    public static let name = "demo.sleep"
+    public static let options = DemoJobs.options(priority: 0, timeout: .seconds(3600))
+    public static let secretFields: Set<String> = ["secret"]
+    public var milliseconds: Int
+    public var attempts: Int?
+    public var secret: String?
+
+    public init(milliseconds: Int, attempts: Int? = nil, secret: String? = nil) {
+        self.milliseconds = milliseconds
+        self.attempts = attempts
+        self.secret = secret
+    }
+
+    public func run(_ context: JobContext) async throws {
+        guard milliseconds >= 0 else { throw PermanentFailure("milliseconds must not be negative") }
+        guard context.attempt <= (attempts ?? Int.max) else { return }
+        try await context.clock.sleep(for: .milliseconds(milliseconds))
+    }
+}
+
+/// A simulated transient error (retrying may help).
+public struct DemoTransientError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+/// A simulated provider error; transient (the provider may answer next time).
+public struct DemoProviderError: Error, Sendable, CustomStringConvertible {
+    public var status: Int?
+    public var message: String
+    public var description: String { message }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import Surety
+
+/// How jobs, attempts and audit rows look in `--json` output and in text. The payload is always
+/// redacted through the registry (wholly masked for types this build does not know), and error
+/// messages are the recorded ones, which the worker already scrubbed of secret values.
+struct Views {
+    let registry: JobRegistry
+
+    // MARK: JSON
+
+    func json(_ job: JobRecord) -> JSONValue {
+        .object([
+            "id": .int(job.id.rawValue),
+            "type": .string(job.type),
+            "queue": .string(job.queue),
+            "priority": .int(job.priority),
+            "tenant": .string(job.tenant.rawValue),
+            "state": .string(job.state.rawValue),
+            "payload": JSONValue.parse(redactedPayload(job)),
+            "attempt": .int(job.attempt),
+            "max_attempts": .int(job.maxAttempts),
+            "run_at": .date(job.runAt),
+            "enqueued_at": .date(job.enqueuedAt),
+            "first_attempt_at": .date(job.firstAttemptAt),
+            "attempted_at": .date(job.attemptedAt),
+            "attempted_by": .string(job.attemptedBy),
+            "lease_until": .date(job.leaseUntil),
+            "finished_at": .date(job.finishedAt),
+            "last_error": json(job.lastError),
+            "dead_reason": .string(job.deadReason?.rawValue),
+            "unique_key": .string(job.uniqueKey),
+            "unique_scope": .string(job.uniqueScope.rawValue),
+            "tags": .array(job.tags.map(JSONValue.string)),
+            "correlation": .object(job.correlation.mapValues(JSONValue.string)),
+            "note": .string(job.note),
+        ])
+    }
+
+    func json(_ error: AttemptError?) -> JSONValue {
+        guard let error else { return .null }
+        return .object([
+            "type": .string(error.type),
+            "message": .string(error.message),
+            "class": .string(error.errorClass.rawValue),
+        ])
+    }
+
+    func json(_ attempt: AttemptRecord) -> JSONValue {
+        .object([
+            "attempt": .int(attempt.attempt),
+            "worker": .string(attempt.worker),
+            "started_at": .date(attempt.startedAt),
+            "ended_at": .date(attempt.endedAt),
+            "duration_seconds": .seconds(attempt.duration),
+            "outcome": .string(attempt.outcome?.rawValue),
+            "error": json(attempt.error),
+        ])
+    }
+
+    func json(_ audit: AuditRecord) -> JSONValue {
+        .object([
+            "action": .string(audit.action),
+            "actor": .string(audit.actor),
+            "reason": .string(audit.reason),
+            "at": .date(audit.at),
+        ])
+    }
+
+    /// `{"job": …, "attempts": […], "audit": […]}`.
+    func jsonDetail(_ job: JobRecord, attempts: [AttemptRecord], audit: [AuditRecord]) -> JSONValue {
+        .object([
+            "job": json(job),
+            "attempts": .array(attempts.map { json($0) }),
+            "audit": .array(audit.map { json($0) }),
+        ])
+    }
+
+    /// `{"jobs": […], "next_before_id": id|null}`: pass `next_before_id` as `--before-id` for the
+    /// next page; `null` when this page was not full.
+    func jsonList(_ jobs: [JobRecord], limit: Int) -> JSONValue {
+        .object([
+            "jobs": .array(jobs.map { json($0) }),
+            "next_before_id": jobs.count >= limit ? (jobs.last.map { .int($0.id.rawValue) } ?? .null) : .null,
+        ])
+    }
+
+    // MARK: Text
+
+    func redactedPayload(_ job: JobRecord) -> String {
+        registry.redactedPayload(job.payload, type: job.type)
+    }
+
+    func listTable(_ jobs: [JobRecord]) -> String {
+        let rows = jobs.map { job -> [String] in
+            let detail: String
+            if let reason = job.deadReason {
+                detail = "\(reason.rawValue): \(job.lastError.map { "\($0.type): \($0.message)" } ?? "")"
+            } else if let error = job.lastError, job.state != .completed {
+                detail = "\(error.type): \(error.message)"
+            } else {
+                detail = ""
+            }
+            let when: String
+            switch job.state {
+            case .completed, .dead, .cancelled: when = Formatting.timestamp(job.finishedAt)
+            case .running: when = Formatting.timestamp(job.attemptedAt)
+            case .scheduled, .available, .retrying: when = Formatting.timestamp(job.runAt)
+            }
+            return [
+                "\(job.id)", job.state.rawValue, job.type, job.queue, job.tenant.rawValue,
+                "\(job.attempt)/\(job.maxAttempts)", when, Formatting.clip(detail, 70),
+            ]
+        }
+        return Formatting.table(["ID", "STATE", "TYPE", "QUEUE", "TENANT", "ATTEMPT", "WHEN", "LAST ERROR"], rows)
+    }
+
+    func detailText(_ job: JobRecord, attempts: [AttemptRecord], audit: [AuditRecord]) -> String {
+        var lines: [String] = []
+        lines.append("Job \(job.id) · \(job.type) · tenant \(job.tenant) · queue \(job.queue) · priority \(job.priority)")
+        var state = "State:          \(job.state.rawValue)"
+        if let reason = job.deadReason { state += " (\(reason.rawValue))" }
+        if let finished = job.finishedAt { state += " since \(Formatting.timestamp(finished))" }
+        if job.state == .running, let by = job.attemptedBy {
+            state += " on \(by), lease until \(Formatting.timestamp(job.leaseUntil))"
+        }
+        if JobState.claimable.contains(job.state) { state += ", runs at \(Formatting.timestamp(job.runAt))" }
+        lines.append(state)
+        lines.append("Payload:        \(redactedPayload(job))")
+        lines.append("Correlation:    \(Formatting.pairs(job.correlation))")
+        lines.append("Tags:           \(job.tags.isEmpty ? "-" : job.tags.joined(separator: ", "))")
+        if let key = job.uniqueKey { lines.append("Unique key:     \(key) (\(job.uniqueScope.rawValue))") }
+        lines.append("Enqueued:       \(Formatting.timestamp(job.enqueuedAt))")
+        lines.append("Attempts:       \(job.attempt) of \(job.maxAttempts)")
+        if let error = job.lastError {
+            lines.append("Last error:     \(error.type) (\(error.errorClass.rawValue)): \(error.message)")
+        }
+        if let note = job.note { lines.append("Note:           \(note)") }
+        lines.append("")
+        lines.append("Attempt history:")
+        if attempts.isEmpty {
+            lines.append("  (no attempts yet)")
+        } else {
+            let rows = attempts.map { attempt -> [String] in
+                [
+                    "\(attempt.attempt)", attempt.worker, Formatting.timestamp(attempt.startedAt),
+                    attempt.endedAt == nil ? "running" : Formatting.duration(attempt.duration),
+                    attempt.outcome?.rawValue ?? "running",
+                    attempt.error.map { "\($0.type): \($0.message)" } ?? "",
+                ]
+            }
+            lines.append(Formatting.table(["#", "WORKER", "STARTED", "DURATION", "OUTCOME", "ERROR"], rows, indent: "  "))
+        }
+        lines.append("")
+        lines.append("Audit:")
+        if audit.isEmpty {
+            lines.append("  (no operator actions)")
+        } else {
+            let rows = audit.map { [Formatting.timestamp($0.at), $0.action, $0.actor, $0.reason] }
+            lines.append(Formatting.table(["AT", "ACTION", "BY", "REASON"], rows, indent: "  "))
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import PostgresNIO
+import Surety
+
+/// Turns postgres-nio errors into ``Surety/SuretyError``s with a message that says what happened
+/// and what to do, and never contains the password. The original error stays in `underlying`
+/// (shown by `debugDescription`).
+enum PostgresErrors {
+    /// The reachability probe did not connect in time.
+    struct ConnectTimeout: Error, CustomStringConvertible {
+        var duration: Duration
+        var description: String { "no connection within \(duration)" }
+    }
+
+    /// The schema's Surety tables are missing a transaction retry could fix (a concurrent
+    /// unique-key holder disappeared between two statements).
+    struct Retry: Error {}
+
+    static func wrap(_ error: any Error, configuration: PostgresStore.Configuration, operation: String) -> any Error {
+        if error is SuretyError || error is CancellationError { return error }
+        let server = "the PostgreSQL server at \(configuration.host):\(configuration.port)"
+        let target = "database '\(configuration.database)' as user '\(configuration.username)'"
+        if let timeout = error as? ConnectTimeout {
+            return SuretyError(
+                .storeUnavailable,
+                "\(operation): could not connect to \(server) within \(timeout.duration); check that it runs and that host and port are right",
+                underlying: SafeError(description: timeout.description)
+            )
+        }
+        if let error = error as? PSQLError {
+            return map(error, server: server, target: target, configuration: configuration, operation: operation)
+        }
+        if error is PostgresDecodingError {
+            return SuretyError(
+                .storeCorrupt,
+                "\(operation): a row in schema '\(configuration.schema)' does not have the expected types; the Surety tables were changed by hand or by another program",
+                underlying: SafeError(description: String(describing: error))
+            )
+        }
+        let text = String(describing: error)
+        if text.localizedCaseInsensitiveContains("connection refused") || text.localizedCaseInsensitiveContains("connect") {
+            return SuretyError(.storeUnavailable, "\(operation): cannot connect to \(server) (\(scrub(text, configuration))); check that it runs and that host and port are right", underlying: SafeError(description: scrub(text, configuration)))
+        }
+        return SuretyError(.storeUnavailable, "\(operation) failed on \(server)", underlying: SafeError(description: scrub(text, configuration)))
+    }
+
+    static func map(_ error: PSQLError, server: String, target: String, configuration: PostgresStore.Configuration, operation: String) -> SuretyError {
+        let sqlState = error.serverInfo?[.sqlState] ?? ""
+        let serverMessage = error.serverInfo?[.message].map { scrub($0, configuration) }
+        let underlying = SafeError(description: "PSQLError(\(error.code)\(sqlState.isEmpty ? "" : ", sqlstate \(sqlState)")\(serverMessage.map { ": \($0)" } ?? ""))")
+        switch error.code {
+        case .server:
+            switch sqlState {
+            case "28P01", "28000":
+                return SuretyError(.storeUnavailable, "\(operation): \(server) refused the login to \(target): wrong password or user, or no pg_hba.conf entry for this client", underlying: underlying)
+            case "3D000":
+                return SuretyError(.storeUnavailable, "\(operation): \(server) has no database '\(configuration.database)'; create it (createdb) or fix the URL", underlying: underlying)
+            case "42P01", "42703":
+                return SuretyError(.storeCorrupt, "\(operation): schema '\(configuration.schema)' has no (or an older) Surety schema; run `surety migrate` or call migrate() first", underlying: underlying)
+            case "57P03", "53300", "57P01", "57P02":
+                return SuretyError(.storeUnavailable, "\(operation): \(server) is not accepting connections now (\(serverMessage ?? sqlState)); retry later", underlying: underlying)
+            case "42501":
+                return SuretyError(.storeUnavailable, "\(operation): user '\(configuration.username)' lacks a permission in schema '\(configuration.schema)' (\(serverMessage ?? sqlState))", underlying: underlying)
+            default:
+                return SuretyError(.storeUnavailable, "\(operation) failed on \(server): \(serverMessage ?? "server error \(sqlState)")", underlying: underlying)
+            }
+        case .connectionError:
+            let reason = error.underlying.map { scrub(String(describing: $0), configuration) } ?? "connection failed"
+            return SuretyError(.storeUnavailable, "\(operation): cannot connect to \(server) (\(reason)); check that it runs and that host and port are right", underlying: underlying)
+        case .sslUnsupported:
+            return SuretyError(.storeUnavailable, "\(operation): \(server) does not support TLS; remove sslmode=require from the URL or enable ssl on the server", underlying: underlying)
+        case .authMechanismRequiresPassword:
+            return SuretyError(.storeUnavailable, "\(operation): \(server) asks for a password for user '\(configuration.username)'; put it in the URL (postgres://user:password@host/db)", underlying: underlying)
+        case .unsupportedAuthMechanism, .saslError:
+            return SuretyError(.storeUnavailable, "\(operation): the login to \(server) as '\(configuration.username)' failed (authentication)", underlying: underlying)
+        case .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
+            return SuretyError(.storeUnavailable, "\(operation): the connection to \(server) was closed (\(error.code)); is the store's run() (or withStore) still running?", underlying: underlying)
+        default:
+            return SuretyError(.storeUnavailable, "\(operation) failed on \(server) (\(error.code))", underlying: underlying)
+        }
+    }
+
+    /// Removes the password from a text, should a lower layer ever quote it.
+    static func scrub(_ text: String, _ configuration: PostgresStore.Configuration) -> String {
+        guard let password = configuration.password, !password.isEmpty else { return text }
+        return text.replacingOccurrences(of: password, with: "***")
+    }
+
+    /// The underlying error as a safe text (PSQLError carries the query and its bindings).
+    struct SafeError: Error, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+        var description: String
+        var debugDescription: String { description }
+    }
+}

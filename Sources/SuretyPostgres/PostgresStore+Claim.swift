@@ -1,0 +1,104 @@
+import Foundation
+import PostgresNIO
+import Surety
+
+extension PostgresStore {
+    // MARK: Claim
+
+    /// One statement: `UPDATE ... FROM (SELECT id ... ORDER BY priority, run_at, id LIMIT n FOR
+    /// UPDATE SKIP LOCKED)`, so concurrent claimers never wait for each other nor take the same
+    /// job. Each row gets its own random positive lease token from `random()`.
+    public func claim(_ request: ClaimRequest) async throws -> [ClaimedJob] {
+        var queues: [String] = []
+        for queue in request.queues where !queues.contains(queue) { queues.append(queue) }
+        guard request.limit > 0, !queues.isEmpty else { return [] }
+        let now = Timestamp.micros(request.now)
+        let leaseUntil = Timestamp.micros(request.leaseUntil)
+        let query: PostgresQuery = """
+            UPDATE surety_jobs AS j
+            SET state = 'running',
+                attempt = j.attempt + 1,
+                attempted_at = \(now),
+                attempted_by = \(request.worker),
+                first_attempt_at = coalesce(j.first_attempt_at, \(now)),
+                lease_until = \(leaseUntil),
+                lease_token = 1 + (random() * 9.0e18)::int8
+            FROM (
+                SELECT id FROM surety_jobs
+                WHERE state IN ('scheduled', 'available', 'retrying') AND queue = ANY(\(queues)::text[]) AND run_at <= \(now)
+                ORDER BY priority, run_at, id
+                LIMIT \(request.limit)
+                FOR UPDATE SKIP LOCKED
+            ) AS picked
+            WHERE j.id = picked.id
+            RETURNING j.id, j.type, j.queue, j.priority, j.tenant, j.payload, j.attempt, j.max_attempts, j.lease_token,
+                      j.lease_until, j.enqueued_at, j.run_at, j.first_attempt_at, j.tags::text, j.correlation::text
+            """
+        let claimed = try await self.query("claim", query) { rows in
+            var json = JSONColumns.DecodingCache()
+            return try await rows.collect { row in try Self.decodeClaimed(row, json: &json) }
+        }
+        // RETURNING does not promise an order.
+        return claimed.sorted { ($0.priority, $0.runAt, $0.id) < ($1.priority, $1.runAt, $1.id) }
+    }
+
+    static func decodeClaimed(_ row: PostgresRandomAccessRow, json: inout JSONColumns.DecodingCache) throws -> ClaimedJob {
+        let id = JobID(try row[0].decode(Int64.self))
+        return ClaimedJob(
+            id: id,
+            type: try row[1].decode(String.self),
+            queue: try row[2].decode(String.self),
+            priority: try row[3].decode(Int.self),
+            tenant: TenantID(unchecked: try row[4].decode(String.self)),
+            payload: try row[5].decode(String.self),
+            attempt: try row[6].decode(Int.self),
+            maxAttempts: try row[7].decode(Int.self),
+            lease: Lease(jobID: id, token: try row[8].decode(Int64.self)),
+            leaseUntil: Timestamp.date(try row[9].decode(Int64.self)),
+            enqueuedAt: Timestamp.date(try row[10].decode(Int64.self)),
+            runAt: Timestamp.date(try row[11].decode(Int64.self)),
+            firstAttemptAt: Timestamp.date(try row[12].decode(Int64.self)),
+            tags: json.tags(try row[13].decode(String?.self)),
+            correlation: json.correlation(try row[14].decode(String?.self))
+        )
+    }
+
+    // MARK: Heartbeat
+
+    /// One statement for the whole batch (`UPDATE ... FROM unnest(ids, tokens)`), each lease
+    /// fenced on its token.
+    public func heartbeat(_ leases: [Lease], until: Date) async throws -> [Lease] {
+        guard !leases.isEmpty else { return [] }
+        let ids = leases.map(\.jobID.rawValue)
+        let tokens = leases.map(\.token)
+        let query: PostgresQuery = """
+            UPDATE surety_jobs AS j SET lease_until = \(Timestamp.micros(until))
+            FROM unnest(\(ids)::int8[], \(tokens)::int8[]) AS h(id, token)
+            WHERE j.id = h.id AND j.state = 'running' AND j.lease_token = h.token
+            RETURNING j.id, j.lease_token
+            """
+        let held = try await self.query("heartbeat", query) { rows in
+            try await rows.collect { row in Lease(jobID: JobID(try row[0].decode(Int64.self)), token: try row[1].decode(Int64.self)) }
+        }
+        let kept = Set(held)
+        return leases.filter { !kept.contains($0) }
+    }
+
+    // MARK: Rescue
+
+    public func expiredLeases(now: Date, limit: Int) async throws -> [ExpiredLease] {
+        guard limit > 0 else { return [] }
+        let query: PostgresQuery = """
+            SELECT \(unescaped: JobRow.columns) FROM surety_jobs
+            WHERE state = 'running' AND lease_until <= \(Timestamp.micros(now))
+            ORDER BY lease_until, id LIMIT \(limit)
+            """
+        return try await self.query("expiredLeases", query) { rows in
+            try await rows.collect { row in
+                let decoded = try JobRow.decode(row)
+                let job = decoded.record
+                return ExpiredLease(job: JobRow.claimed(decoded, now: now), worker: job.attemptedBy ?? "unknown", startedAt: job.attemptedAt ?? now)
+            }
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import Surety
+
+extension PostgresStore {
+    /// Where the store connects and how. Build one from a URL with ``init(url:schema:)``.
+    ///
+    /// The password is kept for connecting only: it never appears in an error message or a
+    /// `description`.
+    public struct Configuration: Sendable, CustomStringConvertible {
+        /// Whether the connection is encrypted.
+        public enum TLSMode: String, Sendable, Hashable {
+            /// Plain TCP (the default: `sslmode` absent, `disable`, `allow` or `prefer`).
+            case disable
+            /// TLS with certificate verification (`sslmode=require`, `verify-ca`, `verify-full`).
+            case require
+        }
+
+        public var host: String
+        public var port: Int
+        public var username: String
+        public var password: String?
+        public var database: String
+        public var tls: TLSMode
+        /// The PostgreSQL schema that holds the Surety tables (created by ``PostgresStore/migrate()``
+        /// if needed). Lower-case letters, digits and `_`, starting with a letter or `_`, at most
+        /// 63 characters.
+        public var schema: String
+        /// How long establishing a connection (TCP and authentication) may take before the call
+        /// fails with `storeUnavailable`.
+        public var connectTimeout: Duration
+        /// The size of the connection pool (one more connection is held for LISTEN).
+        public var maximumConnections: Int
+
+        public init(
+            host: String, port: Int = 5432, username: String, password: String? = nil, database: String,
+            tls: TLSMode = .disable, schema: String = "public", connectTimeout: Duration = .seconds(5),
+            maximumConnections: Int = 20
+        ) throws {
+            guard !host.isEmpty else { throw SuretyError(.invalidStoreURL, "a PostgreSQL store needs a host") }
+            guard (1...65535).contains(port) else {
+                throw SuretyError(.invalidStoreURL, "the PostgreSQL port must be between 1 and 65535, got \(port)")
+            }
+            guard !username.isEmpty else { throw SuretyError(.invalidStoreURL, "a PostgreSQL store needs a user name (postgres://USER@host/db)") }
+            guard !database.isEmpty else { throw SuretyError(.invalidStoreURL, "a PostgreSQL store needs a database name (postgres://user@host/DATABASE)") }
+            try Self.validate(schema: schema)
+            guard connectTimeout > .zero else { throw SuretyError(.invalidArgument, "PostgresStore.Configuration.connectTimeout must be positive") }
+            guard maximumConnections >= 2 else {
+                throw SuretyError(.invalidArgument, "PostgresStore.Configuration.maximumConnections must be at least 2 (one is used for LISTEN), got \(maximumConnections)")
+            }
+            self.host = host
+            self.port = port
+            self.username = username
+            self.password = password
+            self.database = database
+            self.tls = tls
+            self.schema = schema
+            self.connectTimeout = connectTimeout
+            self.maximumConnections = maximumConnections
+        }
+
+        /// Parses `postgres://user:password@host:port/database?sslmode=require` (also
+        /// `postgresql://`). The port defaults to 5432, the user to `postgres`. Percent-encoded
+        /// user names and passwords are decoded.
+        ///
+        /// - Throws: ``Surety/SuretyError`` `invalidStoreURL` with a message that never contains
+        ///   the password.
+        public init(url: String, schema: String = "public") throws {
+            guard let components = URLComponents(string: url),
+                  let scheme = components.scheme?.lowercased() else {
+                throw SuretyError(.invalidStoreURL, "'\(Self.redact(url))' is not a PostgreSQL URL; expected postgres://user:password@host:port/database")
+            }
+            guard scheme == "postgres" || scheme == "postgresql" else {
+                throw SuretyError(.invalidStoreURL, "'\(Self.redact(url))' is not a PostgreSQL URL (scheme '\(scheme)'); expected postgres://user:password@host:port/database")
+            }
+            guard let host = components.host, !host.isEmpty else {
+                throw SuretyError(.invalidStoreURL, "'\(Self.redact(url))' names no host; expected postgres://user:password@host:port/database")
+            }
+            var database = components.path
+            if database.hasPrefix("/") { database.removeFirst() }
+            guard !database.isEmpty, !database.contains("/") else {
+                throw SuretyError(.invalidStoreURL, "'\(Self.redact(url))' names no database; expected postgres://user:password@host:port/database")
+            }
+            var tls = TLSMode.disable
+            for item in components.queryItems ?? [] where item.name == "sslmode" {
+                switch item.value ?? "" {
+                case "disable", "allow", "prefer": tls = .disable
+                case "require", "verify-ca", "verify-full": tls = .require
+                default:
+                    throw SuretyError(.invalidStoreURL, "unsupported sslmode '\(item.value ?? "")' in the PostgreSQL URL; use disable or require")
+                }
+            }
+            try self.init(
+                host: host, port: components.port ?? 5432,
+                username: components.percentEncodedUser.map { $0.removingPercentEncoding ?? $0 } ?? "postgres",
+                password: components.percentEncodedPassword.map { $0.removingPercentEncoding ?? $0 },
+                database: database.removingPercentEncoding ?? database, tls: tls, schema: schema
+            )
+        }
+
+        /// `postgres://user@host:port/database` (no password), with the schema.
+        public var description: String {
+            "postgres://\(username)@\(host):\(port)/\(database) (schema \(schema))"
+        }
+
+        static func validate(schema: String) throws {
+            let allowed = schema.utf8.allSatisfy { byte in
+                (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "_")
+            }
+            guard let first = schema.utf8.first, allowed, schema.utf8.count <= 63,
+                  !(first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9")) else {
+                throw SuretyError(.invalidArgument, "the PostgreSQL schema name '\(schema)' is not allowed: use lower-case letters, digits and '_', starting with a letter, at most 63 characters")
+            }
+        }
+
+        /// The URL with its password replaced, for error messages.
+        static func redact(_ url: String) -> String {
+            guard var components = URLComponents(string: url), components.password != nil else {
+                // Unparseable: keep only what is before any '@' credentials.
+                if let at = url.lastIndex(of: "@"), let scheme = url.range(of: "://") {
+                    return String(url[..<scheme.upperBound]) + "***" + String(url[at...])
+                }
+                return url
+            }
+            components.password = "***"
+            return components.string ?? "postgres://***"
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import PostgresNIO
+import Surety
+
+/// The effect ledger in `surety_effects` (see docs/schema.md).
+extension PostgresStore: EffectLedgerStore {
+    static let effectColumns = "tenant, job_id, name, key, state, result, attempt, worker, started_at, confirmed_at"
+
+    public func beginEffect(_ key: EffectKey, lease: Lease, attempt: Int, worker: String, now: Date) async throws -> EffectBegin {
+        try await transaction("beginEffect") { connection in
+            if let existing = try await Self.fetchEffect(key, connection, logger: logger) { return .existing(existing) }
+            // Lock the job row in share mode: a concurrent finish cannot end the attempt between
+            // this check and the insert.
+            let held = try await connection.query("""
+                SELECT 1 FROM surety_jobs WHERE id = \(lease.jobID.rawValue) AND state = 'running' AND lease_token = \(lease.token) FOR SHARE
+                """, logger: logger).collect { _ in true }
+            guard !held.isEmpty else { return .leaseLost }
+            let inserted = try await connection.query("""
+                INSERT INTO surety_effects (tenant, job_id, name, key, state, attempt, worker, started_at)
+                VALUES (\(key.tenant.rawValue), \(key.jobID.rawValue), \(key.name), \(key.key), 'started', \(attempt), \(worker), \(Timestamp.micros(now)))
+                ON CONFLICT DO NOTHING
+                RETURNING id
+                """, logger: logger).collect { _ in true }
+            if !inserted.isEmpty { return .started }
+            // Another attempt recorded it meanwhile.
+            guard let existing = try await Self.fetchEffect(key, connection, logger: logger) else {
+                throw SuretyError(.storeCorrupt, "effect \(key.idempotencyKey) conflicted but cannot be read; check the surety_effects_key index")
+            }
+            return .existing(existing)
+        }
+    }
+
+    public func confirmEffect(_ key: EffectKey, result: String, now: Date) async throws {
+        let now = Timestamp.micros(now)
+        // A confirmation without a started record (recorded by a reconcile) inserts one.
+        try await query("confirmEffect", """
+            INSERT INTO surety_effects (tenant, job_id, name, key, state, result, attempt, worker, started_at, confirmed_at)
+            VALUES (\(key.tenant.rawValue), \(key.jobID.rawValue), \(key.name), \(key.key), 'confirmed', \(result), 0, '', \(now), \(now))
+            ON CONFLICT (job_id, name, key, tenant) DO UPDATE
+            SET state = 'confirmed', result = excluded.result, confirmed_at = excluded.confirmed_at
+            WHERE surety_effects.state <> 'confirmed'
+            """) { _ in () }
+    }
+
+    public func forgetUnconfirmedEffect(_ key: EffectKey) async throws {
+        try await query("forgetUnconfirmedEffect", """
+            DELETE FROM surety_effects
+            WHERE job_id = \(key.jobID.rawValue) AND name = \(key.name) AND key = \(key.key) AND tenant = \(key.tenant.rawValue) AND state = 'started'
+            """) { _ in () }
+    }
+
+    public func effects(of job: JobID) async throws -> [EffectRecord] {
+        try await query("effects", "SELECT \(unescaped: Self.effectColumns) FROM surety_effects WHERE job_id = \(job.rawValue) ORDER BY id") { rows in
+            try await rows.collect { try Self.decodeEffect($0) }
+        }
+    }
+
+    static func fetchEffect(_ key: EffectKey, _ connection: PostgresConnection, logger: Logger) async throws -> EffectRecord? {
+        try await connection.query("""
+            SELECT \(unescaped: effectColumns) FROM surety_effects
+            WHERE job_id = \(key.jobID.rawValue) AND name = \(key.name) AND key = \(key.key) AND tenant = \(key.tenant.rawValue)
+            """, logger: logger).collect { try decodeEffect($0) }.first
+    }
+
+    static func decodeEffect(_ row: PostgresRandomAccessRow) throws -> EffectRecord {
+        let key = EffectKey(
+            tenant: TenantID(unchecked: try row[0].decode(String.self)), jobID: JobID(try row[1].decode(Int64.self)),
+            name: try row[2].decode(String.self), key: try row[3].decode(String.self)
+        )
+        let stateText = try row[4].decode(String.self)
+        guard let state = EffectRecord.State(rawValue: stateText) else {
+            throw SuretyError(.storeCorrupt, "effect \(key.idempotencyKey) has an unknown state '\(stateText)' in surety_effects; it was written by a newer Surety or by hand")
+        }
+        return EffectRecord(
+            key: key, state: state, result: try row[5].decode(String?.self), attempt: try row[6].decode(Int.self),
+            worker: try row[7].decode(String.self), startedAt: Timestamp.date(try row[8].decode(Int64.self)),
+            confirmedAt: Timestamp.dateIfPresent(try row[9].decode(Int64?.self))
+        )
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import PostgresNIO
+import Surety
+
+extension PostgresStore {
+    /// Inserts the batch with one `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING`,
+    /// then looks up the holders of the unique keys that were refused, in one transaction that
+    /// also sends the NOTIFY. A key held by a job earlier in the same batch is refused by the
+    /// partial unique index like any other holder.
+    public func enqueue(_ jobs: [NewJob]) async throws -> [EnqueuedJob] {
+        guard !jobs.isEmpty else { return [] }
+        let rows = EnqueueRows(jobs)
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                let results = try await transaction("enqueue") { connection in
+                    try await Self.insert(jobs, rows, connection, notify: notifyQuery, logger: logger)
+                }
+                if results.contains(where: \.inserted) { signal() }
+                return results
+            } catch is PostgresErrors.Retry where attempt < 5 {
+                continue
+            } catch is PostgresErrors.Retry {
+                throw SuretyError(.storeUnavailable, "enqueue: a unique key's holder kept changing while the key was looked up; retry")
+            }
+        }
+    }
+
+    /// The batch as column arrays for `unnest` (postgres-nio binds arrays of non-optional values,
+    /// so a nullable unique key travels with a `has_key` flag).
+    struct EnqueueRows: Sendable {
+        var type: [String] = [], queue: [String] = [], priority: [Int] = [], tenant: [String] = []
+        var state: [String] = [], payload: [String] = [], maxAttempts: [Int] = []
+        var runAt: [Int64] = [], enqueuedAt: [Int64] = [], uniqueKey: [String] = [], hasKey: [Bool] = []
+        var uniqueScope: [String] = [], tags: [String] = [], correlation: [String] = []
+
+        init(_ jobs: [NewJob]) {
+            var lastTags: ([String], String) = ([], JSONColumns.emptyArray)
+            var lastCorrelation: ([String: String], String) = ([:], JSONColumns.emptyObject)
+            for job in jobs {
+                if job.tags != lastTags.0 { lastTags = (job.tags, JSONColumns.encode(tags: job.tags)) }
+                if job.correlation != lastCorrelation.0 { lastCorrelation = (job.correlation, JSONColumns.encode(correlation: job.correlation)) }
+                type.append(job.type)
+                queue.append(job.queue)
+                priority.append(job.priority)
+                tenant.append(job.tenant.rawValue)
+                state.append(job.initialState.rawValue)
+                payload.append(job.payload)
+                maxAttempts.append(job.maxAttempts)
+                runAt.append(Timestamp.micros(job.runAt))
+                enqueuedAt.append(Timestamp.micros(job.enqueuedAt))
+                uniqueKey.append(job.uniqueKey ?? "")
+                hasKey.append(job.uniqueKey != nil)
+                uniqueScope.append(job.uniqueScope.rawValue)
+                tags.append(lastTags.1)
+                correlation.append(lastCorrelation.1)
+            }
+        }
+    }
+
+    private struct Holder: Hashable {
+        var tenant: String
+        var key: String
+    }
+
+    static func insert(_ jobs: [NewJob], _ rows: EnqueueRows, _ connection: PostgresConnection, notify: PostgresQuery, logger: Logger) async throws -> [EnqueuedJob] {
+        // Ids come from the sequence in the order of the sorted SELECT, so the inserted rows'
+        // ids ascend in batch order.
+        let inserted = try await connection.query("""
+            INSERT INTO surety_jobs (type, queue, priority, tenant, state, payload, max_attempts, run_at, enqueued_at,
+                                     unique_key, unique_scope, unique_slot, tags, correlation)
+            SELECT u.type, u.queue, u.priority, u.tenant, u.state, u.payload, u.max_attempts, u.run_at, u.enqueued_at,
+                   CASE WHEN u.has_key THEN u.unique_key END, u.unique_scope, CASE WHEN u.has_key THEN u.unique_key END,
+                   u.tags::jsonb, u.correlation::jsonb
+            FROM unnest(\(rows.type)::text[], \(rows.queue)::text[], \(rows.priority)::int8[], \(rows.tenant)::text[],
+                        \(rows.state)::text[], \(rows.payload)::text[], \(rows.maxAttempts)::int8[], \(rows.runAt)::int8[],
+                        \(rows.enqueuedAt)::int8[], \(rows.uniqueKey)::text[], \(rows.hasKey)::bool[], \(rows.uniqueScope)::text[],
+                        \(rows.tags)::text[], \(rows.correlation)::text[])
+                 WITH ORDINALITY AS u(type, queue, priority, tenant, state, payload, max_attempts, run_at, enqueued_at,
+                                      unique_key, has_key, unique_scope, tags, correlation, ord)
+            ORDER BY u.ord
+            ON CONFLICT DO NOTHING
+            RETURNING id, tenant, unique_slot
+            """, logger: logger).collect { row in
+                (id: try row[0].decode(Int64.self), tenant: try row[1].decode(String.self), slot: try row[2].decode(String?.self))
+            }
+        let ids = inserted.map(\.id).sorted()
+        let insertedKeys = Set(inserted.compactMap { row in row.slot.map { Holder(tenant: row.tenant, key: $0) } })
+
+        // Which jobs were inserted: every job without a key, and the first job of the batch with
+        // a key that the statement inserted.
+        var claimedInBatch: Set<Holder> = []
+        var refused: Set<Holder> = []
+        var wasInserted: [Bool] = []
+        wasInserted.reserveCapacity(jobs.count)
+        for job in jobs {
+            guard let key = job.uniqueKey else {
+                wasInserted.append(true)
+                continue
+            }
+            let holder = Holder(tenant: job.tenant.rawValue, key: key)
+            if insertedKeys.contains(holder), claimedInBatch.insert(holder).inserted {
+                wasInserted.append(true)
+            } else {
+                wasInserted.append(false)
+                refused.insert(holder)
+            }
+        }
+        guard wasInserted.filter({ $0 }).count == ids.count else {
+            throw SuretyError(.storeCorrupt, "enqueue: the database inserted \(ids.count) jobs where \(wasInserted.filter { $0 }.count) were expected; check the surety_jobs_unique index")
+        }
+
+        var holders: [Holder: Int64] = [:]
+        if !refused.isEmpty {
+            let tenants = refused.map(\.tenant)
+            let keys = refused.map(\.key)
+            let found = try await connection.query("""
+                SELECT j.tenant, j.unique_slot, j.id FROM surety_jobs j
+                JOIN unnest(\(tenants)::text[], \(keys)::text[]) AS k(tenant, key)
+                  ON j.tenant = k.tenant AND j.unique_slot = k.key
+                """, logger: logger).collect { row in
+                    (Holder(tenant: try row[0].decode(String.self), key: try row[1].decode(String.self)), try row[2].decode(Int64.self))
+                }
+            for (holder, id) in found { holders[holder] = id }
+            // The holder committed a change that freed the key after our INSERT saw it: retry the
+            // whole transaction (it will insert this time, or find the new holder).
+            guard holders.count == refused.count else { throw PostgresErrors.Retry() }
+        }
+
+        var results: [EnqueuedJob] = []
+        results.reserveCapacity(jobs.count)
+        var next = ids.makeIterator()
+        for (job, inserted) in zip(jobs, wasInserted) {
+            if inserted, let id = next.next() {
+                results.append(EnqueuedJob(id: JobID(id), inserted: true))
+            } else if let key = job.uniqueKey, let holder = holders[Holder(tenant: job.tenant.rawValue, key: key)] {
+                results.append(EnqueuedJob(id: JobID(holder), inserted: false))
+            }
+        }
+        if !ids.isEmpty { try await connection.query(notify, logger: logger) }
+        return results
+    }
+}

@@ -1,0 +1,225 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import Surety
+import Synchronization
+
+/// The PostgreSQL store: a `PostgresClient` connection pool, `FOR UPDATE SKIP LOCKED` claims,
+/// batched finishes, and LISTEN/NOTIFY wake-ups across processes.
+///
+/// The client's connections need a running ``run()``: run the store as a ServiceLifecycle
+/// `Service`, or scope it with ``withStore(url:schema:logger:_:)``:
+///
+/// ```swift
+/// try await PostgresStore.withStore(url: "postgres://app:secret@db:5432/app") { store in
+///     try await store.migrate()
+///     let queue = JobQueue(store: store)
+///     ...
+/// }
+/// ```
+///
+/// - Every ``Surety/JobStore`` method is one statement or one transaction.
+/// - All tables live in ``Configuration/schema`` (default `public`): every pooled connection has
+///   its `search_path` set to it. The tables are documented in docs/schema.md.
+/// - The first call (usually ``migrate()``) checks that the server can be reached and the
+///   credentials are accepted within ``Configuration/connectTimeout``, and fails with a clear
+///   `storeUnavailable` error otherwise.
+public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
+    /// The configuration the store was opened with.
+    public let configuration: Configuration
+    /// The connection pool (running only while ``run()`` runs).
+    public let client: PostgresClient
+    let logger: Logger
+
+    private struct Listeners {
+        var continuations: [Int: AsyncStream<Void>.Continuation] = [:]
+        var next = 0
+    }
+
+    private let listeners = Mutex(Listeners())
+    let listenState = Mutex(ListenState())
+    /// Set once a connection was established: later calls skip the reachability probe.
+    private let reachable = Mutex(false)
+
+    /// The NOTIFY channel; the payload is the schema name, so stores on other schemas ignore it.
+    static let channel = "surety_jobs_available"
+
+    /// Creates the store. Nothing connects until ``run()`` runs and a call is made.
+    public init(configuration: Configuration, logger: Logger = Logger(label: "surety.postgres")) {
+        self.configuration = configuration
+        self.logger = logger
+        var client = PostgresClient.Configuration(
+            host: configuration.host, port: configuration.port, username: configuration.username,
+            password: configuration.password, database: configuration.database, tls: Self.clientTLS(configuration.tls)
+        )
+        client.options.connectTimeout = configuration.connectTimeout
+        client.options.maximumConnections = configuration.maximumConnections
+        client.options.additionalStartupParameters = [("search_path", configuration.schema), ("application_name", "surety")]
+        self.client = PostgresClient(configuration: client, backgroundLogger: logger)
+    }
+
+    /// Creates the store from a `postgres://user:password@host:port/database` URL.
+    public convenience init(url: String, schema: String = "public", logger: Logger = Logger(label: "surety.postgres")) throws {
+        self.init(configuration: try Configuration(url: url, schema: schema), logger: logger)
+    }
+
+    deinit {
+        let continuations = listeners.withLock { Array($0.continuations.values) }
+        for continuation in continuations { continuation.finish() }
+    }
+
+    /// Runs the connection pool and the LISTEN loop until the task is cancelled (or, under
+    /// ServiceLifecycle, until graceful shutdown).
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.client.run() }
+                group.addTask { await self.listenLoop() }
+            }
+        }
+    }
+
+    /// Runs `body` with a store whose pool runs around it, then stops the pool. Structured: the
+    /// pool runs in a child task of a task group and is cancelled when `body` returns or throws.
+    public static func withStore<T>(
+        configuration: Configuration, logger: Logger = Logger(label: "surety.postgres"),
+        _ body: (PostgresStore) async throws -> T
+    ) async throws -> T {
+        let store = PostgresStore(configuration: configuration, logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
+            group.addTask { try await store.run() }
+            do {
+                let value = try await body(store)
+                group.cancelAll()
+                return value
+            } catch {
+                group.cancelAll()
+                throw error
+            }
+        }
+    }
+
+    /// Runs `body` with a store for the URL (see ``withStore(configuration:logger:_:)``).
+    public static func withStore<T>(
+        url: String, schema: String = "public", logger: Logger = Logger(label: "surety.postgres"),
+        _ body: (PostgresStore) async throws -> T
+    ) async throws -> T {
+        try await withStore(configuration: try Configuration(url: url, schema: schema), logger: logger, body)
+    }
+
+    // MARK: Wake-ups
+
+    public func availabilitySignals() -> AsyncStream<Void> {
+        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let key = listeners.withLock { state in
+            let key = state.next
+            state.next += 1
+            state.continuations[key] = continuation
+            return key
+        }
+        continuation.onTermination = { [weak self] _ in
+            self?.listeners.withLock { _ = $0.continuations.removeValue(forKey: key) }
+        }
+        return stream
+    }
+
+    /// Tells every in-process subscriber that jobs may have become claimable.
+    func signal() {
+        let continuations = listeners.withLock { Array($0.continuations.values) }
+        for continuation in continuations { continuation.yield() }
+    }
+
+    // MARK: Access
+
+    /// One transaction on a pooled connection; errors become ``Surety/SuretyError``s.
+    func transaction<T>(_ operation: String, _ body: (PostgresConnection) async throws -> sending T) async throws -> sending T {
+        try await ensureReachable(operation)
+        do {
+            return try await client.withTransaction(logger: logger, body)
+        } catch {
+            throw PostgresErrors.wrap(error, configuration: configuration, operation: operation)
+        }
+    }
+
+    /// One statement (its own implicit transaction) whose rows are collected by `collect`.
+    func query<T>(_ operation: String, _ query: PostgresQuery, _ collect: (PostgresRowSequence) async throws -> sending T) async throws -> sending T {
+        try await ensureReachable(operation)
+        do {
+            return try await client.withConnection { connection in
+                try await collect(try await connection.query(query, logger: logger))
+            }
+        } catch {
+            throw PostgresErrors.wrap(error, configuration: configuration, operation: operation)
+        }
+    }
+
+    /// The first call connects once directly (outside the pool, whose retries would hide the
+    /// reason) with a deadline, so a wrong password, an unknown database or an unreachable server
+    /// fails fast with the server's reason.
+    private func ensureReachable(_ operation: String) async throws {
+        if reachable.withLock({ $0 }) { return }
+        do {
+            try await probe()
+        } catch {
+            throw PostgresErrors.wrap(error, configuration: configuration, operation: operation)
+        }
+        reachable.withLock { $0 = true }
+    }
+
+    private func probe() async throws {
+        var connection = PostgresConnection.Configuration(
+            host: configuration.host, port: configuration.port, username: configuration.username,
+            password: configuration.password, database: configuration.database, tls: try Self.connectionTLS(configuration.tls)
+        )
+        let timeout = configuration.connectTimeout
+        let (seconds, attoseconds) = timeout.components
+        let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        connection.options.connectTimeout = .nanoseconds(nanoseconds)
+        connection.options.additionalStartupParameters = [("application_name", "surety")]
+        let eventLoop = PostgresClient.defaultEventLoopGroup.any()
+        let promise = eventLoop.makePromise(of: PostgresConnection.self)
+        let timer = eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) {
+            promise.fail(PostgresErrors.ConnectTimeout(duration: timeout))
+        }
+        let logger = logger
+        PostgresConnection.connect(on: eventLoop, configuration: connection, id: 0, logger: logger).whenComplete { result in
+            timer.cancel()
+            switch result {
+            case .success(let connection):
+                promise.futureResult.whenFailure { _ in
+                    let closed: EventLoopFuture<Void> = connection.close()
+                    _ = closed
+                }
+                promise.succeed(connection)
+            case .failure(let error):
+                promise.fail(error)
+            }
+        }
+        let established = try await promise.futureResult.get()
+        try? await established.close()
+    }
+
+    private static func clientTLS(_ mode: Configuration.TLSMode) -> PostgresClient.Configuration.TLS {
+        switch mode {
+        case .disable: return .disable
+        case .require: return .require(.makeClientConfiguration())
+        }
+    }
+
+    private static func connectionTLS(_ mode: Configuration.TLSMode) throws -> PostgresConnection.Configuration.TLS {
+        switch mode {
+        case .disable: return .disable
+        case .require: return .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        }
+    }
+}
+
+extension PostgresRowSequence {
+    /// Collects the decoded rows.
+    func collect<T>(_ decode: (PostgresRandomAccessRow) throws -> T) async throws -> [T] {
+        var values: [T] = []
+        for try await row in self { values.append(try decode(row.makeRandomAccess())) }
+        return values
+    }
+}

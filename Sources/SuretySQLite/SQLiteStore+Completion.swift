@@ -1,0 +1,39 @@
+import Foundation
+import GRDB
+import Surety
+
+extension SQLiteStore {
+    /// Runs `body` and the completion of the running attempt in ONE write transaction: the job's
+    /// own writes (in tables of this same SQLite file) and its `completed` state commit together
+    /// or not at all. The completion is fenced on the attempt's lease token: if the lease was lost
+    /// meanwhile (the job was rescued and may run elsewhere), the whole transaction rolls back and
+    /// this throws ``SuretyError/Code/leaseLost``.
+    ///
+    /// ```swift
+    /// func run(_ context: JobContext) async throws {
+    ///     let store = try context.dependency(SQLiteStore.self)
+    ///     try await store.complete(context) { db in
+    ///         try db.execute(sql: "UPDATE accounts SET balance = balance - ? WHERE id = ?", arguments: [amount, from])
+    ///         try db.execute(sql: "UPDATE accounts SET balance = balance + ? WHERE id = ?", arguments: [amount, to])
+    ///     }
+    /// }
+    /// ```
+    ///
+    /// Call it last in `run`; the worker sees that the attempt is already completed and writes
+    /// nothing more for it.
+    @discardableResult
+    public func complete<T: Sendable>(_ context: JobContext, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let completedAt = context.clock.now()
+        let finish = try context.completionTransition(at: completedAt)
+        let value = try await write("complete in transaction") { db -> T in
+            let value = try body(db)
+            let (results, _) = try Self.finish([finish], db)
+            guard results == [.applied] else {
+                throw SuretyError(.leaseLost, "job \(context.id) attempt \(context.attempt): the lease was lost before the transaction committed; rolled back")
+            }
+            return value
+        }
+        context.markCompletedInTransaction(at: completedAt)
+        return value
+    }
+}
