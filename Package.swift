@@ -65,6 +65,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -78,6 +79,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Examples/QuickStart",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "EffectLedgerExample",
+            dependencies: ["Surety", "SuretySQLite", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Examples/EffectLedger",
             swiftSettings: strict
         ),
         .testTarget(name: "SuretyTests", dependencies: ["Surety", "SuretyTesting", .product(name: "MetricsTestKit", package: "swift-metrics")], swiftSettings: strict),
