@@ -160,6 +160,8 @@ struct WorkerTests {
         let history = try await h.store.attempts(of: id)
         #expect(history.map(\.outcome) == [.lost, .succeeded])
         #expect(history.map(\.worker) == ["paused", "healthy"])
+        #expect(h.logs.entries.contains { $0.message.contains("late outcome refused") && $0.metadata["worker"] == "paused" && $0.metadata["job_id"] == "\(id)" },
+                "the refused late completion is logged")
     }
 
     @Test("a heartbeat that finds its lease gone cancels the job's task")
