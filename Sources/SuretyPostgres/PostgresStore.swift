@@ -32,12 +32,7 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
     public let client: PostgresClient
     let logger: Logger
 
-    private struct Listeners {
-        var continuations: [Int: AsyncStream<Void>.Continuation] = [:]
-        var next = 0
-    }
-
-    private let listeners = Mutex(Listeners())
+    private let availability = AvailabilityBroadcaster()
     let listenState = Mutex(ListenState())
     /// Set once a connection was established: later calls skip the reachability probe.
     private let reachable = Mutex(false)
@@ -62,11 +57,6 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
     /// Creates the store from a `postgres://user:password@host:port/database` URL.
     public convenience init(url: String, schema: String = "public", logger: Logger = Logger(label: "surety.postgres")) throws {
         self.init(configuration: try Configuration(url: url, schema: schema), logger: logger)
-    }
-
-    deinit {
-        let continuations = listeners.withLock { Array($0.continuations.values) }
-        for continuation in continuations { continuation.finish() }
     }
 
     /// Runs the connection pool and the LISTEN loop until the task is cancelled (or, under
@@ -110,25 +100,10 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
 
     // MARK: Wake-ups
 
-    public func availabilitySignals() -> AsyncStream<Void> {
-        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        let key = listeners.withLock { state in
-            let key = state.next
-            state.next += 1
-            state.continuations[key] = continuation
-            return key
-        }
-        continuation.onTermination = { [weak self] _ in
-            self?.listeners.withLock { _ = $0.continuations.removeValue(forKey: key) }
-        }
-        return stream
-    }
+    public func availabilitySignals() -> AsyncStream<Void> { availability.subscribe() }
 
     /// Tells every in-process subscriber that jobs may have become claimable.
-    func signal() {
-        let continuations = listeners.withLock { Array($0.continuations.values) }
-        for continuation in continuations { continuation.yield() }
-    }
+    func signal() { availability.signal() }
 
     // MARK: Access
 

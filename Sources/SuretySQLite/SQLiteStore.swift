@@ -26,12 +26,7 @@ public final class SQLiteStore: JobStore, JobAvailabilityNotifying {
     /// The configuration the store was opened with.
     public let configuration: Configuration
 
-    private struct Listeners {
-        var continuations: [Int: AsyncStream<Void>.Continuation] = [:]
-        var next = 0
-    }
-
-    private let listeners = Mutex(Listeners())
+    private let availability = AvailabilityBroadcaster()
 
     /// Opens (creating if needed) the SQLite file at `path` in WAL mode. Does not migrate: call
     /// ``migrate()`` (or run `surety migrate`) before using the store.
@@ -68,11 +63,6 @@ public final class SQLiteStore: JobStore, JobAvailabilityNotifying {
         self.configuration = configuration
     }
 
-    deinit {
-        let continuations = listeners.withLock { Array($0.continuations.values) }
-        for continuation in continuations { continuation.finish() }
-    }
-
     /// Creates or upgrades the schema (versioned migrations "v1", ...). Safe to call on every
     /// start and from several processes at once: migrations run in an exclusive transaction.
     ///
@@ -104,25 +94,10 @@ public final class SQLiteStore: JobStore, JobAvailabilityNotifying {
 
     // MARK: Wake-ups
 
-    public func availabilitySignals() -> AsyncStream<Void> {
-        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        let key = listeners.withLock { state in
-            let key = state.next
-            state.next += 1
-            state.continuations[key] = continuation
-            return key
-        }
-        continuation.onTermination = { [weak self] _ in
-            self?.listeners.withLock { _ = $0.continuations.removeValue(forKey: key) }
-        }
-        return stream
-    }
+    public func availabilitySignals() -> AsyncStream<Void> { availability.subscribe() }
 
     /// Tells every subscriber that jobs may have become claimable. Call only after a commit.
-    func signal() {
-        let continuations = listeners.withLock { Array($0.continuations.values) }
-        for continuation in continuations { continuation.yield() }
-    }
+    func signal() { availability.signal() }
 
     // MARK: Access
 

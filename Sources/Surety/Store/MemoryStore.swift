@@ -13,11 +13,10 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
         var effects: [EffectKey: EffectRecord] = [:]
         var effectOrder: [EffectKey] = []
         var nextID: Int64 = 1
-        var listeners: [Int: AsyncStream<Void>.Continuation] = [:]
-        var nextListener = 0
     }
 
     private let state = Mutex(State())
+    private let availability = AvailabilityBroadcaster()
 
     public init() {}
 
@@ -203,24 +202,9 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
         state.withLock { state in state.effectOrder.filter { $0.jobID == job }.compactMap { state.effects[$0] } }
     }
 
-    public func availabilitySignals() -> AsyncStream<Void> {
-        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        let key = state.withLock { state in
-            let key = state.nextListener
-            state.nextListener += 1
-            state.listeners[key] = continuation
-            return key
-        }
-        continuation.onTermination = { [weak self] _ in
-            self?.state.withLock { _ = $0.listeners.removeValue(forKey: key) }
-        }
-        return stream
-    }
+    public func availabilitySignals() -> AsyncStream<Void> { availability.subscribe() }
 
-    private func signal() {
-        let listeners = state.withLock { Array($0.listeners.values) }
-        for listener in listeners { listener.yield() }
-    }
+    private func signal() { availability.signal() }
 
     private func apply(
         _ ids: [JobID], action: OperatorAction, name: String,

@@ -1,16 +1,17 @@
 import Foundation
 
-/// The `tags` (JSON array of strings) and `correlation` (JSON object of strings) columns.
+/// The `tags` (JSON array of strings) and `correlation` (JSON object of strings) columns, as every
+/// SQL store writes and reads them (shared so SQLite and PostgreSQL agree to the byte).
 ///
 /// Writing uses a small hand-written encoder: it is on the enqueue hot path, its output is
 /// deterministic (object keys sorted) and plain JSON any tool reads. Reading is tolerant: a value
 /// an operator or another program damaged never fails a read; what cannot be understood is
 /// dropped (see docs/schema.md).
-enum JSONColumns {
-    static let emptyArray = "[]"
-    static let emptyObject = "{}"
+public enum JSONColumns {
+    public static let emptyArray = "[]"
+    public static let emptyObject = "{}"
 
-    static func encode(tags: [String]) -> String {
+    public static func encode(tags: [String]) -> String {
         if tags.isEmpty { return emptyArray }
         var out = "["
         for (index, tag) in tags.enumerated() {
@@ -21,7 +22,7 @@ enum JSONColumns {
         return out
     }
 
-    static func encode(correlation: [String: String]) -> String {
+    public static func encode(correlation: [String: String]) -> String {
         if correlation.isEmpty { return emptyObject }
         var out = "{"
         for (index, key) in correlation.keys.sorted().enumerated() {
@@ -36,7 +37,7 @@ enum JSONColumns {
 
     /// Tags from the column; a malformed value yields the string elements that can be read, or
     /// none.
-    static func decodeTags(_ text: String?) -> [String] {
+    public static func decodeTags(_ text: String?) -> [String] {
         guard let text, text != emptyArray, !text.isEmpty else { return [] }
         guard let array = parse(text) as? [Any] else { return [] }
         return array.compactMap(scalarString)
@@ -44,7 +45,7 @@ enum JSONColumns {
 
     /// Correlation IDs from the column; a malformed value yields none, non-string scalar values
     /// are read as text.
-    static func decodeCorrelation(_ text: String?) -> [String: String] {
+    public static func decodeCorrelation(_ text: String?) -> [String: String] {
         guard let text, text != emptyObject, !text.isEmpty else { return [:] }
         guard let object = parse(text) as? [String: Any] else { return [:] }
         var result: [String: String] = [:]
@@ -56,11 +57,12 @@ enum JSONColumns {
 
     /// Decodes each distinct column value once: the rows of one claim usually share their tags
     /// and correlation IDs (they were enqueued together).
-    struct DecodingCache {
+    public struct DecodingCache {
+        public init() {}
         private var lastTags: (String, [String])?
         private var lastCorrelation: (String, [String: String])?
 
-        mutating func tags(_ text: String?) -> [String] {
+        public mutating func tags(_ text: String?) -> [String] {
             guard let text, text != emptyArray else { return [] }
             if let lastTags, lastTags.0 == text { return lastTags.1 }
             let tags = decodeTags(text)
@@ -68,7 +70,7 @@ enum JSONColumns {
             return tags
         }
 
-        mutating func correlation(_ text: String?) -> [String: String] {
+        public mutating func correlation(_ text: String?) -> [String: String] {
             guard let text, text != emptyObject else { return [:] }
             if let lastCorrelation, lastCorrelation.0 == text { return lastCorrelation.1 }
             let correlation = decodeCorrelation(text)
