@@ -110,6 +110,8 @@ struct WorkerCommand: AsyncParsableCommand {
                 throw StoreOpener.describe(error, action: "create the demo tables in", url: url)
             }
             dependencies.register(DemoServices(database: store.database, faults: faults, seed: demoSeed))
+            // demo.payment completes inside its own transaction through the store.
+            dependencies.register(store)
         }
         let id = workerID ?? WorkerConfiguration.defaultWorkerID()
         let startLogger: Logger = {

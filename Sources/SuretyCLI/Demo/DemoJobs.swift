@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Surety
+import SuretySQLite
 
 /// The demo job types (`--demo-jobs`, and always in `surety demo` and `surety enqueue`). Each
 /// payload may carry a `"secret"` field, declared secret: it is redacted everywhere.
@@ -66,10 +67,13 @@ public struct DemoFlaky: Job {
 }
 
 /// `demo.email` `{"to": "a@b.example", "subject": "..."}`: sends through a simulated provider
-/// (the `demo_email_provider` table, its own transaction) that deduplicates on the job's
-/// idempotency key. The provider can fail before accepting (502) and can accept the message and
-/// then lose the response; the retry sends again with the same key and gets the original
-/// message id back, so each job sends exactly one email.
+/// (the `demo_email_provider` table, its own transaction, recording the job's tenant and the
+/// recipient) inside `context.effect("send", key: to, policy: .rerunWithSameKey)`. The provider
+/// deduplicates on the effect's idempotency key. It can fail before accepting (502) and can accept
+/// the message and then lose the response; either way the effect is left unconfirmed, and the
+/// next attempt reconciles by looking the key up at the provider: found, the recorded message id
+/// is confirmed without sending; not found, it sends (with the same key). So each job sends
+/// exactly one email, a worker killed mid-send included.
 public struct DemoEmail: Job {
     public static let name = "demo.email"
     public static let options = DemoJobs.options(queue: "email", priority: 1)
@@ -90,25 +94,43 @@ public struct DemoEmail: Job {
         guard parts.count == 2, !parts[0].isEmpty, parts[1].contains(".") else {
             throw PermanentFailure("recipient '\(to)' is not an email address; the provider rejects it (422)")
         }
-        if services.unitRandom(context, "email.502") < services.faults.emailProviderErrorRate {
-            throw DemoProviderError(status: 502, message: "email provider answered 502 Bad Gateway before accepting the message")
-        }
-        let key = context.idempotencyKey("send")
-        let (messageID, duplicate) = try await DemoEmailProvider.send(
-            in: services.database, key: key, jobID: context.id, tenant: context.tenant, attempt: context.attempt,
-            recipient: to, subject: subject, at: context.clock.now()
+        let (database, tenant, jobID, recipient, subject) = (services.database, context.tenant, context.id, to, self.subject)
+        let messageID: String = try await context.effect(
+            "send", key: recipient, policy: .rerunWithSameKey,
+            reconcile: { key in
+                if let existing = try await DemoEmailProvider.lookup(in: database, key: key) { return .happened(existing) }
+                return .didNotHappen
+            },
+            perform: { key in
+                if services.unitRandom(context, "email.502") < services.faults.emailProviderErrorRate {
+                    throw DemoProviderError(status: 502, message: "email provider answered 502 Bad Gateway before accepting the message")
+                }
+                let (messageID, duplicate) = try await DemoEmailProvider.send(
+                    in: database, key: key, jobID: jobID, tenant: tenant, attempt: context.attempt,
+                    recipient: recipient, subject: subject, at: context.clock.now()
+                )
+                if services.unitRandom(context, "email.lost") < services.faults.emailResponseLostRate {
+                    throw DemoProviderError(status: nil, message: "email provider accepted the message, but the response was lost (connection reset)")
+                }
+                if duplicate {
+                    context.logger.debug("the provider deduplicated a resend", metadata: ["message_id": "\(messageID)"])
+                }
+                return messageID
+            }
         )
-        if services.unitRandom(context, "email.lost") < services.faults.emailResponseLostRate {
-            throw DemoProviderError(status: nil, message: "email provider accepted the message, but the response was lost (connection reset)")
-        }
-        context.logger.debug("email accepted by the provider", metadata: [
-            "message_id": "\(messageID)", "deduplicated": "\(duplicate)",
-        ])
+        context.logger.debug("email accepted by the provider", metadata: ["message_id": "\(messageID)"])
     }
 }
 
 /// The simulated email provider: a table in its own transactions.
 public enum DemoEmailProvider {
+    /// The message id accepted under `key`, if any (how a job reconciles an unconfirmed send).
+    public static func lookup(in database: any DatabaseWriter, key: String) async throws -> String? {
+        try await database.read { db in
+            try String.fetchOne(db, sql: "SELECT message_id FROM demo_email_provider WHERE idempotency_key = ?", arguments: [key])
+        }
+    }
+
     /// Accepts a message under `key`, or returns the message id already accepted under it.
     public static func send(
         in database: any DatabaseWriter, key: String, jobID: JobID, tenant: TenantID, attempt: Int,
@@ -140,9 +162,11 @@ public enum DemoEmailProvider {
 }
 
 /// `demo.payment` `{"from": "acct-1", "to": "acct-2", "amount": 10}`: moves money between two
-/// accounts of the job's tenant in ONE transaction that also inserts `demo_transfers(job_id)`,
-/// so a rerun of the same job finds its transfer and moves nothing. An account opens with 1000
-/// the first time it is named; a transfer larger than the balance fails permanently.
+/// accounts of the job's tenant and inserts `demo_transfers(job_id)` through
+/// `SQLiteStore.complete(context)`: the transfer and the job's `completed` state commit in ONE
+/// transaction (fenced on the attempt's lease), so a transfer exists exactly when its job
+/// completed, a killed worker or a lost lease included. An account opens with 1000 the first time
+/// it is named; a transfer larger than the balance fails permanently (rolled back).
 public struct DemoPayment: Job {
     public static let name = "demo.payment"
     public static let options = DemoJobs.options(queue: "payments", priority: 1)
@@ -163,51 +187,61 @@ public struct DemoPayment: Job {
 
     public func run(_ context: JobContext) async throws {
         let services = try context.dependency(DemoServices.self)
+        let store = try context.dependency(SQLiteStore.self)
         guard amount > 0 else { throw PermanentFailure("amount must be positive, got \(amount)") }
         guard from != to else { throw PermanentFailure("a transfer needs two different accounts") }
         guard !from.isEmpty, !to.isEmpty else { throw PermanentFailure("account names must not be empty") }
         let (jobID, tenant, from, to, amount) = (context.id.rawValue, context.tenant.rawValue, self.from, self.to, self.amount)
         let at = Formatting.timestamp(context.clock.now())
-        let outcome = try await services.database.write { db -> Outcome in
-            try db.execute(
-                sql: """
-                    INSERT INTO demo_transfers (job_id, tenant, from_account, to_account, amount, transferred_at)
-                    VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (job_id) DO NOTHING
-                    """,
-                arguments: [jobID, tenant, from, to, amount, at]
-            )
-            guard db.changesCount > 0 else { return .alreadyDone }
-            for account in [from, to] {
+        let outcome: Outcome
+        do {
+            outcome = try await store.complete(context) { db -> Outcome in
                 try db.execute(
                     sql: """
-                        INSERT INTO demo_accounts (tenant, account, balance, opening_balance) VALUES (?, ?, ?, ?)
-                        ON CONFLICT (tenant, account) DO NOTHING
+                        INSERT INTO demo_transfers (job_id, tenant, from_account, to_account, amount, transferred_at)
+                        VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (job_id) DO NOTHING
                         """,
-                    arguments: [tenant, account, DemoServices.openingBalance, DemoServices.openingBalance]
+                    arguments: [jobID, tenant, from, to, amount, at]
                 )
+                // Cannot happen while the transfer commits with the completion; kept as a guard.
+                guard db.changesCount > 0 else { return .alreadyDone }
+                for account in [from, to] {
+                    try db.execute(
+                        sql: """
+                            INSERT INTO demo_accounts (tenant, account, balance, opening_balance) VALUES (?, ?, ?, ?)
+                            ON CONFLICT (tenant, account) DO NOTHING
+                            """,
+                        arguments: [tenant, account, DemoServices.openingBalance, DemoServices.openingBalance]
+                    )
+                }
+                let balance = try Int.fetchOne(
+                    db, sql: "SELECT balance FROM demo_accounts WHERE tenant = ? AND account = ?", arguments: [tenant, from]
+                ) ?? 0
+                guard balance >= amount else {
+                    // Thrown inside the transaction: it rolls back, the transfer row included.
+                    throw PermanentFailure("insufficient funds in \(from): balance \(balance), transfer \(amount)")
+                }
+                try db.execute(
+                    sql: "UPDATE demo_accounts SET balance = balance - ? WHERE tenant = ? AND account = ?",
+                    arguments: [amount, tenant, from]
+                )
+                try db.execute(
+                    sql: "UPDATE demo_accounts SET balance = balance + ? WHERE tenant = ? AND account = ?",
+                    arguments: [amount, tenant, to]
+                )
+                return .transferred
             }
-            let balance = try Int.fetchOne(
-                db, sql: "SELECT balance FROM demo_accounts WHERE tenant = ? AND account = ?", arguments: [tenant, from]
-            ) ?? 0
-            guard balance >= amount else {
-                // Thrown inside the transaction: it rolls back, the transfer row included.
-                throw PermanentFailure("insufficient funds in \(from): balance \(balance), transfer \(amount)")
-            }
-            try db.execute(
-                sql: "UPDATE demo_accounts SET balance = balance - ? WHERE tenant = ? AND account = ?",
-                arguments: [amount, tenant, from]
-            )
-            try db.execute(
-                sql: "UPDATE demo_accounts SET balance = balance + ? WHERE tenant = ? AND account = ?",
-                arguments: [amount, tenant, to]
-            )
-            return .transferred
-        }
-        if outcome == .transferred, services.unitRandom(context, "payment.lost") < services.faults.paymentResponseLostRate {
-            throw DemoTransientError(message: "database connection reset after the transfer committed (the job cannot tell whether it did)")
+        } catch let error as SuretyError {
+            // The store wraps errors thrown in the transaction; a permanent one stays permanent.
+            if let permanent = error.underlying as? PermanentFailure { throw permanent }
+            throw error
         }
         if outcome == .alreadyDone {
             context.logger.info("transfer already recorded by an earlier attempt; nothing moved")
+        }
+        if outcome == .transferred, services.unitRandom(context, "payment.lost") < services.faults.paymentResponseLostRate {
+            // The job is already completed in the transaction: the worker keeps it completed.
+            throw DemoTransientError(message: "database connection reset after the transfer committed (the job completed in the same transaction)")
         }
     }
 }

@@ -130,7 +130,7 @@ struct DemoReport {
         let duplicated = provider.perJob.filter { $0.value > 1 }.count
         let missing = completedEmails.filter { provider.perJob[$0.rawValue] != 1 }.count
         let forUnfinished = provider.perJob.keys.filter { !completedEmails.contains(JobID($0)) }.count
-        var email = ["Email (a simulated provider that deduplicates on the job's idempotency key)"]
+        var email = ["Email (a context.effect through a simulated provider that deduplicates on the effect's idempotency key)"]
         email.append("  \(completedEmails.count) completed email jobs → \(provider.perJob.filter { completedEmails.contains(JobID($0.key)) }.count) with exactly one email accepted; \(duplicated) jobs with more than one")
         email.append("  \(provider.rows) emails accepted in all; the provider answered \(provider.requests - provider.rows) resends with the original message id (after lost responses or a crash)")
         if forUnfinished > 0 {
@@ -157,7 +157,7 @@ struct DemoReport {
         }
         let transferIDs = Set(money.transfers.map { JobID(rawValue: $0) })
         let retriedPayments = paymentJobs.filter { $0.state == .completed && $0.attempt > 1 }.count
-        var payments = ["Payments (each moves money and records demo_transfers(job_id) in one transaction)"]
+        var payments = ["Payments (each moves money and records demo_transfers(job_id) in the transaction that completes the job)"]
         payments.append("  \(completedPayments.count) completed payment jobs → \(transferIDs.intersection(completedPayments).count) transfers; \(retriedPayments) of them needed more than one attempt and still moved money once")
         payments.append("  total balance \(money.balance) across \(money.accounts) accounts; opened with \(money.opening)")
         let strayTransfers = transferIDs.subtracting(completedPayments)

@@ -129,6 +129,7 @@ enum DemoRunner {
         let counters = DemoEventCounters()
         var dependencies = JobDependencies()
         dependencies.register(DemoServices(database: store.database, faults: settings.faults, seed: settings.seed))
+        dependencies.register(store)
         let logger = settings.verbose ? Logs.standardError("surety.demo.worker", level: .info) : Logs.silent("surety.demo.worker")
         let worker = Worker(
             store: store, registry: DemoJobs.registry,

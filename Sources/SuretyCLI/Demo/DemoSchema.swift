@@ -8,8 +8,8 @@ import GRDB
 ///   provider deduplicated).
 /// - `demo_accounts`: balances per (tenant, account); an account opens with 1000 the first time a
 ///   payment names it, and `opening_balance` keeps that amount so conservation can be checked.
-/// - `demo_transfers`: one row per payment job that moved money; its primary key on `job_id`
-///   is what makes a rerun of the same job unable to move money twice.
+/// - `demo_transfers`: one row per payment job that moved money, written in the transaction that
+///   completes the job; its primary key on `job_id` guards against a second transfer as well.
 public enum DemoSchema {
     public static func migrate(_ database: any DatabaseWriter) async throws {
         try await database.write { db in

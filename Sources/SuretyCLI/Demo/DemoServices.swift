@@ -9,8 +9,8 @@ public struct DemoFaults: Sendable, Hashable {
     /// `demo.email`: the provider accepts (and records) the message, then the response is lost.
     /// Default: 0.1.
     public var emailResponseLostRate: Double
-    /// `demo.payment`: the transfer commits, then the connection drops before the job learns it.
-    /// Default: 0.05.
+    /// `demo.payment`: the transfer commits (with the job's completion), then the connection drops
+    /// before the job learns it; the job stays completed. Default: 0.05.
     public var paymentResponseLostRate: Double
 
     public init(emailProviderErrorRate: Double = 0.1, emailResponseLostRate: Double = 0.1, paymentResponseLostRate: Double = 0.05) {
