@@ -26,7 +26,16 @@ extension SQLiteStore {
         let completedAt = context.clock.now()
         let finish = try context.completionTransition(at: completedAt)
         let value = try await write("complete in transaction") { db -> T in
-            let value = try body(db)
+            let value: T
+            do {
+                value = try body(db)
+            } catch let error as DatabaseError {
+                throw error
+            } catch {
+                // The application's own error (a PermanentFailure, say) rolls back the
+                // transaction and reaches the job unchanged, so its class is kept.
+                throw ApplicationError(error: error)
+            }
             let (results, _) = try Self.finish([finish], db)
             guard results == [.applied] else {
                 throw SuretyError(.leaseLost, "job \(context.id) attempt \(context.attempt): the lease was lost before the transaction committed; rolled back")
@@ -36,4 +45,9 @@ extension SQLiteStore {
         context.markCompletedInTransaction(at: completedAt)
         return value
     }
+}
+
+/// An error the application threw inside a store transaction: passed through unwrapped.
+struct ApplicationError: Error {
+    var error: any Error
 }

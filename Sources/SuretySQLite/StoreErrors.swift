@@ -6,6 +6,7 @@ import Surety
 /// and what to do. The original error stays in `underlying` (shown by `debugDescription`).
 enum StoreErrors {
     static func wrap(_ error: any Error, path: String, operation: String) -> any Error {
+        if let application = error as? ApplicationError { return application.error }
         if error is SuretyError || error is CancellationError { return error }
         if let error = error as? DatabaseError {
             return map(error, path: path, operation: operation)

@@ -44,7 +44,9 @@ struct TransactionalCompletionTests {
             let store = try context.dependency(SQLiteStore.self)
             let (from, to, amount) = (self.from, self.to, self.amount)
             try await store.complete(context) { db in
+                let balance = try Int.fetchOne(db, sql: "SELECT balance FROM accounts WHERE id = ?", arguments: [from]) ?? 0
                 try db.execute(sql: "UPDATE accounts SET balance = balance - ? WHERE id = ?", arguments: [amount, from])
+                if balance < amount { throw PermanentFailure("insufficient funds in \(from)") }
                 try db.execute(sql: "UPDATE accounts SET balance = balance + ? WHERE id = ?", arguments: [amount, to])
             }
         }
@@ -126,5 +128,25 @@ struct TransactionalCompletionTests {
         #expect(try await balances(store) == ["a": 100, "b": 0], "the transfer rolled back with the refused completion")
         let record = try #require(try await store.job(id))
         #expect(record.state == .retrying && record.attempt == 1)
+    }
+
+    @Test("the application's own error inside the transaction rolls it back and keeps its class")
+    func applicationErrorPassesThrough() async throws {
+        let (store, folder) = try await makeStore()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let clock = TestClock()
+        let events = EventRecorder()
+        let id = try await JobQueue(store: store, clock: clock).enqueue(Transfer(from: "a", to: "b", amount: 500, waitAtGate: false), tenant: .system).id
+        let w = worker(store, id: "w1", clock: clock, events: events, gate: Gate())
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await w.run() }
+            try await events.first { if case .attemptFinished(id, _, _, _, _) = $0 { true } else { false } }
+            w.beginDrain()
+            try await group.waitForAll()
+        }
+        let record = try #require(try await store.job(id))
+        #expect(record.state == .dead && record.deadReason == .permanentError, "a PermanentFailure stays permanent, got \(record.state) \(String(describing: record.deadReason))")
+        #expect(record.lastError?.type == "PermanentFailure")
+        #expect(try await balances(store) == ["a": 100, "b": 0], "the debit rolled back")
     }
 }

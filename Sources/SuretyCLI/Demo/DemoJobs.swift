@@ -231,10 +231,6 @@ public struct DemoPayment: Job {
                 )
                 return .transferred
             }
-        } catch let error as SuretyError {
-            // The store wraps errors thrown in the transaction; a permanent one stays permanent.
-            if let permanent = error.underlying as? PermanentFailure { throw permanent }
-            throw error
         }
         if outcome == .alreadyDone {
             context.logger.info("transfer already recorded by an earlier attempt; nothing moved")
