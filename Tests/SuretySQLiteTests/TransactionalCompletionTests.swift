@@ -9,27 +9,6 @@ import Testing
 /// The job's own writes and its completion commit in one SQLite transaction, fenced on the lease.
 @Suite("Transactional completion on SQLite")
 struct TransactionalCompletionTests {
-    final class Gate: Sendable {
-        private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
-        func open() {
-            let waiters = state.withLock { state in
-                state.open = true
-                defer { state.waiters = [] }
-                return state.waiters
-            }
-            for waiter in waiters { waiter.resume() }
-        }
-        func wait() async {
-            await withCheckedContinuation { continuation in
-                let now = state.withLock { state -> Bool in
-                    if state.open { return true }
-                    state.waiters.append(continuation)
-                    return false
-                }
-                if now { continuation.resume() }
-            }
-        }
-    }
 
     struct Transfer: Job {
         static let name = "test.transfer"
