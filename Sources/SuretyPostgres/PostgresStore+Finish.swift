@@ -49,10 +49,10 @@ extension PostgresStore {
             id.append(finish.lease.jobID.rawValue)
             token.append(finish.lease.token)
             state.append(transition.state.rawValue)
-            runAt.append(transition.runAt ?? Timestamp.none)
+            runAt.append(transition.runAt.map(Timestamp.micros) ?? Timestamp.none)
             decrement.append(transition.attemptDecrement)
-            finishedAt.append(transition.finishedAt ?? Timestamp.none)
-            deadReason.append(transition.deadReason ?? "")
+            finishedAt.append(transition.finishedAt.map(Timestamp.micros) ?? Timestamp.none)
+            deadReason.append(transition.deadReason?.rawValue ?? "")
             hasError.append(finish.error != nil)
             errorType.append(finish.error?.type ?? "")
             errorMessage.append(finish.error?.message ?? "")
@@ -112,47 +112,6 @@ extension PostgresStore {
             """, logger: logger)
     }
 
-    /// The column values a finish writes, as `JobLifecycle.finish` defines them.
-    struct Transition {
-        var state: JobState
-        var runAt: Int64?
-        var attemptDecrement: Int
-        var finishedAt: Int64?
-        var deadReason: String?
-        var writesHistory: Bool
-        /// The job is claimable at once (worth waking workers for).
-        var isDue: Bool
-
-        init(_ finish: AttemptFinish) {
-            let endedAt = Timestamp.micros(finish.endedAt)
-            runAt = nil
-            attemptDecrement = 0
-            finishedAt = nil
-            deadReason = nil
-            writesHistory = true
-            isDue = false
-            switch finish.next {
-            case .completed:
-                state = .completed
-                finishedAt = endedAt
-                writesHistory = finish.outcome != .succeeded
-            case .retry(let at):
-                state = .retrying
-                runAt = Timestamp.micros(at)
-                isDue = at <= finish.endedAt
-            case .reschedule(let at):
-                state = at > finish.endedAt ? .scheduled : .available
-                runAt = Timestamp.micros(at)
-                attemptDecrement = 1
-                isDue = at <= finish.endedAt
-            case .dead(let reason):
-                state = .dead
-                deadReason = reason.rawValue
-                finishedAt = endedAt
-            case .cancelled:
-                state = .cancelled
-                finishedAt = endedAt
-            }
-        }
-    }
+    /// The row change a finish makes (shared with every SQL store).
+    typealias Transition = FinishTransition
 }

@@ -80,10 +80,10 @@ extension SQLiteStore {
         values.append(finish.lease.jobID.rawValue.databaseValue)
         values.append(finish.lease.token.databaseValue)
         values.append(transition.state.rawValue.databaseValue)
-        values.append(transition.runAt.sqlValue)
+        values.append(transition.runAt.map(Timestamp.micros).sqlValue)
         values.append(transition.attemptDecrement.databaseValue)
-        values.append(transition.finishedAt.sqlValue)
-        values.append(transition.deadReason.sqlValue)
+        values.append(transition.finishedAt.map(Timestamp.micros).sqlValue)
+        values.append((transition.deadReason?.rawValue).sqlValue)
         values.append((finish.error?.type).sqlValue)
         values.append((finish.error?.message).sqlValue)
         values.append((finish.error?.errorClass.rawValue).sqlValue)
@@ -139,47 +139,6 @@ extension SQLiteStore {
 
     // MARK: Transition
 
-    /// The column values a finish writes, as `JobLifecycle.finish` defines them.
-    struct Transition {
-        var state: JobState
-        var runAt: Int64?
-        var attemptDecrement: Int
-        var finishedAt: Int64?
-        var deadReason: String?
-        var writesHistory: Bool
-        /// The job is claimable at once (worth waking workers for).
-        var isDue: Bool
-
-        init(_ finish: AttemptFinish) {
-            let endedAt = Timestamp.micros(finish.endedAt)
-            runAt = nil
-            attemptDecrement = 0
-            finishedAt = nil
-            deadReason = nil
-            writesHistory = true
-            isDue = false
-            switch finish.next {
-            case .completed:
-                state = .completed
-                finishedAt = endedAt
-                writesHistory = finish.outcome != .succeeded
-            case .retry(let at):
-                state = .retrying
-                runAt = Timestamp.micros(at)
-                isDue = at <= finish.endedAt
-            case .reschedule(let at):
-                state = at > finish.endedAt ? .scheduled : .available
-                runAt = Timestamp.micros(at)
-                attemptDecrement = 1
-                isDue = at <= finish.endedAt
-            case .dead(let reason):
-                state = .dead
-                deadReason = reason.rawValue
-                finishedAt = endedAt
-            case .cancelled:
-                state = .cancelled
-                finishedAt = endedAt
-            }
-        }
-    }
+    /// The row change a finish makes (shared with every SQL store).
+    typealias Transition = FinishTransition
 }
