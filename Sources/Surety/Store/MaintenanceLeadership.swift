@@ -1,0 +1,28 @@
+/// A capability: the store can elect one node at a time to run a named maintenance task (lease
+/// rescue, retention pruning, alert evaluation, cron ticks), so many worker nodes on one shared
+/// store do not all scan the same rows. PostgreSQL implements it with an advisory lock.
+///
+/// Leadership is an efficiency, never a correctness requirement: every maintenance transition is
+/// itself conditional (a rescue only applies to a lease that expired, a prune only deletes rows
+/// past their age), so two nodes that both believe they lead still cannot corrupt a job. Stores
+/// without this capability (SQLite on one machine, the memory store) let every caller run.
+public protocol MaintenanceLeadership: Sendable {
+    /// Runs `body` if this node holds (or can take right now, without waiting) the lock named
+    /// `task`, and returns its result; returns `nil` at once when another node holds it.
+    func ifLeader<T: Sendable>(
+        of task: String, _ body: @Sendable () async throws -> T
+    ) async throws -> T?
+}
+
+extension JobStore {
+    /// Runs `body` when this node leads `task` on a store with ``MaintenanceLeadership``, or
+    /// always on a store without it. Returns `nil` when another node leads.
+    public func asMaintenanceLeader<T: Sendable>(
+        of task: String, _ body: @Sendable () async throws -> T
+    ) async throws -> T? {
+        if let elector = self as? any MaintenanceLeadership {
+            return try await elector.ifLeader(of: task, body)
+        }
+        return try await body()
+    }
+}
