@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "SuretySQLite", targets: ["SuretySQLite"]),
         .library(name: "SuretyTesting", targets: ["SuretyTesting"]),
         .library(name: "SuretyPostgres", targets: ["SuretyPostgres"]),
+        .library(name: "SuretyDashboard", targets: ["SuretyDashboard"]),
         .executable(name: "surety", targets: ["surety"]),
     ],
     dependencies: [
@@ -25,6 +26,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // The core: jobs, lifecycle, retries, worker runtime, tenancy, the store contract.
@@ -55,14 +59,31 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The web dashboard: server-rendered pages, a JSON API and Prometheus /metrics, as a
+        // Hummingbird router a user can mount in their own app (`surety serve` runs it).
+        .target(
+            name: "SuretyDashboard",
+            dependencies: [
+                "Surety",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // For users too: the store conformance suite, a test clock, an event recorder.
         .target(name: "SuretyTesting", dependencies: ["Surety"], swiftSettings: strict),
         // The `surety` command: demo, worker, enqueue, stats, jobs, dlq, migrate.
         .target(
             name: "SuretyCLI",
             dependencies: [
-                "Surety", "SuretySQLite",
+                "Surety", "SuretySQLite", "SuretyDashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -96,6 +117,16 @@ let package = Package(
         .testTarget(
             name: "SuretyPostgresTests",
             dependencies: ["Surety", "SuretyPostgres", "SuretyTesting", .product(name: "PostgresNIO", package: "postgres-nio")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SuretyDashboardTests",
+            dependencies: [
+                "Surety", "SuretySQLite", "SuretyDashboard", "SuretyTesting", "SuretyCLI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,0 +1,101 @@
+/// The OpenAPI 3.1 description of the dashboard's JSON API, served at `/api/openapi.json`.
+/// Hand-written; docs/dashboard.md explains each call with examples.
+enum OpenAPIDocument {
+    static func json(base: String) -> String {
+        template.replacingOccurrences(of: "__BASE__", with: base.isEmpty ? "/" : base)
+    }
+
+    private static let template = #"""
+    {
+      "openapi": "3.1.0",
+      "info": {"title": "Surety dashboard API", "version": "1",
+               "description": "Read the job store and act on the dead-letter inbox. Every call needs Authorization: Bearer TOKEN (or basic credentials with the token as password; the user name is recorded as the actor). A tenant credential sees and acts on its tenant's jobs only. Payloads are redacted."},
+      "servers": [{"url": "__BASE__"}],
+      "security": [{"bearer": []}, {"basic": []}],
+      "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}, "basic": {"type": "http", "scheme": "basic"}},
+        "parameters": {
+          "state": {"name": "state", "in": "query", "schema": {"type": "string"}, "description": "Comma-separated states: scheduled, available, running, retrying, completed, dead, cancelled."},
+          "queue": {"name": "queue", "in": "query", "schema": {"type": "string"}},
+          "type": {"name": "type", "in": "query", "schema": {"type": "string"}},
+          "tenant": {"name": "tenant", "in": "query", "schema": {"type": "string"}},
+          "since": {"name": "since", "in": "query", "schema": {"type": "string"}, "description": "Enqueued at or after: an age (30s, 15m, 1h, 7d) or an ISO 8601 time."},
+          "until": {"name": "until", "in": "query", "schema": {"type": "string"}, "description": "Enqueued before: an age or an ISO 8601 time."},
+          "before": {"name": "before", "in": "query", "schema": {"type": "integer"}, "description": "Paging: only ids below this (pass next_before_id)."},
+          "limit": {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}}
+        },
+        "schemas": {
+          "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
+          "AttemptError": {"type": ["object", "null"], "properties": {"type": {"type": "string"}, "message": {"type": "string"}, "class": {"type": "string"}}},
+          "Job": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "type": {"type": "string"}, "queue": {"type": "string"}, "priority": {"type": "integer"},
+            "tenant": {"type": "string"}, "state": {"type": "string"}, "payload": {"description": "The payload with secret fields replaced by [REDACTED]."},
+            "attempt": {"type": "integer"}, "max_attempts": {"type": "integer"}, "run_at": {"type": "string", "format": "date-time"},
+            "enqueued_at": {"type": "string", "format": "date-time"}, "first_attempt_at": {"type": ["string", "null"]},
+            "attempted_at": {"type": ["string", "null"]}, "attempted_by": {"type": ["string", "null"]}, "lease_until": {"type": ["string", "null"]},
+            "finished_at": {"type": ["string", "null"]}, "last_error": {"$ref": "#/components/schemas/AttemptError"},
+            "dead_reason": {"type": ["string", "null"]}, "unique_key": {"type": ["string", "null"]}, "unique_scope": {"type": "string"},
+            "tags": {"type": "array", "items": {"type": "string"}}, "correlation": {"type": "object", "additionalProperties": {"type": "string"}},
+            "note": {"type": ["string", "null"]}, "url": {"type": "string"}}},
+          "Attempt": {"type": "object", "properties": {"attempt": {"type": "integer"}, "worker": {"type": "string"}, "started_at": {"type": "string"},
+            "ended_at": {"type": ["string", "null"]}, "duration_seconds": {"type": ["number", "null"]}, "outcome": {"type": ["string", "null"]},
+            "error": {"$ref": "#/components/schemas/AttemptError"}}},
+          "Audit": {"type": "object", "properties": {"job_id": {"type": "integer"}, "action": {"type": "string"}, "actor": {"type": "string"}, "reason": {"type": "string"}, "at": {"type": "string"}}},
+          "Latency": {"type": "object", "properties": {"count": {"type": "integer"}, "p50": {"type": ["number", "null"]}, "p95": {"type": ["number", "null"]}, "p99": {"type": ["number", "null"]}, "max": {"type": ["number", "null"]}}},
+          "Series": {"type": "object", "properties": {"start": {"type": "string"}, "bucket_seconds": {"type": "number"}, "completed": {"type": "array", "items": {"type": "integer"}}, "dead": {"type": "array", "items": {"type": "integer"}}}},
+          "Queue": {"type": "object", "properties": {"queue": {"type": "string"}, "depth": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "dead_letter_size": {"type": "integer"}, "completed_last_hour": {"type": "integer"}, "dead_last_hour": {"type": "integer"},
+            "failed_attempts_last_hour": {"type": "integer"}, "throughput_per_minute": {"type": "number"}, "failure_rate": {"type": ["number", "null"]},
+            "pickup_latency_seconds": {"$ref": "#/components/schemas/Latency"}, "run_seconds": {"$ref": "#/components/schemas/Latency"},
+            "last_hour": {"$ref": "#/components/schemas/Series"}, "last_day": {"$ref": "#/components/schemas/Series"}}},
+          "ActionRequest": {"type": "object", "required": ["ids", "reason"], "properties": {"ids": {"type": "array", "items": {"type": "integer"}}, "reason": {"type": "string", "minLength": 1}, "dry_run": {"type": "boolean", "default": false}}},
+          "ActionResult": {"type": "object", "properties": {"action": {"type": "string"}, "dry_run": {"type": "boolean"}, "changed": {"type": "array", "items": {"type": "integer"}},
+            "skipped": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "integer"}, "reason": {"type": "string"}}}}}}
+        },
+        "responses": {
+          "Error": {"description": "An error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        }
+      },
+      "paths": {
+        "/api/overview": {"get": {"summary": "Depth by state, throughput, failure rate, latency percentiles and chart series per queue",
+          "responses": {"200": {"description": "Overview", "content": {"application/json": {"schema": {"type": "object", "properties": {
+            "generated_at": {"type": "string"}, "sampled_jobs": {"type": "integer"}, "sample_limit": {"type": "integer"},
+            "all": {"$ref": "#/components/schemas/Queue"}, "queues": {"type": "array", "items": {"$ref": "#/components/schemas/Queue"}}}}}}},
+            "401": {"$ref": "#/components/responses/Error"}}}},
+        "/api/jobs": {"get": {"summary": "Jobs matching the filters, newest first",
+          "parameters": [{"$ref": "#/components/parameters/state"}, {"$ref": "#/components/parameters/queue"}, {"$ref": "#/components/parameters/type"},
+            {"$ref": "#/components/parameters/tenant"}, {"$ref": "#/components/parameters/since"}, {"$ref": "#/components/parameters/until"},
+            {"$ref": "#/components/parameters/before"}, {"$ref": "#/components/parameters/limit"}],
+          "responses": {"200": {"description": "A page of jobs", "content": {"application/json": {"schema": {"type": "object", "properties": {
+            "jobs": {"type": "array", "items": {"$ref": "#/components/schemas/Job"}}, "next_before_id": {"type": ["integer", "null"]}}}}}},
+            "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}}}},
+        "/api/jobs/{id}": {"get": {"summary": "One job with its attempt timeline and audit trail",
+          "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+          "responses": {"200": {"description": "The job", "content": {"application/json": {"schema": {"type": "object", "properties": {
+            "job": {"$ref": "#/components/schemas/Job"}, "attempts": {"type": "array", "items": {"$ref": "#/components/schemas/Attempt"}},
+            "audit": {"type": "array", "items": {"$ref": "#/components/schemas/Audit"}}}}}}},
+            "404": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}}}},
+        "/api/dead-letters": {"get": {"summary": "Dead jobs grouped by type and error",
+          "parameters": [{"$ref": "#/components/parameters/queue"}, {"$ref": "#/components/parameters/type"}, {"$ref": "#/components/parameters/tenant"}, {"$ref": "#/components/parameters/since"}],
+          "responses": {"200": {"description": "Groups", "content": {"application/json": {"schema": {"type": "object", "properties": {
+            "truncated": {"type": "boolean"}, "groups": {"type": "array", "items": {"type": "object", "properties": {
+              "type": {"type": "string"}, "error_type": {"type": "string"}, "error_message": {"type": "string"}, "dead_reason": {"type": "string"},
+              "count": {"type": "integer"}, "latest": {"type": ["string", "null"]}, "job_ids": {"type": "array", "items": {"type": "integer"}}}}}}}}}},
+            "401": {"$ref": "#/components/responses/Error"}}}},
+        "/api/scheduled": {"get": {"summary": "Jobs in state scheduled, soonest first",
+          "responses": {"200": {"description": "Jobs", "content": {"application/json": {"schema": {"type": "object", "properties": {"jobs": {"type": "array", "items": {"$ref": "#/components/schemas/Job"}}}}}}},
+            "401": {"$ref": "#/components/responses/Error"}}}},
+        "/api/jobs/requeue": {"post": {"summary": "Requeue dead or cancelled jobs (audited; a reason is required)",
+          "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ActionRequest"}}}},
+          "responses": {"200": {"description": "What changed", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ActionResult"}}}},
+            "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}}}},
+        "/api/jobs/discard": {"post": {"summary": "Discard dead jobs (moves them to cancelled; audited; a reason is required)",
+          "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ActionRequest"}}}},
+          "responses": {"200": {"description": "What changed", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ActionResult"}}}},
+            "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}}}},
+        "/metrics": {"get": {"summary": "Prometheus text exposition (surety_* series); not for tenant credentials",
+          "responses": {"200": {"description": "Metrics", "content": {"text/plain": {"schema": {"type": "string"}}}}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}}}}
+      }
+    }
+    """#
+}

@@ -1,0 +1,95 @@
+import Foundation
+import Hummingbird
+import Surety
+
+/// Resolves a request's ``Principal`` from `Authorization: Bearer`, `Authorization: Basic` or
+/// the sign-in session cookie, and checks that state-changing requests are not cross-site.
+struct Authenticator: Sendable {
+    static let sessionCookie = "surety_session"
+    static let csrfCookie = "surety_csrf"
+    static let csrfField = "csrf"
+
+    let configuration: DashboardConfiguration
+    let sessions: SessionStore
+
+    /// The index of the credential with this token (compared in constant time per credential).
+    func credentialIndex(token: String) -> Int? {
+        var found: Int?
+        for (index, credential) in configuration.credentials.enumerated() where Self.constantTimeEqual(credential.token, token) {
+            found = index
+        }
+        return found
+    }
+
+    func principal(credentialIndex index: Int, actor: String?, method: String) -> Principal {
+        let credential = configuration.credentials[index]
+        let name = actor.map(Self.cleanActor).flatMap { $0.isEmpty ? nil : $0 } ?? credential.name
+        return Principal(actor: name, tenant: credential.tenant, mayAct: !configuration.readOnly, method: method)
+    }
+
+    /// The principal, or `nil` when the request carries no valid credentials (and anonymous
+    /// read-only access is off).
+    func authenticate(_ request: Request, now: Date) -> Principal? {
+        if let header = request.headers[.authorization] {
+            let parts = header.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2 else { return nil }
+            let scheme = parts[0].lowercased()
+            let value = String(parts[1]).trimmingCharacters(in: .whitespaces)
+            if scheme == "bearer" {
+                return credentialIndex(token: value).map { principal(credentialIndex: $0, actor: nil, method: "bearer") }
+            }
+            if scheme == "basic", let data = Data(base64Encoded: value), let text = String(data: data, encoding: .utf8),
+               let colon = text.firstIndex(of: ":") {
+                let user = String(text[..<colon])
+                let password = String(text[text.index(after: colon)...])
+                return credentialIndex(token: password).map { principal(credentialIndex: $0, actor: user, method: "basic") }
+            }
+            return nil
+        }
+        if let id = request.cookies[Self.sessionCookie]?.value, let session = sessions.session(id, now: now),
+           session.credentialIndex < configuration.credentials.count {
+            return principal(credentialIndex: session.credentialIndex, actor: session.actor, method: "session")
+        }
+        if configuration.allowAnonymousReadOnly && configuration.readOnly {
+            return Principal(actor: "anonymous", tenant: nil, mayAct: false, method: "anonymous")
+        }
+        return nil
+    }
+
+    /// Whether the request's `Origin` (or, without one, `Referer`) names this host. A request
+    /// with neither passes (non-browser clients), since browsers send `Origin` on every
+    /// cross-site POST.
+    static func sameOrigin(_ request: Request) -> Bool {
+        let host = request.head.authority
+        let source = request.headers[.origin] ?? request.headers[.referer]
+        guard let source else { return true }
+        if source == "null" { return false }
+        guard let url = URL(string: source), let sourceHost = url.host else { return false }
+        let sourceAuthority = url.port.map { "\(sourceHost):\($0)" } ?? sourceHost
+        guard let host else { return false }
+        return sourceAuthority.lowercased() == host.lowercased()
+    }
+
+    /// Double-submit check for HTML forms: the form's `csrf` field equals the `surety_csrf`
+    /// cookie, which only pages of this origin could have read into the form.
+    static func csrfMatches(_ request: Request, form: FormData) -> Bool {
+        guard let cookie = request.cookies[csrfCookie]?.value, cookie.count >= 16,
+              let field = form.first(csrfField) else { return false }
+        return constantTimeEqual(cookie, field)
+    }
+
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        var difference = UInt8(x.count == y.count ? 0 : 1)
+        for index in 0..<max(x.count, y.count) {
+            let left = index < x.count ? x[index] : 0
+            let right = index < y.count ? y[index] : 0
+            difference |= left ^ right
+        }
+        return difference == 0
+    }
+
+    static func cleanActor(_ text: String) -> String {
+        String(text.trimmingCharacters(in: .whitespacesAndNewlines).filter { !$0.isNewline }.prefix(100))
+    }
+}

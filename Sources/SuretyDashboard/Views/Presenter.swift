@@ -1,0 +1,142 @@
+import Foundation
+import Surety
+
+/// Turns store records into page contexts (display strings only; the templates escape them) and
+/// into JSON objects for the API (the same fields `surety jobs show --json` prints). Payloads
+/// are always redacted and error messages scrubbed.
+struct Presenter: Sendable {
+    let data: DashboardData
+    let base: String
+
+    func jobHref(_ id: JobID) -> String { "\(base)/jobs/\(id.rawValue)" }
+
+    func errorText(_ error: AttemptError?, of job: JobRecord) -> String {
+        guard let error else { return "" }
+        return "\(error.type) (\(error.errorClass.rawValue)): \(data.scrubbed(error.message, of: job))"
+    }
+
+    // MARK: Pages
+
+    func row(_ job: JobRecord) -> [String: Any] {
+        let when: Date? = switch job.state {
+        case .completed, .dead, .cancelled: job.finishedAt
+        case .running: job.attemptedAt
+        case .scheduled, .available, .retrying: job.runAt
+        }
+        var lastError = ""
+        if job.state != .completed, let error = job.lastError {
+            lastError = String(errorText(error, of: job).prefix(160))
+        }
+        return [
+            "id": String(job.id.rawValue), "href": jobHref(job.id), "state": job.state.rawValue, "type": job.type,
+            "queue": job.queue, "tenant": job.tenant.rawValue, "attempt": job.attempt, "maxAttempts": job.maxAttempts,
+            "when": Format.time(when), "lastError": lastError, "runAt": Format.time(job.runAt),
+            "finishedAt": Format.time(job.finishedAt),
+        ]
+    }
+
+    func detail(_ detail: DashboardData.Detail, principal: Principal) -> [String: Any] {
+        let job = detail.job
+        var context = row(job)
+        context["priority"] = job.priority
+        context["deadReason"] = job.deadReason?.rawValue ?? "-"
+        context["enqueuedAt"] = Format.time(job.enqueuedAt)
+        context["uniqueKey"] = job.uniqueKey.map { "\($0) (\(job.uniqueScope.rawValue))" } ?? "-"
+        context["tags"] = job.tags.isEmpty ? "-" : job.tags.joined(separator: ", ")
+        context["correlation"] = job.correlation.isEmpty ? "-" : job.correlation.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+        context["lastError"] = job.lastError.map { errorText($0, of: job) } ?? "-"
+        context["note"] = job.note ?? "-"
+        context["payload"] = prettyJSON(data.redactedPayload(job))
+        context["canAct"] = principal.mayAct && (job.state == .dead || job.state == .cancelled)
+        context["canDiscard"] = job.state == .dead
+        context["attempts"] = detail.attempts.map { attempt -> [String: Any] in
+            [
+                "attempt": attempt.attempt, "worker": attempt.worker, "startedAt": Format.time(attempt.startedAt),
+                "duration": attempt.endedAt == nil ? "running" : Format.duration(attempt.duration),
+                "outcome": attempt.outcome?.rawValue ?? "running",
+                "outcomeClass": attempt.outcome == .succeeded ? "completed" : (attempt.outcome == nil ? "running" : "dead"),
+                "error": errorText(attempt.error, of: job),
+            ]
+        }
+        context["audit"] = detail.audit.map(auditRow)
+        return context
+    }
+
+    func auditRow(_ record: AuditRecord) -> [String: Any] {
+        ["at": Format.time(record.at), "action": record.action, "actor": record.actor, "reason": record.reason]
+    }
+
+    func prettyJSON(_ text: String) -> String {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]),
+              let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes])
+        else { return text }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    // MARK: JSON
+
+    func json(_ job: JobRecord) -> [String: Any] {
+        var payload: Any = data.redactedPayload(job)
+        if let text = payload as? String, let parsed = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) {
+            payload = parsed
+        }
+        return [
+            "id": job.id.rawValue, "type": job.type, "queue": job.queue, "priority": job.priority,
+            "tenant": job.tenant.rawValue, "state": job.state.rawValue, "payload": payload,
+            "attempt": job.attempt, "max_attempts": job.maxAttempts, "run_at": nullable(Format.iso(job.runAt)),
+            "enqueued_at": nullable(Format.iso(job.enqueuedAt)), "first_attempt_at": nullable(Format.iso(job.firstAttemptAt)),
+            "attempted_at": nullable(Format.iso(job.attemptedAt)), "attempted_by": nullable(job.attemptedBy),
+            "lease_until": nullable(Format.iso(job.leaseUntil)), "finished_at": nullable(Format.iso(job.finishedAt)),
+            "last_error": json(job.lastError, of: job), "dead_reason": nullable(job.deadReason?.rawValue),
+            "unique_key": nullable(job.uniqueKey), "unique_scope": job.uniqueScope.rawValue, "tags": job.tags,
+            "correlation": job.correlation, "note": nullable(job.note), "url": jobHref(job.id),
+        ]
+    }
+
+    func json(_ error: AttemptError?, of job: JobRecord) -> Any {
+        guard let error else { return NSNull() }
+        return ["type": error.type, "message": data.scrubbed(error.message, of: job), "class": error.errorClass.rawValue]
+    }
+
+    func json(_ attempt: AttemptRecord, of job: JobRecord) -> [String: Any] {
+        [
+            "attempt": attempt.attempt, "worker": attempt.worker, "started_at": nullable(Format.iso(attempt.startedAt)),
+            "ended_at": nullable(Format.iso(attempt.endedAt)), "duration_seconds": nullable(attempt.duration),
+            "outcome": nullable(attempt.outcome?.rawValue), "error": json(attempt.error, of: job),
+        ]
+    }
+
+    func json(_ record: AuditRecord) -> [String: Any] {
+        ["job_id": record.jobID.rawValue, "action": record.action, "actor": record.actor, "reason": record.reason, "at": nullable(Format.iso(record.at))]
+    }
+
+    func json(_ summary: LatencySummary) -> [String: Any] {
+        ["count": summary.count, "p50": nullable(summary.p50), "p95": nullable(summary.p95), "p99": nullable(summary.p99), "max": nullable(summary.max)]
+    }
+
+    func json(_ series: TimeSeries) -> [String: Any] {
+        ["start": nullable(Format.iso(series.start)), "bucket_seconds": series.bucket, "completed": series.completed, "dead": series.failed]
+    }
+
+    func json(_ queue: DashboardData.QueueOverview) -> [String: Any] {
+        var depth: [String: Int] = [:]
+        for state in JobState.allCases { depth[state.rawValue] = queue.depth[state] ?? 0 }
+        return [
+            "queue": queue.queue, "depth": depth, "dead_letter_size": queue.deadLetterSize,
+            "completed_last_hour": queue.completedLastHour, "dead_last_hour": queue.deadLastHour,
+            "failed_attempts_last_hour": queue.failedAttemptsLastHour,
+            "throughput_per_minute": queue.throughputPerMinute, "failure_rate": nullable(queue.failureRate),
+            "pickup_latency_seconds": json(queue.pickup), "run_seconds": json(queue.runtime),
+            "last_hour": json(queue.hour), "last_day": json(queue.day),
+        ]
+    }
+
+    func json(_ result: BulkResult, action: String, dryRun: Bool) -> [String: Any] {
+        [
+            "action": action, "dry_run": dryRun, "changed": result.changed.map(\.rawValue),
+            "skipped": result.skipped.map { ["id": $0.id.rawValue, "reason": $0.reason] },
+        ]
+    }
+
+    private func nullable(_ value: Any?) -> Any { value ?? NSNull() }
+}
