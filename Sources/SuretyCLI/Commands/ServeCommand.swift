@@ -60,6 +60,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard (0...1000).contains(workers) else { throw ValidationError("--workers must be between 0 and 1000") }
         guard metricsIntervalSeconds >= 0.1, metricsIntervalSeconds.isFinite else { throw ValidationError("--metrics-interval-seconds must be at least 0.1") }
         if let token, token.count < 8 { throw ValidationError("--token must have at least 8 characters") }
+        _ = try credentials()
     }
 
     static func isLoopback(_ host: String) -> Bool {
