@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import HummingbirdTesting
 import Hummingbird
 import SuretyTesting
@@ -47,8 +50,10 @@ final class ChromeDriverProcess: @unchecked Sendable {
         port = found!
     }
 
+    /// chromedriver does not always exit on SIGTERM (seen here), and `waitUntilExit` would then
+    /// wait forever: it gets SIGKILL, by its own pid.
     func stop() {
-        if process.isRunning { process.terminate() }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 }
@@ -58,7 +63,7 @@ struct WebDriver: Sendable {
     let port: Int
     let session: String
 
-    static let elementKey = "element-6066-11e4-a52f-4f8e0ff5c3f5"
+    static let elementKey = "element-6066-11e4-a52e-4f735466cecf"
 
     static func start(port: Int, width: Int = 1280, height: Int = 1000) async throws -> WebDriver {
         let capabilities: [String: Any] = ["capabilities": ["alwaysMatch": [
@@ -106,7 +111,9 @@ struct WebDriver: Sendable {
     func find(_ css: String) async throws -> String {
         let value = try await call("/element", method: .post, body: ["using": "css selector", "value": css])
         guard let element = (value as? [String: Any])?[Self.elementKey] as? String else {
-            throw WebDriverError(description: "no element \(css)")
+            let source = (try? await pageSource()) ?? ""
+            let url = (try? await currentURL()) ?? ""
+            throw WebDriverError(description: "no element \(css) on \(url): \(value); page starts \(source.prefix(1500))")
         }
         return element
     }
