@@ -27,6 +27,10 @@ public struct StoreConformance: Sendable {
         case queries = "queries and filters"
         case concurrencyRaces = "concurrency races"
         case effects = "effect ledger"
+        /// ``RunningJobCancellation``: cancel requests for running jobs (StoreConformance+RunningCancellation.swift).
+        case runningCancellation = "cancellation of running jobs"
+        /// ``ScheduleStore``: stored schedules, pause state, last slots (StoreConformance+Schedules.swift).
+        case schedules = "schedules"
     }
 
     let makeStore: Factory
@@ -54,6 +58,8 @@ public struct StoreConformance: Sendable {
         case .queries: try await queries(store, check)
         case .concurrencyRaces: try await concurrencyRaces(store, check)
         case .effects: try await effects(store, check)
+        case .runningCancellation: try await runningCancellation(store, check)
+        case .schedules: try await schedules(store, check)
         }
     }
 

@@ -85,6 +85,21 @@ public struct JobQueue: Sendable {
         try await store.cancel(ids, action: OperatorAction(actor: actor, reason: reason, at: clock.now()))
     }
 
+    /// Cancels jobs in any unfinished state: waiting jobs at once; running jobs cooperatively,
+    /// when the store supports it (``RunningJobCancellation``): their worker cancels the job's
+    /// task at its next heartbeat and records the attempt `cancelled`. On a store without that
+    /// capability, running jobs are skipped as by ``cancel(_:by:reason:)``. Audited.
+    /// - Throws: ``SuretyError/Code/invalidArgument`` when `actor` or `reason` is blank.
+    @discardableResult
+    public func requestCancellation(_ ids: [JobID], by actor: String, reason: String) async throws -> CancellationResult {
+        let action = try OperatorAction(actor: actor, reason: reason, at: clock.now())
+        if let cancellable = store as? any RunningJobCancellation {
+            return try await cancellable.requestCancellation(ids, action: action)
+        }
+        let result = try await store.cancel(ids, action: action)
+        return CancellationResult(cancelled: result.changed, skipped: result.skipped)
+    }
+
     func makeNewJob(
         type: String, payload: String, typeOptions: JobOptions, uniqueKey: String?, tenant: TenantID,
         options: EnqueueOptions, now: Date

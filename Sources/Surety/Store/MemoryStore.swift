@@ -5,7 +5,7 @@ import Synchronization
 /// ``JobLifecycle`` transitions and passes the same conformance suite as the durable stores,
 /// but everything is lost when the process ends.
 public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedgerStore {
-    private struct State {
+    struct State {
         var jobs: [JobID: JobRecord] = [:]
         var tokens: [JobID: Int64] = [:]
         var history: [JobID: [AttemptRecord]] = [:]
@@ -13,9 +13,13 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
         var effects: [EffectKey: EffectRecord] = [:]
         var effectOrder: [EffectKey] = []
         var nextID: Int64 = 1
+        /// Pending cancel requests of running jobs (see MemoryStore+Cancellation.swift).
+        var cancelRequests: [JobID: OperatorAction] = [:]
+        /// Schedules by name (see MemoryStore+Schedules.swift).
+        var schedules: [String: ScheduleRecord] = [:]
     }
 
-    private let state = Mutex(State())
+    let state = Mutex(State())
     private let availability = AvailabilityBroadcaster()
 
     public init() {}
@@ -81,7 +85,11 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
                 guard let job = state.jobs[finish.lease.jobID],
                       JobLifecycle.holdsLease(job, currentToken: state.tokens[job.id], lease: finish.lease) else { return .leaseLost }
                 if let expiredBy = finish.onlyIfLeaseExpiredBy, let until = job.leaseUntil, until > expiredBy { return .leaseLost }
-                let (next, history) = JobLifecycle.finish(job, finish)
+                var (next, history) = JobLifecycle.finish(job, finish)
+                if let request = state.cancelRequests.removeValue(forKey: job.id),
+                   let cancelled = JobLifecycle.applyCancelRequest(next, actor: request.actor, reason: request.reason, at: finish.endedAt) {
+                    next = cancelled
+                }
                 state.jobs[job.id] = next
                 state.tokens[job.id] = nil
                 if let history { state.history[job.id, default: []].append(history) }

@@ -33,7 +33,11 @@ public final class Worker: Service, Sendable {
         var finishing = false
     }
 
-    enum CancelReason: Sendable { case leaseLost, shutdown }
+    enum CancelReason: Sendable {
+        case leaseLost, shutdown
+        /// An operator (or the application) cancelled the running job; the note says who and why.
+        case requested(String)
+    }
 
     private let running = Mutex<[JobID: Running]>([:])
     private let draining = Mutex(false)
@@ -311,6 +315,8 @@ public final class Worker: Service, Sendable {
         case .cancelled(.leaseLost):
             let error = AttemptError(type: "LeaseLost", message: "the job's lease was lost while it ran", errorClass: .transient)
             return (.lost, .failed(.transient, undecodablePayload: false), error)
+        case .cancelled(.requested(let note)):
+            return (.cancelled, .cancelled, AttemptError(type: "Cancelled", message: note, errorClass: .permanent))
         default:
             break
         }
@@ -362,7 +368,15 @@ public final class Worker: Service, Sendable {
             let leases = running.withLock { $0.values.filter { !$0.finishing }.map(\.lease) }
             guard !leases.isEmpty else { continue }
             do {
-                let lost = try await store.heartbeat(leases, until: clock.now().adding(configuration.leaseDuration))
+                let until = clock.now().adding(configuration.leaseDuration)
+                let lost: [Lease]
+                if let cancellable = store as? any RunningJobCancellation {
+                    let report = try await cancellable.heartbeatReportingCancellations(leases, until: until)
+                    lost = report.lost
+                    cancelRequested(report.cancelRequested)
+                } else {
+                    lost = try await store.heartbeat(leases, until: until)
+                }
                 for lease in lost {
                     let stillRunning = running.withLock { running -> Bool in
                         guard let job = running[lease.jobID], job.lease == lease, !job.finishing else { return false }
@@ -377,6 +391,23 @@ public final class Worker: Service, Sendable {
                 logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
                 configuration.onEvent?(.storeError("heartbeat: \(error)"))
             }
+        }
+    }
+
+    /// Cancels the tasks of running jobs an operator asked to stop (cooperatively: the job sees
+    /// task cancellation; its attempt is recorded `cancelled` when it ends by throwing).
+    private func cancelRequested(_ requests: [CancelRequest]) {
+        for request in requests {
+            let cancelled = running.withLock { running -> Bool in
+                guard let job = running[request.lease.jobID], job.lease == request.lease, !job.finishing else { return false }
+                job.cancel.yield(.requested(request.note))
+                return true
+            }
+            guard cancelled else { continue }
+            logger.notice("cancel requested; cancelling the job's task", metadata: [
+                "job_id": "\(request.lease.jobID)", "cancelled_by": "\(request.actor)",
+            ])
+            configuration.onEvent?(.cancelRequested(request.lease.jobID))
         }
     }
 

@@ -79,6 +79,8 @@ public enum WorkerEvent: Sendable {
     case attemptFinished(JobID, attempt: Int, outcome: AttemptOutcome, next: NextState, result: FenceResult)
     /// A heartbeat found that the job's lease is no longer held; its task is cancelled.
     case leaseLost(JobID)
+    /// A heartbeat found a cancel request for the running job; its task is cancelled.
+    case cancelRequested(JobID)
     /// The rescuer recorded a lost attempt for a job whose worker vanished.
     case rescued(JobID, attempt: Int, next: NextState)
     /// A store call failed; the worker backs off and retries.

@@ -10,6 +10,12 @@ enum Migrations {
         migrator.registerMigration("v1") { db in
             try db.execute(sql: v1)
         }
+        migrator.registerMigration("v2_cancel_requests") { db in
+            try db.execute(sql: v2CancelRequests)
+        }
+        migrator.registerMigration("v2_schedules") { db in
+            try db.execute(sql: v2Schedules)
+        }
         return migrator
     }
 
