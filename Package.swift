@@ -61,7 +61,7 @@ let package = Package(
         .target(
             name: "SuretyCLI",
             dependencies: [
-                "Surety", "SuretySQLite",
+                "Surety", "SuretySQLite", "SuretyPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -100,8 +100,9 @@ let package = Package(
         ),
         .testTarget(
             name: "SuretyCLITests",
-            dependencies: ["Surety", "SuretySQLite", "SuretyCLI", "SuretyTesting", "surety",
-                           .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Surety", "SuretySQLite", "SuretyPostgres", "SuretyCLI", "SuretyTesting", "surety",
+                           .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: strict
         ),
     ],

@@ -18,7 +18,11 @@ struct DLQShowCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let (store, _) = try await storeOptions.open(create: false)
+        try await storeOptions.withStore(create: false) { try await run(opened: $0) }
+    }
+
+    func run(opened: OpenStore) async throws {
+        let store = opened.store
         if !json, let job = try await store.job(JobID(id)), job.state != .dead {
             Console.error("note: job \(id) is not in the dead-letter inbox (state \(job.state.rawValue))")
         }

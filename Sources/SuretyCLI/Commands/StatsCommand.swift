@@ -24,7 +24,11 @@ struct StatsCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (store, url) = try await storeOptions.open(create: false)
+        try await storeOptions.withStore(create: false) { try await run(opened: $0) }
+    }
+
+    func run(opened: OpenStore) async throws {
+        let (store, url) = (opened.store, opened.url)
         let counts = try await store.counts()
         let completed = try await store.jobs(JobFilter(states: [.completed], limit: sampleSize))
         let stats = Stats(counts: counts, completed: completed)

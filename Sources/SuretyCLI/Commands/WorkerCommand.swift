@@ -103,15 +103,19 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Logs.standardError("surety.worker", level: logLevel.level)
-        let (store, url) = try await storeOptions.open(create: true)
+        try await storeOptions.withStore(create: true, logger: logger) { try await run(opened: $0, logger: logger) }
+    }
+
+    func run(opened: OpenStore, logger: Logger) async throws {
+        let (store, url) = (opened.store, opened.url)
         var dependencies = JobDependencies()
-        if demoJobs {
-            do { try await DemoSchema.migrate(store.database) } catch {
+        if demoJobs, let sqlite = opened.sqlite {
+            do { try await DemoSchema.migrate(sqlite.database) } catch {
                 throw StoreOpener.describe(error, action: "create the demo tables in", url: url)
             }
-            dependencies.register(DemoServices(database: store.database, faults: faults, seed: demoSeed))
+            dependencies.register(DemoServices(database: sqlite.database, faults: faults, seed: demoSeed))
             // demo.payment completes inside its own transaction through the store.
-            dependencies.register(store)
+            dependencies.register(sqlite)
         }
         let id = workerID ?? WorkerConfiguration.defaultWorkerID()
         let startLogger: Logger = {

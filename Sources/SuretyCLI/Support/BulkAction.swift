@@ -54,7 +54,11 @@ enum BulkAction: String {
     var allowedStates: [JobState] { self == .requeue ? [.dead, .cancelled] : [.dead] }
 
     static func run(_ action: BulkAction, target: BulkTargetOptions, force: Bool) async throws {
-        let (store, _) = try await target.storeOptions.open(create: false)
+        try await target.storeOptions.withStore(create: false) { try await run(action, target: target, force: force, opened: $0) }
+    }
+
+    static func run(_ action: BulkAction, target: BulkTargetOptions, force: Bool, opened: OpenStore) async throws {
+        let store = opened.store
         let operatorAction = try OperatorAction(actor: target.by, reason: target.reason, at: Date())
 
         // Select.
