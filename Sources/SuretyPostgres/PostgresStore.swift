@@ -137,7 +137,7 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
     /// The first call connects once directly (outside the pool, whose retries would hide the
     /// reason) with a deadline, so a wrong password, an unknown database or an unreachable server
     /// fails fast with the server's reason.
-    private func ensureReachable(_ operation: String) async throws {
+    func ensureReachable(_ operation: String) async throws {
         if reachable.withLock({ $0 }) { return }
         await poolStarted.wait()
         do {
