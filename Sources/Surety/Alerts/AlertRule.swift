@@ -135,8 +135,8 @@ public struct AlertRule: Sendable, Hashable, Codable {
     }
 }
 
-/// Helpers for the alert configuration's JSON.
-enum AlertJSON {
+/// The JSON conventions of alerts: sorted keys, ISO 8601 dates with milliseconds in UTC.
+public enum AlertJSON {
     struct AnyKey: CodingKey {
         var stringValue: String
         var intValue: Int? { nil }
@@ -155,9 +155,9 @@ enum AlertJSON {
     }
 
     /// ISO 8601 with milliseconds, UTC: readable, and exact enough for cooldowns.
-    static let dateFormat = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+    public static let dateFormat = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
-    static func encoder() -> JSONEncoder {
+    public static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in
@@ -167,7 +167,7 @@ enum AlertJSON {
         return encoder
     }
 
-    static func decoder() -> JSONDecoder {
+    public static func decoder() -> JSONDecoder {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in
             let container = try decoder.singleValueContainer()
