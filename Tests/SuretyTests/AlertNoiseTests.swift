@@ -113,14 +113,20 @@ struct AlertNoiseTests {
         #expect(second.events() == [.worsened], "and compares with what was last said (2 → 4)")
     }
 
-    @Test("two monitors on one store send one alert")
+    @Test("two monitors on one store send one alert, even when both evaluate from the same stale state")
     func twoMonitors() async throws {
         try await fixture.run(.die, count: 3)
+        // Both monitors' first loads of the alert state wait for each other: both see "nothing
+        // firing" and both want to announce; compare-and-set lets one of them.
+        let racing = RacingAlertStore(store, parties: 2)
         let sinks = (0..<2).map { RecordingSink("node\($0)") }
-        let monitors = try sinks.map { try makeMonitor(store, clock, .only([AlertRule(.deadLetter)]), sink: $0) }
+        let monitors = try sinks.map {
+            try AlertMonitor(store: racing, configuration: .only([AlertRule(.deadLetter)]), sinks: [$0], registry: alertRegistry, clock: clock)
+        }
         for _ in 0..<5 {
-            await withThrowingTaskGroup(of: Void.self) { group in
+            try await withThrowingTaskGroup(of: Void.self) { group in
                 for monitor in monitors { group.addTask { try await monitor.evaluateOnce() } }
+                try await group.waitForAll()
             }
             clock.advance(by: .seconds(30))
         }
