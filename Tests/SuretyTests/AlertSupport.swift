@@ -160,3 +160,23 @@ final class RacingAlertStore: JobStore, AlertObservationsStore, AlertStateStore 
     func cancel(_ ids: [JobID], action: OperatorAction) async throws -> BulkResult { try await base.cancel(ids, action: action) }
     func counts() async throws -> [JobCount] { try await base.counts() }
 }
+
+/// Refuses its first `failures` notices, then records like ``RecordingSink``.
+final class FailingSink: AlertSink {
+    let name: String
+    private let state: Mutex<(left: Int, taken: [AlertNotice])>
+    init(_ name: String, failures: Int) {
+        self.name = name
+        state = Mutex((failures, []))
+    }
+    func deliver(_ notice: AlertNotice) async throws {
+        try state.withLock { state in
+            if state.left > 0 {
+                state.left -= 1
+                throw FixtureError(what: "sink \(name) is down")
+            }
+            state.taken.append(notice)
+        }
+    }
+    var events: [AlertNotice.Event] { state.withLock { $0.taken.map(\.event) } }
+}
