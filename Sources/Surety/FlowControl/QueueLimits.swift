@@ -137,3 +137,31 @@ public enum OverflowPolicy: String, Sendable, Hashable, Codable, CaseIterable {
     /// ``EnqueuedJob/dropped`` is `true`, and the `surety_jobs_shed_total` counter counts it.
     case dropNew = "drop_new"
 }
+
+extension QueueLimits {
+    /// Limits as stores keep them in a row (`surety_queue_limits`, docs/schema.md).
+    /// - Throws: ``SuretyError/Code/storeCorrupt`` when the row holds values Surety would not write.
+    public static func fromStore(
+        queue: String, concurrency: Int?, concurrencyPerKey: Int?,
+        rateCount: Int?, ratePeriodMicros: Int64?, rateBurst: Int?,
+        keyRateCount: Int?, keyRatePeriodMicros: Int64?, keyRateBurst: Int?,
+        fair: Bool, maxBacklog: Int?, overflow: String
+    ) throws -> QueueLimits {
+        func rate(_ count: Int?, _ period: Int64?, _ burst: Int?) -> RateLimit? {
+            guard let count, let period else { return nil }
+            return RateLimit(count, per: .microseconds(period), burst: burst)
+        }
+        do {
+            guard let policy = OverflowPolicy(rawValue: overflow) else {
+                throw SuretyError(.invalidArgument, "unknown overflow policy '\(overflow)'")
+            }
+            return try QueueLimits(
+                queue: queue, concurrency: concurrency, concurrencyPerKey: concurrencyPerKey,
+                rate: rate(rateCount, ratePeriodMicros, rateBurst), ratePerKey: rate(keyRateCount, keyRatePeriodMicros, keyRateBurst),
+                fair: fair, maxBacklog: maxBacklog, overflow: policy
+            )
+        } catch let error as SuretyError {
+            throw SuretyError(.storeCorrupt, "surety_queue_limits row for queue '\(queue)' is invalid (\(error.message)); fix it with `surety limits set` or delete the row")
+        }
+    }
+}
