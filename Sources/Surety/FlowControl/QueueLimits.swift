@@ -165,3 +165,35 @@ extension QueueLimits {
         }
     }
 }
+
+extension RateLimit {
+    /// Parses `COUNT/PERIOD` as operators write it: `10/s`, `100/min`, `5/h`, `1000/d`, or a
+    /// period with a number and unit (`3/500ms`, `20/30s`, `60/5min`).
+    /// - Throws: ``SuretyError/Code/invalidArgument`` with the accepted forms.
+    public init(parsing text: String, burst: Int? = nil) throws {
+        let usage = "a rate is COUNT/PERIOD, such as 10/s, 100/min, 5/h, 1000/d or 3/500ms; got '\(text)'"
+        let parts = text.trimmingCharacters(in: .whitespaces).split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let count = Int(parts[0].trimmingCharacters(in: .whitespaces)) else {
+            throw SuretyError(.invalidArgument, usage)
+        }
+        var period = parts[1].trimmingCharacters(in: .whitespaces).lowercased()
+        var amount = ""
+        while let first = period.first, first.isNumber || first == "." {
+            amount.append(first)
+            period.removeFirst()
+        }
+        let multiple = amount.isEmpty ? 1 : Double(amount)
+        let unit: Double?
+        switch period {
+        case "ms", "millisecond", "milliseconds": unit = 0.001
+        case "s", "sec", "second", "seconds": unit = 1
+        case "m", "min", "minute", "minutes": unit = 60
+        case "h", "hour", "hours": unit = 3600
+        case "d", "day", "days": unit = 86_400
+        default: unit = nil
+        }
+        guard let multiple, let unit, multiple > 0 else { throw SuretyError(.invalidArgument, usage) }
+        self.init(count, per: .milliseconds(Int64((multiple * unit * 1000).rounded())), burst: burst)
+        try validate()
+    }
+}
