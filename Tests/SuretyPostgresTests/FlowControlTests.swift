@@ -76,11 +76,12 @@ struct PostgresFlowControlTests {
             var dependencies = JobDependencies()
             dependencies.register(probe)
             let registry = JobRegistry([ProbeJob.self])
+            let logs = LogCapture()
             return try await TestServer.withSecondStore(of: store) { second in
                 let workers = [store, second].enumerated().map { index, node in
                     Worker(store: node, registry: registry, configuration: WorkerConfiguration(
                         queues: ["limited"], concurrency: 8, pollInterval: .milliseconds(5), workerID: "node-\(index)"
-                    ), dependencies: dependencies)
+                    ), dependencies: dependencies, logger: logs.logger(level: .warning))
                 }
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for worker in workers { group.addTask { try await worker.run() } }
