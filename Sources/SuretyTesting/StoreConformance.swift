@@ -27,6 +27,7 @@ public struct StoreConformance: Sendable {
         case queries = "queries and filters"
         case concurrencyRaces = "concurrency races"
         case effects = "effect ledger"
+        case alerts = "alerts"
         case concurrencyLimits = "concurrency limits"
         case orderedExecution = "ordered execution"
         case rateLimits = "rate limits"
@@ -59,6 +60,7 @@ public struct StoreConformance: Sendable {
         case .queries: try await queries(store, check)
         case .concurrencyRaces: try await concurrencyRaces(store, check)
         case .effects: try await effects(store, check)
+        case .alerts: try await alerts(store, check)
         case .concurrencyLimits: try await concurrencyLimits(store, check)
         case .orderedExecution: try await orderedExecution(store, check)
         case .rateLimits: try await rateLimits(store, check)
