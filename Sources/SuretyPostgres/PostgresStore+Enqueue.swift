@@ -34,6 +34,7 @@ extension PostgresStore {
         var state: [String] = [], payload: [String] = [], maxAttempts: [Int] = []
         var runAt: [Int64] = [], enqueuedAt: [Int64] = [], uniqueKey: [String] = [], hasKey: [Bool] = []
         var uniqueScope: [String] = [], tags: [String] = [], correlation: [String] = []
+        var traceContext: [String] = []
 
         init(_ jobs: [NewJob]) {
             var lastTags: ([String], String) = ([], JSONColumns.emptyArray)
@@ -55,6 +56,7 @@ extension PostgresStore {
                 uniqueScope.append(job.uniqueScope.rawValue)
                 tags.append(lastTags.1)
                 correlation.append(lastCorrelation.1)
+                traceContext.append(job.traceContext.isEmpty ? "" : JSONColumns.encode(correlation: job.traceContext))
             }
         }
     }
@@ -69,16 +71,16 @@ extension PostgresStore {
         // ids ascend in batch order.
         let inserted = try await connection.query("""
             INSERT INTO surety_jobs (type, queue, priority, tenant, state, payload, max_attempts, run_at, enqueued_at,
-                                     unique_key, unique_scope, unique_slot, tags, correlation)
+                                     unique_key, unique_scope, unique_slot, tags, correlation, trace_context)
             SELECT u.type, u.queue, u.priority, u.tenant, u.state, u.payload, u.max_attempts, u.run_at, u.enqueued_at,
                    CASE WHEN u.has_key THEN u.unique_key END, u.unique_scope, CASE WHEN u.has_key THEN u.unique_key END,
-                   u.tags::jsonb, u.correlation::jsonb
+                   u.tags::jsonb, u.correlation::jsonb, nullif(u.trace_context, '')
             FROM unnest(\(rows.type)::text[], \(rows.queue)::text[], \(rows.priority)::int8[], \(rows.tenant)::text[],
                         \(rows.state)::text[], \(rows.payload)::text[], \(rows.maxAttempts)::int8[], \(rows.runAt)::int8[],
                         \(rows.enqueuedAt)::int8[], \(rows.uniqueKey)::text[], \(rows.hasKey)::bool[], \(rows.uniqueScope)::text[],
-                        \(rows.tags)::text[], \(rows.correlation)::text[])
+                        \(rows.tags)::text[], \(rows.correlation)::text[], \(rows.traceContext)::text[])
                  WITH ORDINALITY AS u(type, queue, priority, tenant, state, payload, max_attempts, run_at, enqueued_at,
-                                      unique_key, has_key, unique_scope, tags, correlation, ord)
+                                      unique_key, has_key, unique_scope, tags, correlation, trace_context, ord)
             ORDER BY u.ord
             ON CONFLICT DO NOTHING
             RETURNING id, tenant, unique_slot

@@ -95,7 +95,7 @@ struct OpeningAndMigrationTests {
             "surety_attempts_job", "surety_audit_job", "surety_effects_key", "surety_jobs_claimable", "surety_jobs_dead",
             "surety_jobs_leases", "surety_jobs_unique",
         ])
-        #expect(migrations == ["v1"])
+        #expect(migrations.first == "v1" && migrations.contains("v2_trace_context"))
 
         let ids = try await temp.store.enqueue([
             Fixture.job(key: "k", tags: ["a"], correlation: ["order_id": "o-1"]), Fixture.job(runAt: Fixture.t0.addingTimeInterval(60)),

@@ -5,7 +5,7 @@ import Synchronization
 /// ``JobLifecycle`` transitions and passes the same conformance suite as the durable stores,
 /// but everything is lost when the process ends.
 public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedgerStore {
-    private struct State {
+    struct State {
         var jobs: [JobID: JobRecord] = [:]
         var tokens: [JobID: Int64] = [:]
         var history: [JobID: [AttemptRecord]] = [:]
@@ -15,7 +15,7 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
         var nextID: Int64 = 1
     }
 
-    private let state = Mutex(State())
+    let state = Mutex(State())
     private let availability = AvailabilityBroadcaster()
 
     public init() {}
@@ -37,7 +37,8 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
                     id: id, type: new.type, queue: new.queue, priority: new.priority, tenant: new.tenant,
                     state: new.initialState, payload: new.payload, attempt: 0, maxAttempts: new.maxAttempts,
                     runAt: new.runAt, enqueuedAt: new.enqueuedAt, uniqueKey: new.uniqueKey,
-                    uniqueScope: new.uniqueScope, tags: new.tags, correlation: new.correlation
+                    uniqueScope: new.uniqueScope, tags: new.tags, correlation: new.correlation,
+                    traceContext: new.traceContext
                 )
                 return EnqueuedJob(id: id, inserted: true)
             }
@@ -105,7 +106,7 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
                         payload: job.payload, attempt: job.attempt, maxAttempts: job.maxAttempts,
                         lease: Lease(jobID: job.id, token: state.tokens[job.id] ?? 0), leaseUntil: job.leaseUntil ?? now,
                         enqueuedAt: job.enqueuedAt, runAt: job.runAt, firstAttemptAt: job.firstAttemptAt ?? job.attemptedAt ?? now,
-                        tags: job.tags, correlation: job.correlation
+                        tags: job.tags, correlation: job.correlation, traceContext: job.traceContext
                     ), worker: job.attemptedBy ?? "unknown", startedAt: job.attemptedAt ?? now)
                 }
         }

@@ -11,7 +11,10 @@ enum Migrations {
     }
 
     /// The registered migrations, oldest first.
-    static let all: [Migration] = [Migration(identifier: "v1", statements: v1)]
+    static let all: [Migration] = [
+        Migration(identifier: "v1", statements: v1),
+        Migration(identifier: "v2_trace_context", statements: v2TraceContext),
+    ]
 
     /// Serialises migrations across processes: `pg_advisory_xact_lock(lockKey)` (an arbitrary
     /// constant, "surety" in ASCII) is taken inside the migration transaction.
@@ -119,5 +122,11 @@ enum Migrations {
         )
         """,
         "CREATE UNIQUE INDEX surety_effects_key ON surety_effects (job_id, name, key, tenant)",
+    ]
+
+    /// The trace context captured at enqueue (a JSON object of strings, the tracer's carrier;
+    /// NULL when no trace was active), so every attempt's span can link to the enqueuing trace.
+    static let v2TraceContext: [String] = [
+        "ALTER TABLE surety_jobs ADD COLUMN trace_context TEXT",
     ]
 }

@@ -10,6 +10,9 @@ enum Migrations {
         migrator.registerMigration("v1") { db in
             try db.execute(sql: v1)
         }
+        migrator.registerMigration("v2_trace_context") { db in
+            try db.execute(sql: v2TraceContext)
+        }
         return migrator
     }
 
@@ -107,5 +110,11 @@ enum Migrations {
             confirmed_at INTEGER
         );
         CREATE UNIQUE INDEX surety_effects_key ON surety_effects (job_id, name, key, tenant);
+        """
+
+    /// The trace context captured at enqueue (a JSON object of strings, the tracer's carrier;
+    /// NULL when no trace was active), so every attempt's span can link to the enqueuing trace.
+    static let v2TraceContext = """
+        ALTER TABLE surety_jobs ADD COLUMN trace_context TEXT;
         """
 }
