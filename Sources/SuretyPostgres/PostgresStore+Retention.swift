@@ -12,7 +12,7 @@ extension PostgresStore: RetentionStore {
             WITH victims AS (
                 SELECT id FROM surety_jobs
                 WHERE state = \(state.rawValue) AND finished_at < \(Timestamp.micros(cutoff))
-                ORDER BY id LIMIT \(limit)
+                ORDER BY finished_at, id LIMIT \(limit)
                 FOR UPDATE SKIP LOCKED
             ), gone AS (
                 DELETE FROM surety_jobs j USING victims v WHERE j.id = v.id RETURNING j.id

@@ -14,7 +14,7 @@ extension SQLiteStore: RetentionStore {
         // on it (the dead-letter inbox's); every other value is bound.
         let candidates = try await read("prune") { db in
             try Int64.fetchAll(
-                db, sql: "SELECT id FROM surety_jobs WHERE state = '\(state.rawValue)' AND finished_at < ? ORDER BY id LIMIT ?",
+                db, sql: "SELECT id FROM surety_jobs WHERE state = '\(state.rawValue)' AND finished_at < ? ORDER BY finished_at, id LIMIT ?",
                 arguments: [micros, limit]
             )
         }

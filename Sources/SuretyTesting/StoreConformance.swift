@@ -27,6 +27,7 @@ public struct StoreConformance: Sendable {
         case queries = "queries and filters"
         case concurrencyRaces = "concurrency races"
         case effects = "effect ledger"
+        case alerts = "alerts"
         case retention = "retention"
         case traceContext = "trace context"
         case deadLetterFilters = "dead-letter filters and staggered release"
@@ -57,6 +58,7 @@ public struct StoreConformance: Sendable {
         case .queries: try await queries(store, check)
         case .concurrencyRaces: try await concurrencyRaces(store, check)
         case .effects: try await effects(store, check)
+        case .alerts: try await alerts(store, check)
         case .retention: try await retention(store, check)
         case .traceContext: try await traceContext(store, check)
         case .deadLetterFilters: try await deadLetterFilters(store, check)

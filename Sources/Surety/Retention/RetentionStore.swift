@@ -9,7 +9,7 @@ import Foundation
 /// transaction, so a job requeued meanwhile is never deleted.
 public protocol RetentionStore: Sendable {
     /// Deletes up to `limit` jobs in the terminal `state` (completed, cancelled or dead) that
-    /// finished before `cutoff`, oldest id first, together with their attempt history and their
+    /// finished before `cutoff`, oldest first, together with their attempt history and their
     /// effect-ledger rows. Audit rows stay (see ``pruneAudit(before:limit:)``).
     /// Returns how many jobs were deleted.
     func pruneJobs(in state: JobState, finishedBefore cutoff: Date, limit: Int) async throws -> Int

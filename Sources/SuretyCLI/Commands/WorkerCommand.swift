@@ -76,6 +76,9 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: .customLong("demo-payment-lost-rate"), help: "Probability per attempt that a committed transfer's response is lost.")
     var demoPaymentLostRate: Double = DemoFaults().paymentResponseLostRate
 
+    @Option(name: .long, help: ArgumentHelp("Also evaluate alerts with this JSON configuration (docs/alerts.md).", valueName: "file"))
+    var alerts: String?
+
     /// Used by `surety demo` for its worker process: shut down gracefully when the parent process
     /// is gone, so a demo that is itself killed leaves no worker behind.
     @Flag(name: .customLong("exit-with-parent"), help: .hidden)
@@ -97,6 +100,9 @@ struct WorkerCommand: AsyncParsableCommand {
             throw ValidationError("demo fault rates must be between 0 and 1")
         }
         if let workerID, workerID.isEmpty { throw ValidationError("--worker-id must not be empty") }
+        if let alerts {
+            do { _ = try AlertConfiguration.load(path: alerts) } catch let error as SuretyError { throw ValidationError(error.message) }
+        }
         if queue.contains(where: \.isEmpty) { throw ValidationError("--queue must not be empty") }
         guard try TimeArguments.duration(retentionInterval, option: "--retention-interval") > .zero else {
             throw ValidationError("--retention-interval must be positive")
@@ -158,6 +164,10 @@ struct WorkerCommand: AsyncParsableCommand {
         if !noRetention {
             let policy = try retention.policy(interval: try TimeArguments.duration(retentionInterval, option: "--retention-interval"))
             services.append(RetentionService(store: store, policy: policy, logger: Logs.standardError("surety.retention", level: logLevel.level)))
+        }
+        if let alerts {
+            services.append(try AlertsWiring.monitor(path: alerts, store: store, registry: DemoJobs.registry,
+                                                     logger: Logs.standardError("surety.alerts", level: logLevel.level)))
         }
         let group = ServiceGroup(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger

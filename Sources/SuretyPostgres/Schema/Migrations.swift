@@ -13,6 +13,7 @@ enum Migrations {
     /// The registered migrations, oldest first.
     static let all: [Migration] = [
         Migration(identifier: "v1", statements: v1),
+        Migration(identifier: "v2_alerts", statements: v2Alerts),
         Migration(identifier: "v2_trace_context", statements: v2TraceContext),
     ]
 
