@@ -30,6 +30,8 @@ public struct JobRecord: Sendable, Hashable, Codable {
     public var correlation: [String: String]
     /// The last operator note (a requeue's or discard's reason).
     public var note: String?
+    /// The flow-control partition key (see ``QueueLimits``).
+    public var partitionKey: String?
     /// The trace context captured at enqueue (empty when no trace was active).
     public var traceContext: [String: String]
 
@@ -40,6 +42,7 @@ public struct JobRecord: Sendable, Hashable, Codable {
         leaseUntil: Date? = nil, finishedAt: Date? = nil, lastError: AttemptError? = nil,
         deadReason: DeadReason? = nil, uniqueKey: String? = nil, uniqueScope: UniqueScope = .whileActive,
         tags: [String] = [], correlation: [String: String] = [:], note: String? = nil,
+        partitionKey: String? = nil,
         traceContext: [String: String] = [:]
     ) {
         self.id = id
@@ -65,6 +68,7 @@ public struct JobRecord: Sendable, Hashable, Codable {
         self.tags = tags
         self.correlation = correlation
         self.note = note
+        self.partitionKey = partitionKey
         self.traceContext = traceContext
     }
 }

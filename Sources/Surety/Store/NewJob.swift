@@ -15,6 +15,8 @@ public struct NewJob: Sendable, Hashable {
     public var uniqueScope: UniqueScope
     public var tags: [String]
     public var correlation: [String: String]
+    /// The flow-control partition key (see ``QueueLimits``). Default: `nil`.
+    public var partitionKey: String?
     /// The trace context of the code that enqueued the job (a W3C-style carrier filled by the
     /// tracer's `inject`), so every attempt's span can link to it. Empty when no trace was active.
     public var traceContext: [String: String]
@@ -23,6 +25,7 @@ public struct NewJob: Sendable, Hashable {
         type: String, queue: String, priority: Int, tenant: TenantID, payload: String,
         runAt: Date, enqueuedAt: Date, maxAttempts: Int, uniqueKey: String? = nil,
         uniqueScope: UniqueScope = .whileActive, tags: [String] = [], correlation: [String: String] = [:],
+        partitionKey: String? = nil,
         traceContext: [String: String] = [:]
     ) {
         self.type = type
@@ -37,6 +40,7 @@ public struct NewJob: Sendable, Hashable {
         self.uniqueScope = uniqueScope
         self.tags = tags
         self.correlation = correlation
+        self.partitionKey = partitionKey
         self.traceContext = traceContext
     }
 

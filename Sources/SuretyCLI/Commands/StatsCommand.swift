@@ -32,15 +32,24 @@ struct StatsCommand: AsyncParsableCommand {
         let counts = try await store.counts()
         let completed = try await store.jobs(JobFilter(states: [.completed], limit: sampleSize))
         let stats = Stats(counts: counts, completed: completed)
+        // Per-queue limits (docs/flow-control.md), when the store keeps them.
+        let limits = try await LimitsView.queueLimits(of: store)
+        let view = LimitsView(limits: limits, counts: counts)
         let activity = try await Activity.load(store, window: try TimeArguments.duration(window, option: "--window").timeInterval, now: Date())
         if json {
             guard case .object(var object) = stats.json(store: url) else { return }
+            object["limits"] = .object(view.jsonObject())
             object["recent"] = activity.json
             object["dead_letter_by_queue"] = .object(stats.byQueue.compactMapValues { $0[.dead].map { .int($0) } })
             object["dead_letter_by_type"] = .object(stats.byType.compactMapValues { $0[.dead].map { .int($0) } })
             Console.line(JSONValue.object(object).rendered())
         } else {
             Console.line(stats.text(store: url))
+            if !limits.isEmpty {
+                Console.line("")
+                Console.line("Queue limits:")
+                Console.line(view.text(emptyMessage: ""))
+            }
             Console.line("")
             Console.line(activity.summaryLine())
             Console.line(activity.latencyTable())
