@@ -77,7 +77,7 @@ extension MemoryStore: FlowControlStore {
             if rotation.count < window, cursor != nil {
                 rotation += keys.filter { $0 <= cursor! }.prefix(window - rotation.count)
             }
-            let fetch = FlowClaimPlanner.perKeyFetch(limits, limit: limit)
+            let fetch = FlowClaimPlanner.perKeyFetch(limits, limit: limit, keys: rotation.count)
             let groups = rotation.map { key -> FlowClaimPlanner.KeyGroup in
                 let jobs = byKey[key, default: []].sorted { $0.id < $1.id }
                 let picked = limits.isOrdered ? Array(jobs.prefix(1)) : Array(jobs.filter { $0.runAt <= now }.prefix(fetch))
