@@ -195,7 +195,7 @@ extension PostgresStore: FlowControlStore {
                 complete = keys.count + wrapped.count < window
                 keys += wrapped
             }
-            let fetch = FlowClaimPlanner.perKeyFetch(limits, limit: limit)
+            let fetch = FlowClaimPlanner.perKeyFetch(limits, limit: limit, keys: keys.count)
             let dueOnly = !limits.isOrdered
             let perKey = limits.isOrdered ? 1 : fetch
             let rows = try await connection.query("""

@@ -175,7 +175,7 @@ extension SQLiteStore: FlowControlStore {
                 keys.append(key)
                 after = key
             }
-            let fetch = FlowClaimPlanner.perKeyFetch(limits, limit: limit)
+            let fetch = FlowClaimPlanner.perKeyFetch(limits, limit: limit, keys: keys.count)
             let keyJobs = try db.cachedStatement(sql: limits.isOrdered ? """
                 SELECT id, priority, run_at FROM surety_jobs INDEXED BY surety_jobs_partitioned
                 WHERE \(Self.waitingKeyed) AND partition_key = ? ORDER BY id LIMIT 1
