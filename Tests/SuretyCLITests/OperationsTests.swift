@@ -4,6 +4,12 @@ import SuretySQLite
 import Testing
 @testable import SuretyCLI
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The operator tools of the operations issue: bulk dead-letter actions by filter with a paced
 /// release, `dlq show`'s diagnosis, `prune`, `top` and `stats`.
 @Suite("Operations: dead-letter tools, retention, top and stats")
@@ -199,6 +205,32 @@ struct OperationsTests {
         #expect((json["dead_letter_by_type"] as? [String: Int]) == ["demo.email": 2, "demo.payment": 1])
         #expect((json["dead_letter_by_queue"] as? [String: Int]) == ["email": 2, "payments": 1])
         #expect(!stats.stdout.contains("sk-live-ROTATED-KEY-42") && !top.stdout.contains("sk-live-ROTATED-KEY-42"))
+    }
+
+    @Test("surety worker prunes by the retention policy on start; --no-retention keeps everything")
+    func workerRunsRetention() async throws {
+        let dir = try TempDir()
+        let url = dir.storeURL()
+        _ = try await CLI.run(["migrate", "--store", url], in: dir)
+        let store = try await openStore(dir)
+        let old = Date().addingTimeInterval(-2 * 86_400)
+        let oldID = try await Self.seed(store, queue: "unused", state: .completed, finishedAt: old)
+        let deadID = try await Self.seed(store, queue: "unused", state: .dead, error: Self.timeout, finishedAt: old)
+
+        let keeping = try SuretyProcess(["worker", "--store", url, "--demo-jobs", "--queue", "unused", "--no-retention"], in: dir, name: "keeping")
+        defer { keeping.killIfRunning() }
+        try await eventually("the worker started") { keeping.stderr.contains("worker started") }
+        keeping.send(SIGTERM)
+        #expect(try await keeping.waitForExit() == 0)
+        #expect(try await store.job(oldID) != nil, "--no-retention prunes nothing")
+
+        let pruning = try SuretyProcess(["worker", "--store", url, "--demo-jobs", "--queue", "unused", "--keep-completed", "1d"], in: dir, name: "pruning")
+        defer { pruning.killIfRunning() }
+        try await eventually("the old completed job is pruned") { try await store.job(oldID) == nil }
+        pruning.send(SIGTERM)
+        #expect(try await pruning.waitForExit() == 0)
+        #expect(try await store.job(deadID)?.state == .dead, "dead jobs are kept 30 days by default")
+        #expect(pruning.stderr.contains("retention pass pruned jobs"), "\(pruning.stderr)")
     }
 
     @Test("the progress bar draws batches in place")
