@@ -102,7 +102,14 @@ let package = Package(
             path: "Examples/EffectLedger",
             swiftSettings: strict
         ),
-        .testTarget(name: "SuretyTests", dependencies: ["Surety", "SuretyTesting", .product(name: "MetricsTestKit", package: "swift-metrics")], swiftSettings: strict),
+        .testTarget(
+            name: "SuretyTests",
+            dependencies: [
+                "Surety", "SuretyTesting", .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "SuretySQLiteTests",
             dependencies: ["Surety", "SuretySQLite", "SuretyTesting", .product(name: "GRDB", package: "GRDB.swift")],

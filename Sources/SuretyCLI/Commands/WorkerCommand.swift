@@ -56,6 +56,14 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "The lowest log level written to standard error.")
     var logLevel: LogLevelOption = .info
 
+    @OptionGroup(title: "Retention") var retention: RetentionOptions
+
+    @Flag(name: .customLong("no-retention"), help: "Do not prune finished jobs from this worker (run `surety prune` or another node's retention instead).")
+    var noRetention = false
+
+    @Option(name: .customLong("retention-interval"), help: ArgumentHelp("How often this worker runs a retention pass (one node at a time on a shared store).", valueName: "duration"))
+    var retentionInterval: String = "5m"
+
     @Option(name: .customLong("demo-seed"), help: ArgumentHelp("Makes the demo jobs' random choices a function of (seed, job, attempt).", valueName: "n"))
     var demoSeed: UInt64?
 
@@ -96,6 +104,9 @@ struct WorkerCommand: AsyncParsableCommand {
             do { _ = try AlertConfiguration.load(path: alerts) } catch let error as SuretyError { throw ValidationError(error.message) }
         }
         if queue.contains(where: \.isEmpty) { throw ValidationError("--queue must not be empty") }
+        guard try TimeArguments.duration(retentionInterval, option: "--retention-interval") > .zero else {
+            throw ValidationError("--retention-interval must be positive")
+        }
     }
 
     var queues: [String] {
@@ -154,6 +165,10 @@ struct WorkerCommand: AsyncParsableCommand {
             "pid": "\(ProcessInfo.processInfo.processIdentifier)",
         ])
         var services: [any Service] = [worker]
+        if !noRetention {
+            let policy = try retention.policy(interval: try TimeArguments.duration(retentionInterval, option: "--retention-interval"))
+            services.append(RetentionService(store: store, policy: policy, logger: Logs.standardError("surety.retention", level: logLevel.level)))
+        }
         if let alerts {
             services.append(try AlertsWiring.monitor(path: alerts, store: store, registry: DemoJobs.registry,
                                                      logger: Logs.standardError("surety.alerts", level: logLevel.level)))

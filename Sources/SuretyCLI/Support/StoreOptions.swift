@@ -36,6 +36,17 @@ struct StoreOptions: ParsableArguments {
     /// The parsed store URL.
     func url() throws -> StoreURL { try StoreURL.resolve(store) }
 
+    /// Opens an SQLite store and brings its schema up to date, for commands not yet moved to
+    /// ``withStore(create:logger:_:)``; a PostgreSQL URL is a clear error.
+    func open(create: Bool) async throws -> (SQLiteStore, StoreURL) {
+        let url = try url()
+        guard case .sqlite = url else {
+            throw SuretyError(.invalidStoreURL, "this command supports SQLite stores only for now (sqlite:PATH); \(url) is PostgreSQL")
+        }
+        let store = try await StoreOpener.open(url, synchronous: synchronous.configuration, create: create)
+        return (store, url)
+    }
+
     /// Opens the store, brings its schema up to date, and runs `body` with it. A PostgreSQL
     /// store's connection pool runs (in a child task) only while `body` runs.
     /// - Parameter create: whether a missing store (SQLite file, PostgreSQL schema) is created;
