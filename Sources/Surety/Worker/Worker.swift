@@ -117,7 +117,9 @@ public final class Worker: Service, Sendable {
     // MARK: Claiming
 
     private func claimLoop(_ completer: CompletionBatcher) async {
-        await withTaskGroup(of: Void.self) { jobs in
+        // A discarding group: a plain task group keeps every finished child until it is awaited,
+        // so a long-running worker's memory would grow with every job it ran.
+        await withDiscardingTaskGroup { jobs in
             var failures = 0
             while !isDraining && !Task.isCancelled {
                 let free = configuration.concurrency - runningCount
@@ -153,7 +155,6 @@ public final class Worker: Service, Sendable {
                 }
             }
             await drain()
-            await jobs.waitForAll()
         }
     }
 
