@@ -13,7 +13,7 @@ import Darwin
 struct BenchMachine: Codable, Sendable {
     var cpus: Int
     var cpuModel: String
-    var memoryGiB: Double
+    var memoryGib: Double
     var kernel: String
     /// 1, 5 and 15 minute load averages when the run started and when it ended.
     var loadAtStart: [Double]
@@ -32,7 +32,7 @@ struct BenchMachine: Codable, Sendable {
         return BenchMachine(
             cpus: ProcessInfo.processInfo.activeProcessorCount,
             cpuModel: cpuModel(),
-            memoryGiB: (Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824 * 10).rounded() / 10,
+            memoryGib: (Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824 * 10).rounded() / 10,
             kernel: release, loadAtStart: loadAverage(), loadAtEnd: nil, build: build
         )
     }

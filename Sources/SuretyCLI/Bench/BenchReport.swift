@@ -52,8 +52,8 @@ struct BenchReport: Codable, Sendable {
         var rate: Rate
         /// The worker process's peak resident memory (VmHWM), and its resident memory just
         /// before the worker started.
-        var peakMemoryMiB: Double
-        var memoryBeforeMiB: Double
+        var peakMemoryMib: Double
+        var memoryBeforeMib: Double
         /// Worker process CPU time (user + system) per job, from the worker's start to its stop.
         var cpuMicrosecondsPerJob: Double
     }
@@ -80,7 +80,7 @@ struct BenchReport: Codable, Sendable {
         var lines: [String] = []
         let settingText = settings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         lines.append("surety bench: \(store) (\(settingText)), \(machine.build) build")
-        lines.append("machine: \(machine.cpus) CPUs (\(machine.cpuModel)), \(machine.memoryGiB) GiB; load at start \(Self.loads(machine.loadAtStart)), at end \(Self.loads(machine.loadAtEnd ?? []))")
+        lines.append("machine: \(machine.cpus) CPUs (\(machine.cpuModel)), \(machine.memoryGib) GiB; load at start \(Self.loads(machine.loadAtStart)), at end \(Self.loads(machine.loadAtEnd ?? []))")
         for figures in workloads {
             lines.append("")
             lines.append("\(figures.workload.rawValue) (payload \(figures.payloadBytes) B)")
@@ -117,6 +117,6 @@ struct BenchReport: Codable, Sendable {
     }
 
     static func drainText(_ drain: DrainFigures) -> String {
-        rate(drain.rate) + String(format: "  peak %.0f MiB, %.1f µs CPU/job", drain.peakMemoryMiB, drain.cpuMicrosecondsPerJob)
+        rate(drain.rate) + String(format: "  peak %.0f MiB, %.1f µs CPU/job", drain.peakMemoryMib, drain.cpuMicrosecondsPerJob)
     }
 }

@@ -178,8 +178,8 @@ struct BenchRunner {
         let figures = BenchReport.DrainFigures(
             workload: workload, concurrency: concurrency, backlog: backlog, retainedCompleted: retained,
             rate: BenchReport.Rate(jobs: result.jobs, seconds: result.seconds),
-            peakMemoryMiB: (Double(result.peakKiB) / 1024 * 10).rounded() / 10,
-            memoryBeforeMiB: (Double(result.beforeKiB) / 1024 * 10).rounded() / 10,
+            peakMemoryMib: (Double(result.peakKiB) / 1024 * 10).rounded() / 10,
+            memoryBeforeMib: (Double(result.beforeKiB) / 1024 * 10).rounded() / 10,
             cpuMicrosecondsPerJob: result.jobs > 0 ? (result.cpuSeconds / Double(result.jobs) * 1e6 * 10).rounded() / 10 : 0
         )
         if !quiet {
