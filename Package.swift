@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "SuretySQLite", targets: ["SuretySQLite"]),
         .library(name: "SuretyTesting", targets: ["SuretyTesting"]),
         .library(name: "SuretyPostgres", targets: ["SuretyPostgres"]),
+        .library(name: "SuretyAlertWebhook", targets: ["SuretyAlertWebhook"]),
         .executable(name: "surety", targets: ["surety"]),
     ],
     dependencies: [
@@ -25,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // The core: jobs, lifecycle, retries, worker runtime, tenancy, the store contract.
@@ -55,13 +58,25 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Alert notices as HTTP POSTs (async-http-client), kept out of the core.
+        .target(
+            name: "SuretyAlertWebhook",
+            dependencies: [
+                "Surety",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // For users too: the store conformance suite, a test clock, an event recorder.
         .target(name: "SuretyTesting", dependencies: ["Surety"], swiftSettings: strict),
         // The `surety` command: demo, worker, enqueue, stats, jobs, dlq, migrate.
         .target(
             name: "SuretyCLI",
             dependencies: [
-                "Surety", "SuretySQLite",
+                "Surety", "SuretySQLite", "SuretyAlertWebhook",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -96,6 +111,17 @@ let package = Package(
         .testTarget(
             name: "SuretyPostgresTests",
             dependencies: ["Surety", "SuretyPostgres", "SuretyTesting", .product(name: "PostgresNIO", package: "postgres-nio")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SuretyAlertWebhookTests",
+            dependencies: [
+                "Surety", "SuretyAlertWebhook", "SuretyTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

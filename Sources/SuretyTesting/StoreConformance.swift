@@ -27,6 +27,7 @@ public struct StoreConformance: Sendable {
         case queries = "queries and filters"
         case concurrencyRaces = "concurrency races"
         case effects = "effect ledger"
+        case alerts = "alerts"
     }
 
     let makeStore: Factory
@@ -54,6 +55,7 @@ public struct StoreConformance: Sendable {
         case .queries: try await queries(store, check)
         case .concurrencyRaces: try await concurrencyRaces(store, check)
         case .effects: try await effects(store, check)
+        case .alerts: try await alerts(store, check)
         }
     }
 

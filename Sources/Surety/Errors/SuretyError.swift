@@ -36,6 +36,9 @@ public struct SuretyError: Error, Sendable, CustomStringConvertible, CustomDebug
         public static let tenantMismatch = Code("tenant_mismatch")
         /// Code ran outside a job's tenant context where one is required.
         public static let missingTenant = Code("missing_tenant")
+        /// An alert notice could not be delivered to a sink (a webhook, a command) after its
+        /// retries and within its time limit.
+        public static let alertDeliveryFailed = Code("alert_delivery_failed")
     }
 
     /// What went wrong, as a stable code.

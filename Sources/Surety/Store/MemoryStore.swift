@@ -17,6 +17,8 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
 
     private let state = Mutex(State())
     private let availability = AvailabilityBroadcaster()
+    /// Alert states (MemoryStore+Alerts.swift).
+    let alertStateTable = Mutex<[String: AlertStateRecord]>([:])
 
     public init() {}
 

@@ -68,6 +68,9 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: .customLong("demo-payment-lost-rate"), help: "Probability per attempt that a committed transfer's response is lost.")
     var demoPaymentLostRate: Double = DemoFaults().paymentResponseLostRate
 
+    @Option(name: .long, help: ArgumentHelp("Also evaluate alerts with this JSON configuration (docs/alerts.md).", valueName: "file"))
+    var alerts: String?
+
     /// Used by `surety demo` for its worker process: shut down gracefully when the parent process
     /// is gone, so a demo that is itself killed leaves no worker behind.
     @Flag(name: .customLong("exit-with-parent"), help: .hidden)
@@ -89,6 +92,9 @@ struct WorkerCommand: AsyncParsableCommand {
             throw ValidationError("demo fault rates must be between 0 and 1")
         }
         if let workerID, workerID.isEmpty { throw ValidationError("--worker-id must not be empty") }
+        if let alerts {
+            do { _ = try AlertConfiguration.load(path: alerts) } catch let error as SuretyError { throw ValidationError(error.message) }
+        }
         if queue.contains(where: \.isEmpty) { throw ValidationError("--queue must not be empty") }
     }
 
@@ -143,8 +149,13 @@ struct WorkerCommand: AsyncParsableCommand {
             "store": "\(url)", "worker": "\(id)", "queues": "\(queues.joined(separator: ","))",
             "pid": "\(ProcessInfo.processInfo.processIdentifier)",
         ])
+        var services: [any Service] = [worker]
+        if let alerts {
+            services.append(try AlertsWiring.monitor(path: alerts, store: store, registry: DemoJobs.registry,
+                                                     logger: Logs.standardError("surety.alerts", level: logLevel.level)))
+        }
         let group = ServiceGroup(
-            services: [worker], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger
         )
         var watcher: Task<Void, Never>?
         if exitWithParent {

@@ -11,7 +11,10 @@ enum Migrations {
     }
 
     /// The registered migrations, oldest first.
-    static let all: [Migration] = [Migration(identifier: "v1", statements: v1)]
+    static let all: [Migration] = [
+        Migration(identifier: "v1", statements: v1),
+        Migration(identifier: "v2_alerts", statements: v2Alerts),
+    ]
 
     /// Serialises migrations across processes: `pg_advisory_xact_lock(lockKey)` (an arbitrary
     /// constant, "surety" in ASCII) is taken inside the migration transaction.

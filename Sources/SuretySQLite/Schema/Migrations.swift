@@ -10,6 +10,9 @@ enum Migrations {
         migrator.registerMigration("v1") { db in
             try db.execute(sql: v1)
         }
+        migrator.registerMigration("v2_alerts") { db in
+            try db.execute(sql: v2Alerts)
+        }
         return migrator
     }
 

@@ -1,0 +1,103 @@
+import Foundation
+import Logging
+import Surety
+import SuretyTesting
+import Synchronization
+
+/// A planted secret: it must never appear in any alert output.
+let plantedSecret = "sk_live_PLANTED_0xC0FFEE"
+
+struct MailJob: Job {
+    static let name = "mail.send"
+    static let secretFields: Set<String> = ["apiKey"]
+    var to: String
+    var apiKey: String
+    func run(_ context: JobContext) async throws {}
+}
+
+let alertRegistry = JobRegistry([MailJob.self])
+
+/// Records every notice it is given.
+final class RecordingSink: AlertSink {
+    let name: String
+    private let notices = Mutex<[AlertNotice]>([])
+    init(_ name: String = "recording") { self.name = name }
+    func deliver(_ notice: AlertNotice) async throws { notices.withLock { $0.append(notice) } }
+    var all: [AlertNotice] { notices.withLock { $0 } }
+    func events(_ key: String? = nil) -> [AlertNotice.Event] { all.filter { key == nil || $0.alert.key == key }.map(\.event) }
+}
+
+/// Puts jobs into the states the rules watch, through the store's own transitions.
+struct AlertFixture {
+    let store: MemoryStore
+    let clock: TestClock
+
+    var now: Date { clock.now() }
+
+    func payload(_ n: Int = 0) -> String {
+        #"{"apiKey":"\#(plantedSecret)","to":"user\#(n)@example.com"}"#
+    }
+
+    /// Enqueues a mail.send job in `queue`, claims it, and ends it per `outcome`.
+    @discardableResult
+    func run(_ outcome: Outcome, type: String = MailJob.name, queue: String = "email", count: Int = 1) async throws -> [JobID] {
+        var ids: [JobID] = []
+        for n in 0..<count {
+            let id = try await store.enqueue([NewJob(
+                type: type, queue: queue, priority: 0, tenant: .system, payload: payload(n), runAt: now,
+                enqueuedAt: now, maxAttempts: 5
+            )])[0].id
+            let claimed = try await store.claim(ClaimRequest(queues: [queue], limit: 1000, worker: "w", now: now, leaseUntil: now.addingTimeInterval(30)))
+            guard let job = claimed.first(where: { $0.id == id }) else { throw FixtureError(what: "job \(id) was not claimable") }
+            // Anything else claimed goes back untouched (released without an attempt).
+            let others = claimed.filter { $0.id != id }.map {
+                AttemptFinish(lease: $0.lease, attempt: $0.attempt, worker: "w", startedAt: now, endedAt: now, outcome: .interrupted, next: .reschedule(at: now))
+            }
+            if !others.isEmpty { _ = try await store.finish(others) }
+            let error = AttemptError(type: "ProviderError", message: "401 unauthorized: key \(plantedSecret) was rotated", errorClass: .permanent)
+            let next: NextState
+            let attemptOutcome: AttemptOutcome
+            switch outcome {
+            case .succeed: (next, attemptOutcome) = (.completed, .succeeded)
+            case .fail: (next, attemptOutcome) = (.retry(at: now.addingTimeInterval(3600)), .failed)
+            case .die: (next, attemptOutcome) = (.dead(.permanentError), .failed)
+            }
+            _ = try await store.finish([AttemptFinish(
+                lease: job.lease, attempt: job.attempt, worker: "w", startedAt: now, endedAt: now, outcome: attemptOutcome,
+                error: outcome == .succeed ? nil : error, next: next
+            )])
+            ids.append(id)
+        }
+        return ids
+    }
+
+    /// Enqueues jobs that wait in `queue` (due now).
+    func wait(queue: String, count: Int = 1, type: String = MailJob.name) async throws {
+        _ = try await store.enqueue((0..<count).map { n in
+            NewJob(type: type, queue: queue, priority: 0, tenant: .system, payload: payload(n), runAt: now, enqueuedAt: now, maxAttempts: 5)
+        })
+    }
+
+    enum Outcome { case succeed, fail, die }
+}
+
+struct FixtureError: Error, CustomStringConvertible {
+    var what: String
+    var description: String { what }
+}
+
+extension AlertConfiguration {
+    /// Only the given rules, cooldown 15 min, no escalation unless given.
+    static func only(_ rules: [AlertRule], escalation: Escalation? = nil) -> AlertConfiguration {
+        AlertConfiguration(environment: "test", intervalSeconds: 30, cooldownSeconds: 900, worseningFactor: 2, rules: rules,
+                           sinks: [.log], escalation: escalation)
+    }
+}
+
+func makeMonitor(
+    _ store: MemoryStore, _ clock: TestClock, _ configuration: AlertConfiguration, sink: RecordingSink,
+    escalation: RecordingSink? = nil, logger: Logger = Logger(label: "test.alerts")
+) throws -> AlertMonitor {
+    try AlertMonitor(store: store, configuration: configuration, sinks: [sink], escalationSinks: escalation.map { [$0] } ?? [],
+                     registry: alertRegistry, clock: clock, logger: logger)
+}
