@@ -33,6 +33,8 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
     let logger: Logger
 
     private let availability = AvailabilityBroadcaster()
+    /// The queue limits claims and enqueues read (PostgresStore+FlowControl.swift).
+    let limitsCache: LimitsCache
     let listenState = Mutex(ListenState())
     /// Set once a connection was established: later calls skip the reachability probe.
     private let reachable = Mutex(false)
@@ -44,6 +46,7 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
     public init(configuration: Configuration, logger: Logger = Logger(label: "surety.postgres")) {
         self.configuration = configuration
         self.logger = logger
+        self.limitsCache = LimitsCache(refreshInterval: configuration.limitsRefreshInterval)
         var client = PostgresClient.Configuration(
             host: configuration.host, port: configuration.port, username: configuration.username,
             password: configuration.password, database: configuration.database, tls: Self.clientTLS(configuration.tls)

@@ -18,7 +18,14 @@ extension SQLiteStore {
         for (index, queue) in queues.enumerated() { arguments["q\(index)"] = queue }
         let statementArguments = StatementArguments(arguments)
         let sql = Self.claimSQL(queueCount: queues.count)
+        let claimQueues = queues
         let claimed = try await write("claim") { db in
+            // Queues with claim limits take the flow-control path (SQLiteStore+FlowControl.swift);
+            // without any, this is one cached-dictionary check in memory.
+            let limits = try self.currentLimits(db, now: request.now)
+            if !limits.isEmpty, claimQueues.contains(where: { limits[$0]?.limitsClaims == true }) {
+                return try self.claimWithLimits(db, queues: claimQueues, limits: limits, request: request)
+            }
             let statement = try db.cachedStatement(sql: sql)
             let rows = try Row.fetchCursor(statement, arguments: statementArguments)
             var claimed: [ClaimedJob] = []

@@ -28,6 +28,11 @@ public struct StoreConformance: Sendable {
         case concurrencyRaces = "concurrency races"
         case effects = "effect ledger"
         case alerts = "alerts"
+        case concurrencyLimits = "concurrency limits"
+        case orderedExecution = "ordered execution"
+        case rateLimits = "rate limits"
+        case fairness = "fairness"
+        case loadShedding = "load shedding"
     }
 
     let makeStore: Factory
@@ -56,6 +61,11 @@ public struct StoreConformance: Sendable {
         case .concurrencyRaces: try await concurrencyRaces(store, check)
         case .effects: try await effects(store, check)
         case .alerts: try await alerts(store, check)
+        case .concurrencyLimits: try await concurrencyLimits(store, check)
+        case .orderedExecution: try await orderedExecution(store, check)
+        case .rateLimits: try await rateLimits(store, check)
+        case .fairness: try await fairness(store, check)
+        case .loadShedding: try await loadShedding(store, check)
         }
     }
 
@@ -68,11 +78,12 @@ public struct StoreConformance: Sendable {
     static func job(
         _ type: String = "test.job", queue: String = "default", priority: Int = 0, tenant: TenantID = acme,
         payload: String = "{}", runAt: Date = t0, maxAttempts: Int = 3, key: String? = nil,
-        scope: UniqueScope = .whileActive, tags: [String] = [], correlation: [String: String] = [:]
+        scope: UniqueScope = .whileActive, tags: [String] = [], correlation: [String: String] = [:], partition: String? = nil
     ) -> NewJob {
         NewJob(
             type: type, queue: queue, priority: priority, tenant: tenant, payload: payload, runAt: runAt,
-            enqueuedAt: t0, maxAttempts: maxAttempts, uniqueKey: key, uniqueScope: scope, tags: tags, correlation: correlation
+            enqueuedAt: t0, maxAttempts: maxAttempts, uniqueKey: key, uniqueScope: scope, tags: tags, correlation: correlation,
+            partitionKey: partition
         )
     }
 

@@ -117,7 +117,7 @@ struct CommandTests {
         let stats = try await CLI.run(["stats", "--store", url, "--json"], in: dir)
         #expect(stats.status == 0, "\(stats)")
         let json = try stats.json()
-        #expect(Set(json.keys) == ["store", "total", "by_state", "by_queue", "by_type", "dead_letter", "latency"])
+        #expect(Set(json.keys) == ["store", "total", "by_state", "by_queue", "by_type", "dead_letter", "latency", "limits"])
         #expect(json["total"] as? Int == 4)
         #expect(json["dead_letter"] as? Int == 0)
         let byState = try #require(json["by_state"] as? [String: Int])

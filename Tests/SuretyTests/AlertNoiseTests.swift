@@ -113,18 +113,58 @@ struct AlertNoiseTests {
         #expect(second.events() == [.worsened], "and compares with what was last said (2 → 4)")
     }
 
-    @Test("two monitors on one store send one alert")
+    @Test("two monitors on one store send one alert, even when both evaluate from the same stale state")
     func twoMonitors() async throws {
         try await fixture.run(.die, count: 3)
+        // Both monitors' first loads of the alert state wait for each other: both see "nothing
+        // firing" and both want to announce; compare-and-set lets one of them.
+        let racing = RacingAlertStore(store, parties: 2)
         let sinks = (0..<2).map { RecordingSink("node\($0)") }
-        let monitors = try sinks.map { try makeMonitor(store, clock, .only([AlertRule(.deadLetter)]), sink: $0) }
+        let monitors = try sinks.map {
+            try AlertMonitor(store: racing, configuration: .only([AlertRule(.deadLetter)]), sinks: [$0], registry: alertRegistry, clock: clock)
+        }
         for _ in 0..<5 {
-            await withThrowingTaskGroup(of: Void.self) { group in
+            try await withThrowingTaskGroup(of: Void.self) { group in
                 for monitor in monitors { group.addTask { try await monitor.evaluateOnce() } }
+                try await group.waitForAll()
             }
             clock.advance(by: .seconds(30))
         }
         #expect(sinks.flatMap { $0.events() } == [.firing], "exactly one notice between the two nodes")
+    }
+
+    @Test("a notice a sink refused is sent again to that sink only at the next evaluation, and given up after five tries")
+    func redelivery() async throws {
+        let healthy = RecordingSink("healthy")
+        let flaky = FailingSink("flaky", failures: 2)
+        let monitor = try AlertMonitor(store: store, configuration: .only([AlertRule(.deadLetter)]), sinks: [healthy, flaky],
+                                       registry: alertRegistry, clock: clock)
+        try await fixture.run(.die)
+        let first = try await monitor.evaluateOnce()
+        #expect(first.failures == ["flaky: dead-letter/mail.send firing"])
+        let stored = try AlertState.decode(try #require(try await store.alertStates().first).body, key: "dead-letter/mail.send")
+        #expect(stored.undelivered.map(\.sinks) == [["flaky"]], "the refused notice is kept in the alert's state")
+        clock.advance(by: .seconds(30))
+        let second = try await monitor.evaluateOnce()
+        #expect(second.failures.count == 1 && flaky.events.isEmpty)
+        clock.advance(by: .seconds(30))
+        let third = try await monitor.evaluateOnce()
+        #expect(third.failures.isEmpty && flaky.events == [.firing], "delivered on the third try")
+        #expect(healthy.events() == [.firing], "the sink that took it the first time gets it once")
+        clock.advance(by: .seconds(30))
+        try await monitor.evaluateOnce()
+        #expect(flaky.events == [.firing] && healthy.events() == [.firing], "nothing is sent twice")
+
+        let down = FailingSink("down", failures: 100)
+        let other = MemoryStore()
+        try await AlertFixture(store: other, clock: clock).run(.die)
+        let stubborn = try AlertMonitor(store: other, configuration: .only([AlertRule(.deadLetter)]), sinks: [down], registry: alertRegistry, clock: clock)
+        var failed = 0
+        for _ in 0..<8 {
+            failed += try await stubborn.evaluateOnce().failures.count
+            clock.advance(by: .seconds(30))
+        }
+        #expect(failed == AlertState.maximumDeliveryAttempts, "tried five times, then given up")
     }
 
     @Test("the monitor Service evaluates every interval on the injected clock")

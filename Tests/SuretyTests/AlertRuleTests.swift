@@ -118,6 +118,8 @@ struct AlertRuleTests {
         let parsed = try AlertConfiguration.decode(json: Data(file.utf8))
         #expect(parsed.rules == [AlertRule(.failureRatio, threshold: 0.2, jobTypes: ["mail.send"])])
         #expect(parsed.sinks.first?.retries == 2 && parsed.escalation?.afterSeconds == 600)
+        let twoHooks = try AlertConfiguration.decode(json: Data(#"{"sinks": [{"kind": "webhook", "url": "http://a.example/h"}, {"kind": "webhook", "url": "http://b.example/h"}]}"#.utf8))
+        #expect(twoHooks.sinks.map(\.name) == ["webhook", "webhook-2"], "sinks get distinct names")
 
         func message(_ json: String) -> String {
             do { _ = try AlertConfiguration.decode(json: Data(json.utf8)); return "accepted" } catch { return "\(error)" }

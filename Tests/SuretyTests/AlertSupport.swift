@@ -101,3 +101,82 @@ func makeMonitor(
     try AlertMonitor(store: store, configuration: configuration, sinks: [sink], escalationSinks: escalation.map { [$0] } ?? [],
                      registry: alertRegistry, clock: clock, logger: logger)
 }
+
+/// Releases its waiters once `parties` tasks arrived.
+final class Barrier: Sendable {
+    private let state: Mutex<(arrived: Int, waiters: [CheckedContinuation<Void, Never>])> = Mutex((0, []))
+    let parties: Int
+    init(parties: Int) { self.parties = parties }
+
+    func arrive() async {
+        await withCheckedContinuation { continuation in
+            let release = state.withLock { state -> [CheckedContinuation<Void, Never>]? in
+                state.arrived += 1
+                state.waiters.append(continuation)
+                guard state.arrived >= parties else { return nil }
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+            for waiter in release ?? [] { waiter.resume() }
+        }
+    }
+}
+
+/// A memory store whose first `parties` loads of alert state wait for each other, so monitors
+/// that share it all evaluate from the same stale view and only compare-and-set decides.
+final class RacingAlertStore: JobStore, AlertObservationsStore, AlertStateStore {
+    let base: MemoryStore
+    let barrier: Barrier
+    private let loads = Mutex(0)
+
+    init(_ base: MemoryStore, parties: Int) {
+        self.base = base
+        self.barrier = Barrier(parties: parties)
+    }
+
+    func alertStates() async throws -> [AlertStateRecord] {
+        let states = try await base.alertStates()
+        if loads.withLock({ $0 += 1; return $0 }) <= barrier.parties { await barrier.arrive() }
+        return states
+    }
+
+    func saveAlertState(_ record: AlertStateRecord, expectedVersion: Int?) async throws -> Bool { try await base.saveAlertState(record, expectedVersion: expectedVersion) }
+    func deleteAlertStates(_ keys: [String], updatedBefore before: Date) async throws -> Int { try await base.deleteAlertStates(keys, updatedBefore: before) }
+    func attemptActivity(since: Date, until: Date) async throws -> [AttemptActivity] { try await base.attemptActivity(since: since, until: until) }
+    func deadLetterSummary(since: Date) async throws -> [DeadLetterSummary] { try await base.deadLetterSummary(since: since) }
+    func waitingWork(now: Date) async throws -> [WaitingWork] { try await base.waitingWork(now: now) }
+    func migrate() async throws { try await base.migrate() }
+    func enqueue(_ jobs: [NewJob]) async throws -> [EnqueuedJob] { try await base.enqueue(jobs) }
+    func claim(_ request: ClaimRequest) async throws -> [ClaimedJob] { try await base.claim(request) }
+    func heartbeat(_ leases: [Lease], until: Date) async throws -> [Lease] { try await base.heartbeat(leases, until: until) }
+    func finish(_ finishes: [AttemptFinish]) async throws -> [FenceResult] { try await base.finish(finishes) }
+    func expiredLeases(now: Date, limit: Int) async throws -> [ExpiredLease] { try await base.expiredLeases(now: now, limit: limit) }
+    func job(_ id: JobID) async throws -> JobRecord? { try await base.job(id) }
+    func jobs(_ filter: JobFilter) async throws -> [JobRecord] { try await base.jobs(filter) }
+    func attempts(of id: JobID) async throws -> [AttemptRecord] { try await base.attempts(of: id) }
+    func audit(of id: JobID) async throws -> [AuditRecord] { try await base.audit(of: id) }
+    func requeue(_ ids: [JobID], action: OperatorAction) async throws -> BulkResult { try await base.requeue(ids, action: action) }
+    func discard(_ ids: [JobID], action: OperatorAction) async throws -> BulkResult { try await base.discard(ids, action: action) }
+    func cancel(_ ids: [JobID], action: OperatorAction) async throws -> BulkResult { try await base.cancel(ids, action: action) }
+    func counts() async throws -> [JobCount] { try await base.counts() }
+}
+
+/// Refuses its first `failures` notices, then records like ``RecordingSink``.
+final class FailingSink: AlertSink {
+    let name: String
+    private let state: Mutex<(left: Int, taken: [AlertNotice])>
+    init(_ name: String, failures: Int) {
+        self.name = name
+        state = Mutex((failures, []))
+    }
+    func deliver(_ notice: AlertNotice) async throws {
+        try state.withLock { state in
+            if state.left > 0 {
+                state.left -= 1
+                throw FixtureError(what: "sink \(name) is down")
+            }
+            state.taken.append(notice)
+        }
+    }
+    var events: [AlertNotice.Event] { state.withLock { $0.taken.map(\.event) } }
+}

@@ -143,8 +143,8 @@ public struct AlertConfiguration: Sendable, Hashable, Codable {
             cooldownSeconds: try c.decodeIfPresent(Double.self, forKey: .cooldownSeconds) ?? defaults.cooldownSeconds,
             worseningFactor: try c.decodeIfPresent(Double.self, forKey: .worseningFactor) ?? defaults.worseningFactor,
             rules: try c.decodeIfPresent([AlertRule].self, forKey: .rules) ?? defaults.rules,
-            sinks: try c.decodeIfPresent([AlertSinkSpec].self, forKey: .sinks) ?? defaults.sinks,
-            escalation: try c.decodeIfPresent(Escalation.self, forKey: .escalation),
+            sinks: AlertSinkSpec.distinctNames(try c.decodeIfPresent([AlertSinkSpec].self, forKey: .sinks) ?? defaults.sinks),
+            escalation: try c.decodeIfPresent(Escalation.self, forKey: .escalation).map { .init(afterSeconds: $0.afterSeconds, sinks: AlertSinkSpec.distinctNames($0.sinks)) },
             keepResolvedSeconds: try c.decodeIfPresent(Double.self, forKey: .keepResolvedSeconds) ?? defaults.keepResolvedSeconds
         )
     }

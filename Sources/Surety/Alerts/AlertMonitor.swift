@@ -13,7 +13,8 @@ import ServiceLifecycle
 ///
 /// A notice is sent after its state is stored: a process that dies between the two loses that
 /// notice (the alert stays firing, and escalation still follows). A sink that fails after its
-/// own retries is logged at `error`.
+/// own retries is logged at `error`, and the notice is kept in the alert's state and sent again,
+/// to that sink only, at the next evaluations (up to ``AlertState/maximumDeliveryAttempts``).
 public struct AlertMonitor: Service {
     public let configuration: AlertConfiguration
     let store: any JobStore
@@ -87,7 +88,7 @@ public struct AlertMonitor: Service {
         public var led: Bool
         /// The notices this node recorded and sent, with their audience.
         public var deliveries: [AlertStateMachine.Delivery]
-        /// Deliveries that failed: sink name, alert key, error.
+        /// Deliveries that failed (`sinks: key event`); they are tried again at the next passes.
         public var failures: [String]
     }
 
@@ -114,49 +115,101 @@ public struct AlertMonitor: Service {
         let observed = try await AlertObservations.gather(from: observations, rules: rules, now: now)
         let findings = evaluator.findings(rules, observed)
         let transitions = machine.step(findings: findings, states: current, evaluatedRules: Set(rules.map(\.name)), now: now)
-        var deliveries: [AlertStateMachine.Delivery] = []
+        // Each key's new state and what to send: the transition's notices, and notices that
+        // sinks refused at earlier evaluations (to those sinks only).
+        var changes: [String: (next: AlertState, sends: [Send])] = [:]
         for transition in transitions {
-            let record = AlertStateRecord(
-                key: transition.key, status: transition.next.status.rawValue, version: (versions[transition.key] ?? 0) + 1,
-                updatedAt: now, body: transition.next.encoded()
-            )
-            if try await states.saveAlertState(record, expectedVersion: versions[transition.key]) {
-                deliveries += transition.deliveries
-            } else {
-                logger.debug("another monitor updated the alert first", metadata: ["alert": "\(transition.key)"])
-            }
+            var next = transition.next
+            let retries = next.undelivered.map(Send.init(retrying:))
+            next.undelivered = []
+            changes[transition.key] = (next, transition.deliveries.map { Send(delivery: $0, sinks: nil, attempts: 0) } + retries)
         }
-        let failures = await deliver(deliveries)
+        for (key, state) in current where changes[key] == nil && !state.undelivered.isEmpty {
+            var next = state
+            next.undelivered = []
+            changes[key] = (next, state.undelivered.map(Send.init(retrying:)))
+        }
+        var deliveries: [AlertStateMachine.Delivery] = []
+        var failures: [String] = []
+        for key in changes.keys.sorted() {
+            guard let change = changes[key] else { continue }
+            let version = (versions[key] ?? 0) + 1
+            let record = AlertStateRecord(key: key, status: change.next.status.rawValue, version: version, updatedAt: now, body: change.next.encoded())
+            guard try await states.saveAlertState(record, expectedVersion: versions[key]) else {
+                logger.debug("another monitor updated the alert first", metadata: ["alert": "\(key)"])
+                continue
+            }
+            deliveries += change.sends.filter { $0.attempts == 0 }.map(\.delivery)
+            let refused = await deliver(change.sends)
+            failures += refused.map { "\($0.sinks.joined(separator: ",")): \(key) \($0.notice.event.rawValue)" }
+            guard !refused.isEmpty else { continue }
+            // Remember what the sinks refused, so the next evaluation tries again.
+            var retry = change.next
+            retry.undelivered = refused.filter { $0.attempts < AlertState.maximumDeliveryAttempts }
+            for dropped in refused where dropped.attempts >= AlertState.maximumDeliveryAttempts {
+                logger.error("alert notice given up after repeated delivery failures", metadata: [
+                    "alert": "\(key)", "event": "\(dropped.notice.event.rawValue)", "sinks": "\(dropped.sinks.joined(separator: ","))",
+                ])
+            }
+            guard !retry.undelivered.isEmpty else { continue }
+            let again = AlertStateRecord(key: key, status: retry.status.rawValue, version: version + 1, updatedAt: now, body: retry.encoded())
+            _ = try await states.saveAlertState(again, expectedVersion: version)
+        }
         try await forgetResolved(current, now: now)
-        return Pass(led: true, deliveries: deliveries, failures: failures)
+        return Pass(led: true, deliveries: deliveries, failures: failures.sorted())
     }
 
-    /// Sends every delivery to its audience's sinks, concurrently; returns the failures.
-    private func deliver(_ deliveries: [AlertStateMachine.Delivery]) async -> [String] {
-        guard !deliveries.isEmpty else { return [] }
+    /// A notice to send to its audience's sinks (`sinks`: only those, by name).
+    struct Send: Sendable {
+        var delivery: AlertStateMachine.Delivery
+        var sinks: [String]?
+        var attempts: Int
+
+        init(delivery: AlertStateMachine.Delivery, sinks: [String]?, attempts: Int) {
+            self.delivery = delivery
+            self.sinks = sinks
+            self.attempts = attempts
+        }
+
+        init(retrying undelivered: AlertState.UndeliveredNotice) {
+            let audience = AlertStateMachine.Audience(rawValue: undelivered.audience) ?? .primary
+            self.init(delivery: .init(notice: undelivered.notice, audience: audience), sinks: undelivered.sinks, attempts: undelivered.attempts)
+        }
+    }
+
+    /// Sends every notice to its audience's sinks, concurrently; returns what was refused, per
+    /// notice, with the sinks that refused it.
+    private func deliver(_ sends: [Send]) async -> [AlertState.UndeliveredNotice] {
+        guard !sends.isEmpty else { return [] }
         let logger = logger
         let sinks = sinks
         let escalationSinks = escalationSinks
-        return await withTaskGroup(of: String?.self) { group in
-            for delivery in deliveries {
-                for sink in delivery.audience == .primary ? sinks : escalationSinks {
+        let refusals = await withTaskGroup(of: (Int, String)?.self) { group in
+            for (index, send) in sends.enumerated() {
+                let audience = send.delivery.audience == .primary ? sinks : escalationSinks
+                for sink in audience where send.sinks.map({ $0.contains(sink.name) }) ?? true {
                     group.addTask {
                         do {
-                            try await sink.deliver(delivery.notice)
+                            try await sink.deliver(send.delivery.notice)
                             return nil
                         } catch {
-                            logger.error("alert notice not delivered", metadata: [
-                                "sink": "\(sink.name)", "alert": "\(delivery.notice.alert.key)",
-                                "event": "\(delivery.notice.event.rawValue)", "error": "\(error)",
+                            logger.error("alert notice not delivered; it is tried again at the next evaluation", metadata: [
+                                "sink": "\(sink.name)", "alert": "\(send.delivery.notice.alert.key)",
+                                "event": "\(send.delivery.notice.event.rawValue)", "error": "\(error)",
                             ])
-                            return "\(sink.name): \(delivery.notice.alert.key): \(error)"
+                            return (index, sink.name)
                         }
                     }
                 }
             }
-            var failures: [String] = []
-            for await failure in group { if let failure { failures.append(failure) } }
-            return failures.sorted()
+            var refusals: [(Int, String)] = []
+            for await refusal in group { if let refusal { refusals.append(refusal) } }
+            return refusals
+        }
+        return Dictionary(grouping: refusals, by: \.0).sorted { $0.key < $1.key }.map { index, refused in
+            let send = sends[index]
+            return AlertState.UndeliveredNotice(notice: send.delivery.notice, audience: send.delivery.audience.rawValue,
+                                                sinks: refused.map(\.1).sorted(), attempts: send.attempts + 1)
         }
     }
 

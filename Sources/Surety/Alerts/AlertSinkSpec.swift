@@ -46,6 +46,19 @@ public struct AlertSinkSpec: Sendable, Hashable, Codable {
     /// The log sink.
     public static let log = AlertSinkSpec(kind: .log)
 
+    /// The sinks with repeated names made distinct (`webhook`, `webhook-2`, ...): a notice a sink
+    /// refused is retried to that sink by name.
+    public static func distinctNames(_ sinks: [AlertSinkSpec]) -> [AlertSinkSpec] {
+        var seen: [String: Int] = [:]
+        return sinks.map { sink in
+            var sink = sink
+            let count = seen[sink.name, default: 0] + 1
+            seen[sink.name] = count
+            if count > 1 { sink.name = "\(sink.name)-\(count)" }
+            return sink
+        }
+    }
+
     /// - Throws: ``SuretyError/Code/invalidArgument`` naming the sink and the field.
     public func validate() throws {
         func bad(_ text: String) -> SuretyError { SuretyError(.invalidArgument, "alert sink '\(name)': \(text)") }

@@ -18,6 +18,29 @@ public struct AlertState: Sendable, Hashable, Codable {
     public var notices: Int
     /// When the escalation notice was sent; `nil` if not (yet).
     public var escalatedAt: Date?
+    /// Notices that some sinks failed to take; sent again to those sinks at the next evaluations.
+    public var undelivered: [UndeliveredNotice]
+
+    /// A notice that named sinks did not take yet.
+    public struct UndeliveredNotice: Sendable, Hashable, Codable {
+        public var notice: AlertNotice
+        /// `primary` or `escalation`.
+        public var audience: String
+        /// The sinks (by name) that have not taken it.
+        public var sinks: [String]
+        /// Deliveries tried so far; given up after ``AlertState/maximumDeliveryAttempts``.
+        public var attempts: Int
+
+        public init(notice: AlertNotice, audience: String, sinks: [String], attempts: Int) {
+            self.notice = notice
+            self.audience = audience
+            self.sinks = sinks
+            self.attempts = attempts
+        }
+    }
+
+    /// How many evaluations try a notice that a sink refused before it is given up (and logged).
+    public static let maximumDeliveryAttempts = 5
 
     public init(status: Status, alert: Alert, lastNoticeAt: Date, lastNoticeValue: Double, notices: Int, escalatedAt: Date? = nil) {
         self.status = status
@@ -26,6 +49,20 @@ public struct AlertState: Sendable, Hashable, Codable {
         self.lastNoticeValue = lastNoticeValue
         self.notices = notices
         self.escalatedAt = escalatedAt
+        self.undelivered = []
+    }
+
+    enum CodingKeys: String, CodingKey { case status, alert, lastNoticeAt, lastNoticeValue, notices, escalatedAt, undelivered }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        status = try c.decode(Status.self, forKey: .status)
+        alert = try c.decode(Alert.self, forKey: .alert)
+        lastNoticeAt = try c.decode(Date.self, forKey: .lastNoticeAt)
+        lastNoticeValue = try c.decode(Double.self, forKey: .lastNoticeValue)
+        notices = try c.decode(Int.self, forKey: .notices)
+        escalatedAt = try c.decodeIfPresent(Date.self, forKey: .escalatedAt)
+        undelivered = try c.decodeIfPresent([UndeliveredNotice].self, forKey: .undelivered) ?? []
     }
 
     /// The JSON stored in ``AlertStateRecord/body``.

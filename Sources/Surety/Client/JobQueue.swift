@@ -48,12 +48,11 @@ public struct JobQueue: Sendable {
         let news = try jobs.map { job in
             try makeNewJob(
                 type: J.name, payload: try JobCoding.encode(job), typeOptions: J.options,
-                uniqueKey: options.uniqueKey ?? job.uniqueKey, tenant: tenant, options: options, now: now
+                uniqueKey: options.uniqueKey ?? job.uniqueKey, partitionKey: options.partitionKey ?? job.partitionKey,
+                tenant: tenant, options: options, now: now
             )
         }
-        let results = try await store.enqueue(news)
-        metrics.enqueued(news, results: results)
-        return results
+        return try await insert(news)
     }
 
     /// Enqueues a job by type name with a JSON payload (the `surety enqueue` path). The type
@@ -72,11 +71,9 @@ public struct JobQueue: Sendable {
         }
         let new = try makeNewJob(
             type: type, payload: payload, typeOptions: entry.options, uniqueKey: options.uniqueKey,
-            tenant: tenant, options: options, now: clock.now()
+            partitionKey: options.partitionKey, tenant: tenant, options: options, now: clock.now()
         )
-        let results = try await store.enqueue([new])
-        metrics.enqueued([new], results: results)
-        return results[0]
+        return try await insert([new])[0]
     }
 
     /// Cancels waiting jobs (scheduled, available, retrying), with an audit row each.
@@ -85,9 +82,28 @@ public struct JobQueue: Sendable {
         try await store.cancel(ids, action: OperatorAction(actor: actor, reason: reason, at: clock.now()))
     }
 
+    /// Hands the jobs to the store and counts what it did (inserted, or shed by a full queue).
+    private func insert(_ news: [NewJob]) async throws -> [EnqueuedJob] {
+        let results: [EnqueuedJob]
+        do {
+            results = try await store.enqueue(news)
+        } catch let error as SuretyError where error.code == .queueFull {
+            metrics.shed(news, policy: .reject)
+            logger.warning("enqueue refused: queue full", metadata: ["error": "\(error)", "jobs": "\(news.count)"])
+            throw error
+        }
+        metrics.enqueued(news, results: results)
+        if results.contains(where: \.dropped) {
+            let dropped = zip(news, results).filter { $0.1.dropped }.map(\.0)
+            metrics.shed(dropped, policy: .dropNew)
+            logger.warning("queue full: jobs dropped by the queue's drop_new policy", metadata: ["dropped": "\(dropped.count)", "queue": "\(dropped[0].queue)"])
+        }
+        return results
+    }
+
     func makeNewJob(
-        type: String, payload: String, typeOptions: JobOptions, uniqueKey: String?, tenant: TenantID,
-        options: EnqueueOptions, now: Date
+        type: String, payload: String, typeOptions: JobOptions, uniqueKey: String?, partitionKey: String? = nil,
+        tenant: TenantID, options: EnqueueOptions, now: Date
     ) throws -> NewJob {
         let queue = options.queue ?? typeOptions.queue
         let priority = options.priority ?? typeOptions.priority
@@ -107,11 +123,16 @@ public struct JobQueue: Sendable {
         if let key = uniqueKey, key.isEmpty || key.count > 512 {
             throw SuretyError(.invalidArgument, "unique key must be 1 to 512 characters")
         }
+        let partition = partitionKey ?? (typeOptions.partitionByTenant ? tenant.rawValue : nil)
+        if let partition, partition.isEmpty || partition.count > 256 {
+            throw SuretyError(.invalidArgument, "partition key must be 1 to 256 characters")
+        }
         let runAt = options.runAt ?? options.delay.map { now.adding($0) } ?? now
         return NewJob(
             type: type, queue: queue, priority: priority, tenant: tenant, payload: payload,
             runAt: runAt, enqueuedAt: now, maxAttempts: maxAttempts, uniqueKey: uniqueKey,
-            uniqueScope: typeOptions.uniqueScope, tags: options.tags, correlation: options.correlation
+            uniqueScope: typeOptions.uniqueScope, tags: options.tags, correlation: options.correlation,
+            partitionKey: partition
         )
     }
 

@@ -30,6 +30,8 @@ public struct JobRecord: Sendable, Hashable, Codable {
     public var correlation: [String: String]
     /// The last operator note (a requeue's or discard's reason).
     public var note: String?
+    /// The flow-control partition key (see ``QueueLimits``).
+    public var partitionKey: String?
 
     public init(
         id: JobID, type: String, queue: String, priority: Int, tenant: TenantID, state: JobState,
@@ -37,7 +39,8 @@ public struct JobRecord: Sendable, Hashable, Codable {
         firstAttemptAt: Date? = nil, attemptedAt: Date? = nil, attemptedBy: String? = nil,
         leaseUntil: Date? = nil, finishedAt: Date? = nil, lastError: AttemptError? = nil,
         deadReason: DeadReason? = nil, uniqueKey: String? = nil, uniqueScope: UniqueScope = .whileActive,
-        tags: [String] = [], correlation: [String: String] = [:], note: String? = nil
+        tags: [String] = [], correlation: [String: String] = [:], note: String? = nil,
+        partitionKey: String? = nil
     ) {
         self.id = id
         self.type = type
@@ -62,6 +65,7 @@ public struct JobRecord: Sendable, Hashable, Codable {
         self.tags = tags
         self.correlation = correlation
         self.note = note
+        self.partitionKey = partitionKey
     }
 }
 

@@ -15,11 +15,14 @@ public struct NewJob: Sendable, Hashable {
     public var uniqueScope: UniqueScope
     public var tags: [String]
     public var correlation: [String: String]
+    /// The flow-control partition key (see ``QueueLimits``). Default: `nil`.
+    public var partitionKey: String?
 
     public init(
         type: String, queue: String, priority: Int, tenant: TenantID, payload: String,
         runAt: Date, enqueuedAt: Date, maxAttempts: Int, uniqueKey: String? = nil,
-        uniqueScope: UniqueScope = .whileActive, tags: [String] = [], correlation: [String: String] = [:]
+        uniqueScope: UniqueScope = .whileActive, tags: [String] = [], correlation: [String: String] = [:],
+        partitionKey: String? = nil
     ) {
         self.type = type
         self.queue = queue
@@ -33,6 +36,7 @@ public struct NewJob: Sendable, Hashable {
         self.uniqueScope = uniqueScope
         self.tags = tags
         self.correlation = correlation
+        self.partitionKey = partitionKey
     }
 
     /// The state a new job starts in: `scheduled` when `runAt` is after `enqueuedAt`.

@@ -32,6 +32,9 @@ struct EnqueueCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A unique key: while a job of this tenant holds it, enqueueing again returns that job.", valueName: "key"))
     var key: String?
 
+    @Option(name: .customLong("partition-key"), help: ArgumentHelp("The job's partition key for per-key limits, ordering and fairness (see `surety limits`).", valueName: "key"))
+    var partitionKey: String?
+
     @Option(name: .long, help: ArgumentHelp("Override the type's queue.", valueName: "queue"))
     var queue: String?
 
@@ -88,7 +91,7 @@ struct EnqueueCommand: AsyncParsableCommand {
         let options = EnqueueOptions(
             runAt: runAt.flatMap(Self.parseDate), delay: delay.map { Duration.interval($0) }, uniqueKey: key,
             queue: queue, priority: priority, maxAttempts: maxAttempts, tags: tag,
-            correlation: try CorrelationParser.parse(correlation)
+            correlation: try CorrelationParser.parse(correlation), partitionKey: partitionKey
         )
         // Check the type, payload and options against a scratch memory store first, so a typo
         // creates no file and inserts nothing.

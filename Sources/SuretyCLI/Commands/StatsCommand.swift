@@ -28,10 +28,20 @@ struct StatsCommand: AsyncParsableCommand {
         let counts = try await store.counts()
         let completed = try await store.jobs(JobFilter(states: [.completed], limit: sampleSize))
         let stats = Stats(counts: counts, completed: completed)
+        // Per-queue limits (docs/flow-control.md), when the store keeps them.
+        let limits = try await LimitsView.queueLimits(of: store)
+        let view = LimitsView(limits: limits, counts: counts)
         if json {
-            Console.line(stats.json(store: url).rendered())
+            guard case .object(var object) = stats.json(store: url) else { return }
+            object["limits"] = .object(view.jsonObject())
+            Console.line(JSONValue.object(object).rendered())
         } else {
             Console.line(stats.text(store: url))
+            if !limits.isEmpty {
+                Console.line("")
+                Console.line("Queue limits:")
+                Console.line(view.text(emptyMessage: ""))
+            }
         }
     }
 }

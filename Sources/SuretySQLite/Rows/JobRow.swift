@@ -9,7 +9,7 @@ enum JobRow {
         id, type, queue, priority, tenant, state, payload, attempt, max_attempts, run_at, enqueued_at, \
         first_attempt_at, attempted_at, attempted_by, lease_token, lease_until, finished_at, \
         last_error_type, last_error_message, last_error_class, dead_reason, unique_key, unique_scope, \
-        tags, correlation, note
+        tags, correlation, note, partition_key
         """
 
     /// A job row and the current lease token (which `JobRecord` does not carry).
@@ -58,7 +58,8 @@ enum JobRow {
             uniqueScope: UniqueScope(rawValue: try row.decode(String.self, atIndex: 22)) ?? .whileActive,
             tags: JSONColumns.decodeTags(try row.decode(String?.self, atIndex: 23)),
             correlation: JSONColumns.decodeCorrelation(try row.decode(String?.self, atIndex: 24)),
-            note: try row.decode(String?.self, atIndex: 25)
+            note: try row.decode(String?.self, atIndex: 25),
+            partitionKey: try row.decode(String?.self, atIndex: 26)
         )
         return Decoded(record: record, leaseToken: try row.decode(Int64?.self, atIndex: 14))
     }
