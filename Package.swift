@@ -76,7 +76,7 @@ let package = Package(
         .target(
             name: "SuretyCLI",
             dependencies: [
-                "Surety", "SuretySQLite", "SuretyAlertWebhook",
+                "Surety", "SuretySQLite", "SuretyPostgres", "SuretyAlertWebhook",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -102,7 +102,14 @@ let package = Package(
             path: "Examples/EffectLedger",
             swiftSettings: strict
         ),
-        .testTarget(name: "SuretyTests", dependencies: ["Surety", "SuretyTesting", .product(name: "MetricsTestKit", package: "swift-metrics")], swiftSettings: strict),
+        .testTarget(
+            name: "SuretyTests",
+            dependencies: [
+                "Surety", "SuretyTesting", .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "SuretySQLiteTests",
             dependencies: ["Surety", "SuretySQLite", "SuretyTesting", .product(name: "GRDB", package: "GRDB.swift")],
@@ -126,8 +133,9 @@ let package = Package(
         ),
         .testTarget(
             name: "SuretyCLITests",
-            dependencies: ["Surety", "SuretySQLite", "SuretyCLI", "SuretyTesting", "surety",
-                           .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Surety", "SuretySQLite", "SuretyPostgres", "SuretyCLI", "SuretyTesting", "surety",
+                           .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: strict
         ),
     ],

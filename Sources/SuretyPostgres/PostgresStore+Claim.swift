@@ -48,7 +48,7 @@ extension PostgresStore {
             ) AS picked
             WHERE j.id = picked.id
             RETURNING j.id, j.type, j.queue, j.priority, j.tenant, j.payload, j.attempt, j.max_attempts, j.lease_token,
-                      j.lease_until, j.enqueued_at, j.run_at, j.first_attempt_at, j.tags::text, j.correlation::text
+                      j.lease_until, j.enqueued_at, j.run_at, j.first_attempt_at, j.tags::text, j.correlation::text, j.trace_context
             """
     }
 
@@ -69,7 +69,8 @@ extension PostgresStore {
             runAt: Timestamp.date(try row[11].decode(Int64.self)),
             firstAttemptAt: Timestamp.date(try row[12].decode(Int64.self)),
             tags: json.tags(try row[13].decode(String?.self)),
-            correlation: json.correlation(try row[14].decode(String?.self))
+            correlation: json.correlation(try row[14].decode(String?.self)),
+            traceContext: JSONColumns.decodeCorrelation(try row[15].decode(String?.self))
         )
     }
 

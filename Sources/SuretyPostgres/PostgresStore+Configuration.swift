@@ -116,6 +116,9 @@ extension PostgresStore {
             }
         }
 
+        /// `url` with its password replaced by `***`, safe to print.
+        public static func redacted(_ url: String) -> String { redact(url) }
+
         /// The URL with its password replaced, for error messages.
         static func redact(_ url: String) -> String {
             guard var components = URLComponents(string: url), components.password != nil else {

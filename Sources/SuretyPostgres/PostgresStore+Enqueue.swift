@@ -37,6 +37,7 @@ extension PostgresStore {
         var runAt: [Int64] = [], enqueuedAt: [Int64] = [], uniqueKey: [String] = [], hasKey: [Bool] = []
         var uniqueScope: [String] = [], tags: [String] = [], correlation: [String] = []
         var partitionKey: [String] = [], hasPartition: [Bool] = []
+        var traceContext: [String] = []
 
         init(_ jobs: [NewJob]) {
             var lastTags: ([String], String) = ([], JSONColumns.emptyArray)
@@ -60,6 +61,7 @@ extension PostgresStore {
                 correlation.append(lastCorrelation.1)
                 partitionKey.append(job.partitionKey ?? "")
                 hasPartition.append(job.partitionKey != nil)
+                traceContext.append(job.traceContext.isEmpty ? "" : JSONColumns.encode(correlation: job.traceContext))
             }
         }
     }
@@ -74,16 +76,18 @@ extension PostgresStore {
         // ids ascend in batch order.
         let inserted = try await connection.query("""
             INSERT INTO surety_jobs (type, queue, priority, tenant, state, payload, max_attempts, run_at, enqueued_at,
-                                     unique_key, unique_scope, unique_slot, tags, correlation, partition_key)
+                                     unique_key, unique_scope, unique_slot, tags, correlation, partition_key, trace_context)
             SELECT u.type, u.queue, u.priority, u.tenant, u.state, u.payload, u.max_attempts, u.run_at, u.enqueued_at,
                    CASE WHEN u.has_key THEN u.unique_key END, u.unique_scope, CASE WHEN u.has_key THEN u.unique_key END,
-                   u.tags::jsonb, u.correlation::jsonb, CASE WHEN u.has_partition THEN u.partition_key END
+                   u.tags::jsonb, u.correlation::jsonb, CASE WHEN u.has_partition THEN u.partition_key END,
+                   nullif(u.trace_context, '')
             FROM unnest(\(rows.type)::text[], \(rows.queue)::text[], \(rows.priority)::int8[], \(rows.tenant)::text[],
                         \(rows.state)::text[], \(rows.payload)::text[], \(rows.maxAttempts)::int8[], \(rows.runAt)::int8[],
                         \(rows.enqueuedAt)::int8[], \(rows.uniqueKey)::text[], \(rows.hasKey)::bool[], \(rows.uniqueScope)::text[],
-                        \(rows.tags)::text[], \(rows.correlation)::text[], \(rows.partitionKey)::text[], \(rows.hasPartition)::bool[])
+                        \(rows.tags)::text[], \(rows.correlation)::text[], \(rows.partitionKey)::text[], \(rows.hasPartition)::bool[],
+                        \(rows.traceContext)::text[])
                  WITH ORDINALITY AS u(type, queue, priority, tenant, state, payload, max_attempts, run_at, enqueued_at,
-                                      unique_key, has_key, unique_scope, tags, correlation, partition_key, has_partition, ord)
+                                      unique_key, has_key, unique_scope, tags, correlation, partition_key, has_partition, trace_context, ord)
             ORDER BY u.ord
             ON CONFLICT DO NOTHING
             RETURNING id, tenant, unique_slot

@@ -195,7 +195,7 @@ extension PostgresStore: FlowControlStore {
                 complete = keys.count + wrapped.count < window
                 keys += wrapped
             }
-            let fetch = FlowClaimPlanner.perKeyFetch(limits, limit: limit)
+            let fetch = FlowClaimPlanner.perKeyFetch(limits, limit: limit, keys: keys.count)
             let dueOnly = !limits.isOrdered
             let perKey = limits.isOrdered ? 1 : fetch
             let rows = try await connection.query("""
@@ -239,7 +239,7 @@ extension PostgresStore: FlowControlStore {
                         lease_token = 1 + (random() * 9.0e18)::int8
                     WHERE j.id = ANY(\(ids)::int8[]) AND j.state IN ('scheduled', 'available', 'retrying')
                     RETURNING j.id, j.type, j.queue, j.priority, j.tenant, j.payload, j.attempt, j.max_attempts, j.lease_token,
-                              j.lease_until, j.enqueued_at, j.run_at, j.first_attempt_at, j.tags::text, j.correlation::text
+                              j.lease_until, j.enqueued_at, j.run_at, j.first_attempt_at, j.tags::text, j.correlation::text, j.trace_context
                     """, logger: logger).collect { row in
                         var json = JSONColumns.DecodingCache()
                         return try Self.decodeClaimed(row, json: &json)

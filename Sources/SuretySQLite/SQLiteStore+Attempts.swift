@@ -75,7 +75,7 @@ extension SQLiteStore {
                 SELECT id FROM (\(branches.joined(separator: "\nUNION ALL\n")))
                 ORDER BY priority, run_at, id LIMIT :limit)
             RETURNING id, type, queue, priority, tenant, payload, attempt, max_attempts, lease_token, lease_until,
-                      enqueued_at, run_at, first_attempt_at, tags, correlation
+                      enqueued_at, run_at, first_attempt_at, tags, correlation, trace_context
             """
     }
 
@@ -96,7 +96,8 @@ extension SQLiteStore {
             runAt: Timestamp.date(try row.decode(Int64.self, atIndex: 11)),
             firstAttemptAt: Timestamp.date(try row.decode(Int64.self, atIndex: 12)),
             tags: json.tags(try row.decode(String?.self, atIndex: 13)),
-            correlation: json.correlation(try row.decode(String?.self, atIndex: 14))
+            correlation: json.correlation(try row.decode(String?.self, atIndex: 14)),
+            traceContext: JSONColumns.decodeCorrelation(try row.decode(String?.self, atIndex: 15))
         )
     }
 

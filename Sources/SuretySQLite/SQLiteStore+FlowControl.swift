@@ -175,7 +175,7 @@ extension SQLiteStore: FlowControlStore {
                 keys.append(key)
                 after = key
             }
-            let fetch = FlowClaimPlanner.perKeyFetch(limits, limit: limit)
+            let fetch = FlowClaimPlanner.perKeyFetch(limits, limit: limit, keys: keys.count)
             let keyJobs = try db.cachedStatement(sql: limits.isOrdered ? """
                 SELECT id, priority, run_at FROM surety_jobs INDEXED BY surety_jobs_partitioned
                 WHERE \(Self.waitingKeyed) AND partition_key = ? ORDER BY id LIMIT 1
@@ -213,7 +213,7 @@ extension SQLiteStore: FlowControlStore {
                     lease_token = max(1, random() & 9223372036854775807)
                 WHERE id = ? AND state IN ('scheduled', 'available', 'retrying')
                 RETURNING id, type, queue, priority, tenant, payload, attempt, max_attempts, lease_token, lease_until,
-                          enqueued_at, run_at, first_attempt_at, tags, correlation
+                          enqueued_at, run_at, first_attempt_at, tags, correlation, trace_context
                 """)
             var json = JSONColumns.DecodingCache()
             let leaseUntil = Timestamp.micros(request.leaseUntil)

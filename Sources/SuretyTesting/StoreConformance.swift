@@ -33,6 +33,9 @@ public struct StoreConformance: Sendable {
         case rateLimits = "rate limits"
         case fairness = "fairness"
         case loadShedding = "load shedding"
+        case retention = "retention"
+        case traceContext = "trace context"
+        case deadLetterFilters = "dead-letter filters and staggered release"
     }
 
     let makeStore: Factory
@@ -66,6 +69,9 @@ public struct StoreConformance: Sendable {
         case .rateLimits: try await rateLimits(store, check)
         case .fairness: try await fairness(store, check)
         case .loadShedding: try await loadShedding(store, check)
+        case .retention: try await retention(store, check)
+        case .traceContext: try await traceContext(store, check)
+        case .deadLetterFilters: try await deadLetterFilters(store, check)
         }
     }
 

@@ -52,6 +52,18 @@ struct AlertsCommandTests {
         for output in everything { #expect(!output.contains(secret)) }
     }
 
+    @Test("SIGTERM stops a worker whose alert monitor waits between passes (interval one hour) at once")
+    func shutdownDuringWait() async throws {
+        let dir = try TempDir()
+        let config = dir.file("alerts.json")
+        try Data(#"{"intervalSeconds": 3600}"#.utf8).write(to: URL(fileURLWithPath: config))
+        let worker = try SuretyProcess(["worker", "--store", dir.storeURL(), "--demo-jobs", "--alerts", config], in: dir, name: "worker")
+        defer { worker.killIfRunning() }
+        try await eventually("the alert monitor started") { worker.stderr.contains("alert monitor started") }
+        worker.send(SIGTERM)
+        #expect(try await worker.waitForExit(timeout: .seconds(30)) == 0, "\(worker.stderr)")
+    }
+
     @Test("a bad alert configuration is a usage error naming the problem, before the worker starts")
     func badConfiguration() async throws {
         let dir = try TempDir()

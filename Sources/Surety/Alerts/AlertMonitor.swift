@@ -66,10 +66,15 @@ public struct AlertMonitor: Service {
         self.logger = logger
     }
 
-    /// Evaluates every interval until cancelled or shut down gracefully. A failing pass (the
-    /// store is down) is logged and retried at the next interval.
+    /// Evaluates at once, then every interval, until cancelled or shut down gracefully (which
+    /// ends the wait between passes at once). A failing pass (the store is down) is logged and
+    /// retried at the next interval.
     public func run() async throws {
         let interval = Duration.interval(configuration.intervalSeconds)
+        logger.info("alert monitor started", metadata: [
+            "environment": "\(configuration.environment)", "rules": "\(configuration.rules.map(\.name).joined(separator: ","))",
+            "interval_seconds": "\(configuration.intervalSeconds)", "sinks": "\(sinks.map(\.name).joined(separator: ","))",
+        ])
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 try await evaluateOnce()
@@ -78,7 +83,9 @@ public struct AlertMonitor: Service {
             } catch {
                 logger.warning("alert evaluation failed; retrying at the next interval", metadata: ["error": "\(error)"])
             }
-            do { try await clock.sleep(for: interval) } catch { return }
+            // A graceful shutdown ends the wait at once; a pass in progress is left to finish.
+            let clock = clock
+            do { try await cancelWhenGracefulShutdown { try await clock.sleep(for: interval) } } catch { return }
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Tracing
 
 /// The client applications use to enqueue and cancel jobs.
 ///
@@ -13,6 +14,8 @@ public struct JobQueue: Sendable {
     public let clock: any SuretyClock
     public let logger: Logger
     let metrics: JobMetrics
+    /// Where the enqueuing trace context comes from (see ``TracingOptions``).
+    public let tracing: TracingOptions
 
     /// - Parameters:
     ///   - store: where jobs are kept.
@@ -21,11 +24,15 @@ public struct JobQueue: Sendable {
     ///   - clock: the time source for `runAt` and audit times. Default: ``SystemClock``.
     ///   - logger: Default: a logger labelled `surety.queue`.
     ///   - metrics: Default: the process-wide `MetricsSystem`, no tenant dimension.
+    ///   - tracing: the tracer whose `inject` stores the current trace context with each job.
+    ///     Default: the process-wide `InstrumentationSystem.tracer`.
     public init(
         store: any JobStore, registry: JobRegistry = JobRegistry(), clock: any SuretyClock = SystemClock(),
-        logger: Logger = Logger(label: "surety.queue"), metrics: MetricsOptions = MetricsOptions()
+        logger: Logger = Logger(label: "surety.queue"), metrics: MetricsOptions = MetricsOptions(),
+        tracing: TracingOptions = TracingOptions()
     ) {
         self.metrics = JobMetrics(options: metrics)
+        self.tracing = tracing
         self.store = store
         self.registry = registry
         self.clock = clock
@@ -45,11 +52,13 @@ public struct JobQueue: Sendable {
     public func enqueue<J: Job>(_ jobs: [J], tenant: TenantID, options: EnqueueOptions = EnqueueOptions()) async throws -> [EnqueuedJob] {
         guard !jobs.isEmpty else { return [] }
         let now = clock.now()
+        let traceContext = JobTracing.carrier(for: ServiceContext.current, tracer: tracing.resolved)
         let news = try jobs.map { job in
             try makeNewJob(
                 type: J.name, payload: try JobCoding.encode(job), typeOptions: J.options,
                 uniqueKey: options.uniqueKey ?? job.uniqueKey, partitionKey: options.partitionKey ?? job.partitionKey,
-                tenant: tenant, options: options, now: now
+                tenant: tenant, options: options, now: now,
+                traceContext: traceContext
             )
         }
         return try await insert(news)
@@ -71,7 +80,8 @@ public struct JobQueue: Sendable {
         }
         let new = try makeNewJob(
             type: type, payload: payload, typeOptions: entry.options, uniqueKey: options.uniqueKey,
-            partitionKey: options.partitionKey, tenant: tenant, options: options, now: clock.now()
+            partitionKey: options.partitionKey, tenant: tenant, options: options, now: clock.now(),
+            traceContext: JobTracing.carrier(for: ServiceContext.current, tracer: tracing.resolved)
         )
         return try await insert([new])[0]
     }
@@ -103,7 +113,7 @@ public struct JobQueue: Sendable {
 
     func makeNewJob(
         type: String, payload: String, typeOptions: JobOptions, uniqueKey: String?, partitionKey: String? = nil,
-        tenant: TenantID, options: EnqueueOptions, now: Date
+        tenant: TenantID, options: EnqueueOptions, now: Date, traceContext: [String: String] = [:]
     ) throws -> NewJob {
         let queue = options.queue ?? typeOptions.queue
         let priority = options.priority ?? typeOptions.priority
@@ -132,7 +142,8 @@ public struct JobQueue: Sendable {
             type: type, queue: queue, priority: priority, tenant: tenant, payload: payload,
             runAt: runAt, enqueuedAt: now, maxAttempts: maxAttempts, uniqueKey: uniqueKey,
             uniqueScope: typeOptions.uniqueScope, tags: options.tags, correlation: options.correlation,
-            partitionKey: partition
+            partitionKey: partition,
+            traceContext: traceContext
         )
     }
 

@@ -30,7 +30,7 @@ public enum FlowClaimPlanner {
 
     /// One partition key's first waiting jobs, by id (enqueue order). For an ordered queue
     /// (``QueueLimits/isOrdered``): only the key's oldest waiting job, due or not. Otherwise: its
-    /// oldest due jobs, at most ``perKeyFetch(_:limit:)``.
+    /// oldest due jobs, at most ``perKeyFetch(_:limit:keys:)``.
     public struct KeyGroup: Sendable, Hashable {
         public var key: String
         public var jobs: [Candidate]
@@ -86,9 +86,13 @@ public enum FlowClaimPlanner {
     /// blocked by their limits, bounded so a queue with many keys costs a bounded claim.
     public static func keyWindow(limit: Int) -> Int { min(1000, max(64, limit * 4)) }
 
-    /// How many due jobs of one key a claim reads (unordered queues).
-    public static func perKeyFetch(_ limits: QueueLimits, limit: Int) -> Int {
-        max(1, min(limit, limits.concurrencyPerKey ?? limit))
+    /// How many due jobs of one key a claim reads (unordered queues), with `keys` keys in the
+    /// window: twice a fair share of the claim's limit, at most the per-key limit, so a claim
+    /// reads about `2 × limit` rows however many keys there are. (When a few keys hold most of the
+    /// due jobs, a claim may return fewer than its limit; the next one continues.)
+    public static func perKeyFetch(_ limits: QueueLimits, limit: Int, keys: Int) -> Int {
+        let share = (2 * max(1, limit) + max(1, keys) - 1) / max(1, keys)
+        return max(1, min(share, limit, limits.concurrencyPerKey ?? limit))
     }
 
     /// Whether the claim must look at partition keys (per-key limits or fairness).

@@ -32,6 +32,8 @@ public struct JobRecord: Sendable, Hashable, Codable {
     public var note: String?
     /// The flow-control partition key (see ``QueueLimits``).
     public var partitionKey: String?
+    /// The trace context captured at enqueue (empty when no trace was active).
+    public var traceContext: [String: String]
 
     public init(
         id: JobID, type: String, queue: String, priority: Int, tenant: TenantID, state: JobState,
@@ -40,7 +42,8 @@ public struct JobRecord: Sendable, Hashable, Codable {
         leaseUntil: Date? = nil, finishedAt: Date? = nil, lastError: AttemptError? = nil,
         deadReason: DeadReason? = nil, uniqueKey: String? = nil, uniqueScope: UniqueScope = .whileActive,
         tags: [String] = [], correlation: [String: String] = [:], note: String? = nil,
-        partitionKey: String? = nil
+        partitionKey: String? = nil,
+        traceContext: [String: String] = [:]
     ) {
         self.id = id
         self.type = type
@@ -66,6 +69,7 @@ public struct JobRecord: Sendable, Hashable, Codable {
         self.correlation = correlation
         self.note = note
         self.partitionKey = partitionKey
+        self.traceContext = traceContext
     }
 }
 
@@ -120,9 +124,12 @@ public struct OperatorAction: Sendable, Hashable {
     public var actor: String
     public var reason: String
     public var at: Date
+    /// For a requeue: when the jobs become claimable. Default: `nil`, at once (`at`). A later
+    /// time puts them in `scheduled` until then, so a bulk requeue can release jobs gradually.
+    public var releaseAt: Date?
 
     /// - Throws: ``SuretyError/Code/invalidArgument`` when `actor` or `reason` is blank.
-    public init(actor: String, reason: String, at: Date) throws {
+    public init(actor: String, reason: String, at: Date, releaseAt: Date? = nil) throws {
         let actor = actor.trimmingCharacters(in: .whitespacesAndNewlines)
         let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !actor.isEmpty else { throw SuretyError(.invalidArgument, "an operator action needs a non-empty actor (--by)") }
@@ -130,5 +137,6 @@ public struct OperatorAction: Sendable, Hashable {
         self.actor = actor
         self.reason = reason
         self.at = at
+        self.releaseAt = releaseAt
     }
 }

@@ -42,20 +42,22 @@ extension MemoryStore: FlowControlStore {
     static func claimLimited(_ state: inout State, queue: String, limit: Int, request: ClaimRequest) -> [ClaimedJob] {
         guard let limits = state.flow.limits[queue] else { return [] }
         let now = request.now
+        typealias Waiting = (id: JobID, priority: Int, runAt: Date, key: String?)
         var running = 0
         var runningPerKey: [String: Int] = [:]
-        var waiting: [JobRecord] = []
-        for job in state.jobs.values where job.queue == queue {
+        // Light tuples, not whole records: a flooded queue holds many waiting jobs.
+        var waiting: [Waiting] = []
+        for (id, job) in state.jobs where job.queue == queue {
             if job.state == .running {
                 running += 1
                 if let key = job.partitionKey { runningPerKey[key, default: 0] += 1 }
             } else if JobState.claimable.contains(job.state) {
-                waiting.append(job)
+                waiting.append((id, job.priority, job.runAt, job.partitionKey))
             }
         }
         let allowance = FlowClaimPlanner.allowance(limits, limit: limit, running: running)
         guard allowance > 0 else { return [] }
-        let urgency: (JobRecord, JobRecord) -> Bool = { ($0.priority, $0.runAt, $0.id) < ($1.priority, $1.runAt, $1.id) }
+        let urgency: (Waiting, Waiting) -> Bool = { ($0.priority, $0.runAt, $0.id) < ($1.priority, $1.runAt, $1.id) }
         var buckets = state.flow.buckets[queue] ?? [:]
         var chosen: [JobID] = []
 
@@ -65,10 +67,10 @@ extension MemoryStore: FlowControlStore {
             chosen = waiting.filter { $0.runAt <= now }.sorted(by: urgency).prefix(take).map(\.id)
             if let bucket { buckets[FlowClaimPlanner.queueBucket] = FlowClaimPlanner.consume(chosen.count, from: bucket, limits) }
         } else {
-            var byKey: [String: [JobRecord]] = [:]
-            var unkeyed: [JobRecord] = []
+            var byKey: [String: [Waiting]] = [:]
+            var unkeyed: [Waiting] = []
             for job in waiting {
-                if let key = job.partitionKey { byKey[key, default: []].append(job) } else if job.runAt <= now { unkeyed.append(job) }
+                if let key = job.key { byKey[key, default: []].append(job) } else if job.runAt <= now { unkeyed.append(job) }
             }
             let keys = byKey.keys.sorted()
             let window = FlowClaimPlanner.keyWindow(limit: limit)
@@ -77,10 +79,15 @@ extension MemoryStore: FlowControlStore {
             if rotation.count < window, cursor != nil {
                 rotation += keys.filter { $0 <= cursor! }.prefix(window - rotation.count)
             }
-            let fetch = FlowClaimPlanner.perKeyFetch(limits, limit: limit)
+            let fetch = FlowClaimPlanner.perKeyFetch(limits, limit: limit, keys: rotation.count)
             let groups = rotation.map { key -> FlowClaimPlanner.KeyGroup in
-                let jobs = byKey[key, default: []].sorted { $0.id < $1.id }
-                let picked = limits.isOrdered ? Array(jobs.prefix(1)) : Array(jobs.filter { $0.runAt <= now }.prefix(fetch))
+                let jobs = byKey[key, default: []]
+                let picked: [Waiting]
+                if limits.isOrdered {
+                    picked = jobs.min { $0.id < $1.id }.map { [$0] } ?? []
+                } else {
+                    picked = Array(jobs.filter { $0.runAt <= now }.sorted { $0.id < $1.id }.prefix(fetch))
+                }
                 return .init(key: key, jobs: picked.map { .init(id: $0.id, priority: $0.priority, runAt: $0.runAt) })
             }
             let plan = FlowClaimPlanner.plan(.init(

@@ -43,7 +43,8 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
                     state: new.initialState, payload: new.payload, attempt: 0, maxAttempts: new.maxAttempts,
                     runAt: new.runAt, enqueuedAt: new.enqueuedAt, uniqueKey: new.uniqueKey,
                     uniqueScope: new.uniqueScope, tags: new.tags, correlation: new.correlation,
-                    partitionKey: new.partitionKey
+                    partitionKey: new.partitionKey,
+                    traceContext: new.traceContext
                 )
                 return EnqueuedJob(id: id, inserted: true)
             }
@@ -130,7 +131,7 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
                         payload: job.payload, attempt: job.attempt, maxAttempts: job.maxAttempts,
                         lease: Lease(jobID: job.id, token: state.tokens[job.id] ?? 0), leaseUntil: job.leaseUntil ?? now,
                         enqueuedAt: job.enqueuedAt, runAt: job.runAt, firstAttemptAt: job.firstAttemptAt ?? job.attemptedAt ?? now,
-                        tags: job.tags, correlation: job.correlation
+                        tags: job.tags, correlation: job.correlation, traceContext: job.traceContext
                     ), worker: job.attemptedBy ?? "unknown", startedAt: job.attemptedAt ?? now)
                 }
         }

@@ -60,7 +60,7 @@ public final class Worker: Service, Sendable {
         var logger = logger
         logger[metadataKey: "worker"] = "\(configuration.workerID)"
         self.logger = logger
-        self.queueClient = JobQueue(store: store, registry: registry, clock: clock, logger: logger, metrics: configuration.metrics)
+        self.queueClient = JobQueue(store: store, registry: registry, clock: clock, logger: logger, metrics: configuration.metrics, tracing: configuration.tracing)
         self.metrics = JobMetrics(options: configuration.metrics)
     }
 
@@ -202,6 +202,7 @@ public final class Worker: Service, Sendable {
         jobLogger.handler.metadata = jobMetadata
         configuration.onEvent?(.attemptStarted(job.id, attempt: job.attempt, tenant: job.tenant))
         metrics.attemptStarted(job, at: startedAt)
+        let span = JobTracing.startAttempt(job, tracer: configuration.tracing.resolved)
 
         let completionState = AttemptCompletionState()
         let context = JobContext(
@@ -214,7 +215,7 @@ public final class Worker: Service, Sendable {
         var bodyError: (any Error)?
         var trigger: Signal?
         await withTaskGroup(of: Signal.self) { group in
-            group.addTask { .body(await self.runBody(job, entry: entry, context: context)) }
+            group.addTask { .body(await self.runBody(job, entry: entry, context: context, span: span)) }
             group.addTask { [clock] in
                 do { try await clock.sleep(until: startedAt.adding(options.timeout)) } catch { return .none }
                 return .timedOut
@@ -247,6 +248,7 @@ public final class Worker: Service, Sendable {
             wake.signal()
             let finish = AttemptFinish(lease: job.lease, attempt: job.attempt, worker: configuration.workerID, startedAt: startedAt, endedAt: completedAt, outcome: .succeeded, next: .completed)
             metrics.attemptFinished(job, finish: finish, fence: .applied)
+            JobTracing.endAttempt(span, outcome: .succeeded, next: .completed, error: nil)
             if let bodyError {
                 jobLogger.warning("job threw after completing in its transaction; it stays completed", metadata: ["error_type": "\(type(of: bodyError))"])
             }
@@ -262,6 +264,7 @@ public final class Worker: Service, Sendable {
             now: endedAt, options: options, unitRandom: Double.random(in: 0..<1)
         )
         running.withLock { $0[job.id]?.finishing = true }
+        JobTracing.endAttempt(span, outcome: outcome, next: next, error: error)
         let finish = AttemptFinish(
             lease: job.lease, attempt: job.attempt, worker: configuration.workerID, startedAt: startedAt,
             endedAt: endedAt, outcome: outcome, error: error, next: next
@@ -279,20 +282,15 @@ public final class Worker: Service, Sendable {
         }
     }
 
-    private func runBody(_ job: ClaimedJob, entry: JobRegistry.Entry?, context: JobContext) async -> (any Error)? {
+    private func runBody(_ job: ClaimedJob, entry: JobRegistry.Entry?, context: JobContext, span: any Span) async -> (any Error)? {
         guard let entry else {
             return SuretyError(.unknownJobType, "no job type '\(job.type)' is registered in this worker")
         }
-        var serviceContext = ServiceContext.current ?? .topLevel
-        serviceContext.suretyTenant = job.tenant
         do {
+            // The attempt's span context (with the tenant) is current while the job runs, so
+            // jobs it enqueues carry it (see JobTracing).
             try await Tenant.$current.withValue(job.tenant) {
-                try await withSpan("surety.job \(job.type)", context: serviceContext, ofKind: .consumer) { span in
-                    span.attributes["surety.job.id"] = job.id.rawValue
-                    span.attributes["surety.job.type"] = job.type
-                    span.attributes["surety.job.queue"] = job.queue
-                    span.attributes["surety.job.attempt"] = job.attempt
-                    span.attributes["surety.tenant"] = job.tenant.rawValue
+                try await ServiceContext.$current.withValue(span.context) {
                     try await entry.decodeAndRun(job.payload, context)
                 }
             }

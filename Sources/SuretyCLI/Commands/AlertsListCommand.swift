@@ -39,7 +39,11 @@ struct AlertsListCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (store, url) = try await storeOptions.open(create: false)
+        try await storeOptions.withStore(create: false) { try await run(opened: $0) }
+    }
+
+    func run(opened: OpenStore) async throws {
+        let (store, url) = (opened.store, opened.url)
         guard let states = (store as any JobStore) as? any AlertStateStore else {
             throw CLIError("the store \(url) does not keep alert state")
         }

@@ -97,7 +97,14 @@ struct EnqueueCommand: AsyncParsableCommand {
         // creates no file and inserts nothing.
         _ = try await JobQueue(store: MemoryStore(), registry: registry, logger: Logs.silent("surety.queue"))
             .enqueue(type: type, payload: payload, tenant: tenantID, options: options)
-        let (store, url) = try await storeOptions.open(create: true)
+        try await storeOptions.withStore(create: true) { opened in
+            try await enqueue(type: type, payload: payload, tenant: tenantID, options: options, opened: opened)
+        }
+    }
+
+    func enqueue(type: String, payload: String, tenant tenantID: TenantID, options: EnqueueOptions, opened: OpenStore) async throws {
+        let registry = DemoJobs.registry
+        let (store, url) = (opened.store, opened.url)
         let client = JobQueue(store: store, registry: registry, logger: Logs.silent("surety.queue"))
         let enqueued = try await client.enqueue(type: type, payload: payload, tenant: tenantID, options: options)
         let record = try await store.job(enqueued.id)

@@ -56,6 +56,14 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "The lowest log level written to standard error.")
     var logLevel: LogLevelOption = .info
 
+    @OptionGroup(title: "Retention") var retention: RetentionOptions
+
+    @Flag(name: .customLong("no-retention"), help: "Do not prune finished jobs from this worker (run `surety prune` or another node's retention instead).")
+    var noRetention = false
+
+    @Option(name: .customLong("retention-interval"), help: ArgumentHelp("How often this worker runs a retention pass (one node at a time on a shared store).", valueName: "duration"))
+    var retentionInterval: String = "5m"
+
     @Option(name: .customLong("demo-seed"), help: ArgumentHelp("Makes the demo jobs' random choices a function of (seed, job, attempt).", valueName: "n"))
     var demoSeed: UInt64?
 
@@ -96,6 +104,9 @@ struct WorkerCommand: AsyncParsableCommand {
             do { _ = try AlertConfiguration.load(path: alerts) } catch let error as SuretyError { throw ValidationError(error.message) }
         }
         if queue.contains(where: \.isEmpty) { throw ValidationError("--queue must not be empty") }
+        guard try TimeArguments.duration(retentionInterval, option: "--retention-interval") > .zero else {
+            throw ValidationError("--retention-interval must be positive")
+        }
     }
 
     var queues: [String] {
@@ -109,15 +120,19 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Logs.standardError("surety.worker", level: logLevel.level)
-        let (store, url) = try await storeOptions.open(create: true)
+        try await storeOptions.withStore(create: true, logger: logger) { try await run(opened: $0, logger: logger) }
+    }
+
+    func run(opened: OpenStore, logger: Logger) async throws {
+        let (store, url) = (opened.store, opened.url)
         var dependencies = JobDependencies()
-        if demoJobs {
-            do { try await DemoSchema.migrate(store.database) } catch {
+        if demoJobs, let sqlite = opened.sqlite {
+            do { try await DemoSchema.migrate(sqlite.database) } catch {
                 throw StoreOpener.describe(error, action: "create the demo tables in", url: url)
             }
-            dependencies.register(DemoServices(database: store.database, faults: faults, seed: demoSeed))
+            dependencies.register(DemoServices(database: sqlite.database, faults: faults, seed: demoSeed))
             // demo.payment completes inside its own transaction through the store.
-            dependencies.register(store)
+            dependencies.register(sqlite)
         }
         let id = workerID ?? WorkerConfiguration.defaultWorkerID()
         let startLogger: Logger = {
@@ -150,6 +165,10 @@ struct WorkerCommand: AsyncParsableCommand {
             "pid": "\(ProcessInfo.processInfo.processIdentifier)",
         ])
         var services: [any Service] = [worker]
+        if !noRetention {
+            let policy = try retention.policy(interval: try TimeArguments.duration(retentionInterval, option: "--retention-interval"))
+            services.append(RetentionService(store: store, policy: policy, logger: Logs.standardError("surety.retention", level: logLevel.level)))
+        }
         if let alerts {
             services.append(try AlertsWiring.monitor(path: alerts, store: store, registry: DemoJobs.registry,
                                                      logger: Logs.standardError("surety.alerts", level: logLevel.level)))

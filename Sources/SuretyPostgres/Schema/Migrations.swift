@@ -15,6 +15,7 @@ enum Migrations {
         Migration(identifier: "v1", statements: v1),
         Migration(identifier: "v2_alerts", statements: v2Alerts),
         Migration(identifier: "v2_flow_limits", statements: v2FlowLimits),
+        Migration(identifier: "v2_trace_context", statements: v2TraceContext),
     ]
 
     /// Serialises migrations across processes: `pg_advisory_xact_lock(lockKey)` (an arbitrary
@@ -164,5 +165,11 @@ enum Migrations {
             PRIMARY KEY (queue, bucket)
         )
         """,
+    ]
+
+    /// The trace context captured at enqueue (a JSON object of strings, the tracer's carrier;
+    /// NULL when no trace was active), so every attempt's span can link to the enqueuing trace.
+    static let v2TraceContext: [String] = [
+        "ALTER TABLE surety_jobs ADD COLUMN trace_context TEXT",
     ]
 }

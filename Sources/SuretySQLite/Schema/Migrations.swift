@@ -16,6 +16,9 @@ enum Migrations {
         migrator.registerMigration("v2_flow_limits") { db in
             try db.execute(sql: v2FlowLimits)
         }
+        migrator.registerMigration("v2_trace_context") { db in
+            try db.execute(sql: v2TraceContext)
+        }
         return migrator
     }
 
@@ -154,5 +157,11 @@ enum Migrations {
             refilled_at INTEGER NOT NULL,
             PRIMARY KEY (queue, bucket)
         );
+        """
+
+    /// The trace context captured at enqueue (a JSON object of strings, the tracer's carrier;
+    /// NULL when no trace was active), so every attempt's span can link to the enqueuing trace.
+    static let v2TraceContext = """
+        ALTER TABLE surety_jobs ADD COLUMN trace_context TEXT;
         """
 }
