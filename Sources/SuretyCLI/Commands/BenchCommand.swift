@@ -103,7 +103,11 @@ struct BenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Logs.standardError("surety.bench", level: .warning)
-        let target = BenchTarget(url: try storeOptions.url(), synchronous: storeOptions.synchronous)
+        let url = try storeOptions.url()
+        if case .postgres = url {
+            throw SuretyError(.invalidStoreURL, "surety bench runs on sqlite:PATH stores in this build; PostgreSQL runs are not implemented yet (see docs/benchmarks.md)")
+        }
+        let target = BenchTarget(url: url, synchronous: storeOptions.synchronous)
         if let scenario = childDrain {
             try await runChild(target, scenario: scenario, logger: logger)
             return
