@@ -121,7 +121,9 @@ public final class Worker: Service, Sendable {
     // MARK: Claiming
 
     private func claimLoop(_ completer: CompletionBatcher) async {
-        await withTaskGroup(of: Void.self) { jobs in
+        // A discarding group: a plain task group keeps every finished child until it is awaited,
+        // so a long-running worker's memory would grow with every job it ran.
+        await withDiscardingTaskGroup { jobs in
             var failures = 0
             while !isDraining && !Task.isCancelled {
                 let free = configuration.concurrency - runningCount
@@ -157,7 +159,6 @@ public final class Worker: Service, Sendable {
                 }
             }
             await drain()
-            await jobs.waitForAll()
         }
     }
 
@@ -191,14 +192,18 @@ public final class Worker: Service, Sendable {
         let startedAt = clock.now()
         let entry = registry.entry(for: job.type)
         let options = entry?.options ?? JobOptions()
+        // The job's metadata is set on the handler in one assignment: a handler may do work on
+        // every change (StreamLogHandler re-renders all of its metadata each time).
         var jobLogger = logger
-        jobLogger[metadataKey: "job_id"] = "\(job.id)"
-        jobLogger[metadataKey: "job_type"] = "\(job.type)"
-        jobLogger[metadataKey: "queue"] = "\(job.queue)"
-        jobLogger[metadataKey: "tenant"] = "\(job.tenant)"
-        jobLogger[metadataKey: "attempt"] = "\(job.attempt)"
-        for (key, value) in job.correlation { jobLogger[metadataKey: key] = "\(value)" }
-        if !job.tags.isEmpty { jobLogger[metadataKey: "tags"] = "\(job.tags.joined(separator: ","))" }
+        var jobMetadata = jobLogger.handler.metadata
+        jobMetadata["job_id"] = "\(job.id)"
+        jobMetadata["job_type"] = "\(job.type)"
+        jobMetadata["queue"] = "\(job.queue)"
+        jobMetadata["tenant"] = "\(job.tenant)"
+        jobMetadata["attempt"] = "\(job.attempt)"
+        for (key, value) in job.correlation { jobMetadata[key] = "\(value)" }
+        if !job.tags.isEmpty { jobMetadata["tags"] = "\(job.tags.joined(separator: ","))" }
+        jobLogger.handler.metadata = jobMetadata
         configuration.onEvent?(.attemptStarted(job.id, attempt: job.attempt, tenant: job.tenant))
         metrics.attemptStarted(job, at: startedAt)
         let span = JobTracing.startAttempt(job, tracer: configuration.tracing.resolved)
