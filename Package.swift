@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "SuretyTesting", targets: ["SuretyTesting"]),
         .library(name: "SuretyPostgres", targets: ["SuretyPostgres"]),
         .library(name: "SuretyDashboard", targets: ["SuretyDashboard"]),
+        .library(name: "SuretyAlertWebhook", targets: ["SuretyAlertWebhook"]),
         .executable(name: "surety", targets: ["surety"]),
     ],
     dependencies: [
@@ -29,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // The core: jobs, lifecycle, retries, worker runtime, tenancy, the store contract.
@@ -73,13 +76,25 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Alert notices as HTTP POSTs (async-http-client), kept out of the core.
+        .target(
+            name: "SuretyAlertWebhook",
+            dependencies: [
+                "Surety",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // For users too: the store conformance suite, a test clock, an event recorder.
         .target(name: "SuretyTesting", dependencies: ["Surety"], swiftSettings: strict),
         // The `surety` command: demo, worker, enqueue, stats, jobs, dlq, migrate.
         .target(
             name: "SuretyCLI",
             dependencies: [
-                "Surety", "SuretySQLite", "SuretyDashboard",
+                "Surety", "SuretySQLite", "SuretyPostgres", "SuretyAlertWebhook", "SuretyDashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -108,7 +123,14 @@ let package = Package(
             path: "Examples/EffectLedger",
             swiftSettings: strict
         ),
-        .testTarget(name: "SuretyTests", dependencies: ["Surety", "SuretyTesting", .product(name: "MetricsTestKit", package: "swift-metrics")], swiftSettings: strict),
+        .testTarget(
+            name: "SuretyTests",
+            dependencies: [
+                "Surety", "SuretyTesting", .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "SuretySQLiteTests",
             dependencies: ["Surety", "SuretySQLite", "SuretyTesting", .product(name: "GRDB", package: "GRDB.swift")],
@@ -132,9 +154,21 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "SuretyAlertWebhookTests",
+            dependencies: [
+                "Surety", "SuretyAlertWebhook", "SuretyTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "SuretyCLITests",
-            dependencies: ["Surety", "SuretySQLite", "SuretyCLI", "SuretyTesting", "surety",
-                           .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Surety", "SuretySQLite", "SuretyPostgres", "SuretyCLI", "SuretyTesting", "surety",
+                           .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: strict
         ),
     ],

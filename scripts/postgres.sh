@@ -9,6 +9,7 @@
 # running as root), runs initdb into DIR as the `postgres` user, and starts the server on
 # 127.0.0.1 on a free port with durability off (fsync, synchronous_commit, full_page_writes):
 # for tests only, never for benchmarks or data you keep. Local connections are trusted.
+# With SURETY_POSTGRES_DURABLE=1 it keeps PostgreSQL's durable settings on instead (benchmarks).
 set -euo pipefail
 
 usage() { echo "usage: $0 start|stop DIR" >&2; exit 2; }
@@ -87,7 +88,12 @@ start)
     if [[ $(id -u) -eq 0 ]]; then chown postgres "$hba"; fi
     port=$(free_port)
     options="-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir"
-    options+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+    if [[ -n ${SURETY_POSTGRES_DURABLE:-} ]]; then
+        # For benchmarks (Benchmarks/run.sh): PostgreSQL's durable defaults, stated explicitly.
+        options+=" -c fsync=on -c synchronous_commit=on -c full_page_writes=on -c max_connections=300"
+    else
+        options+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+    fi
     if ! as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 -o "$options" start >&2; then
         cat "$dir/server.log" >&2 || true
         exit 1

@@ -24,7 +24,8 @@ public struct SuretyCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             DemoCommand.self, WorkerCommand.self, EnqueueCommand.self, StatsCommand.self,
-            JobsCommand.self, DLQCommand.self, MigrateCommand.self, ServeCommand.self,
+            JobsCommand.self, DLQCommand.self, MigrateCommand.self, AlertsCommand.self, LimitsCommand.self, PruneCommand.self,
+            TopCommand.self, BenchCommand.self, SchedulesCommand.self, ServeCommand.self,
         ]
     )
 

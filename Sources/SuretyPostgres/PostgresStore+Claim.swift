@@ -12,9 +12,25 @@ extension PostgresStore {
         var queues: [String] = []
         for queue in request.queues where !queues.contains(queue) { queues.append(queue) }
         guard request.limit > 0, !queues.isEmpty else { return [] }
+        // Queues with claim limits take the flow-control path (PostgresStore+FlowControl.swift);
+        // without any, this is one cached-dictionary check in memory.
+        let limits = try await currentLimits(now: request.now)
+        if !limits.isEmpty, queues.contains(where: { limits[$0]?.limitsClaims == true }) {
+            return try await claimWithLimits(queues: queues, limits: limits, request: request)
+        }
+        let claimed = try await self.query("claim", Self.claimQuery(queues: queues, limit: request.limit, request: request)) { rows in
+            var json = JSONColumns.DecodingCache()
+            return try await rows.collect { row in try Self.decodeClaimed(row, json: &json) }
+        }
+        // RETURNING does not promise an order.
+        return claimed.sorted { ($0.priority, $0.runAt, $0.id) < ($1.priority, $1.runAt, $1.id) }
+    }
+
+    /// The claim statement for `queues`, at most `limit` jobs.
+    static func claimQuery(queues: [String], limit: Int, request: ClaimRequest) -> PostgresQuery {
         let now = Timestamp.micros(request.now)
         let leaseUntil = Timestamp.micros(request.leaseUntil)
-        let query: PostgresQuery = """
+        return """
             UPDATE surety_jobs AS j
             SET state = 'running',
                 attempt = j.attempt + 1,
@@ -27,19 +43,13 @@ extension PostgresStore {
                 SELECT id FROM surety_jobs
                 WHERE state IN ('scheduled', 'available', 'retrying') AND queue = ANY(\(queues)::text[]) AND run_at <= \(now)
                 ORDER BY priority, run_at, id
-                LIMIT \(request.limit)
+                LIMIT \(limit)
                 FOR UPDATE SKIP LOCKED
             ) AS picked
             WHERE j.id = picked.id
             RETURNING j.id, j.type, j.queue, j.priority, j.tenant, j.payload, j.attempt, j.max_attempts, j.lease_token,
-                      j.lease_until, j.enqueued_at, j.run_at, j.first_attempt_at, j.tags::text, j.correlation::text
+                      j.lease_until, j.enqueued_at, j.run_at, j.first_attempt_at, j.tags::text, j.correlation::text, j.trace_context
             """
-        let claimed = try await self.query("claim", query) { rows in
-            var json = JSONColumns.DecodingCache()
-            return try await rows.collect { row in try Self.decodeClaimed(row, json: &json) }
-        }
-        // RETURNING does not promise an order.
-        return claimed.sorted { ($0.priority, $0.runAt, $0.id) < ($1.priority, $1.runAt, $1.id) }
     }
 
     static func decodeClaimed(_ row: PostgresRandomAccessRow, json: inout JSONColumns.DecodingCache) throws -> ClaimedJob {
@@ -59,7 +69,8 @@ extension PostgresStore {
             runAt: Timestamp.date(try row[11].decode(Int64.self)),
             firstAttemptAt: Timestamp.date(try row[12].decode(Int64.self)),
             tags: json.tags(try row[13].decode(String?.self)),
-            correlation: json.correlation(try row[14].decode(String?.self))
+            correlation: json.correlation(try row[14].decode(String?.self)),
+            traceContext: JSONColumns.decodeCorrelation(try row[15].decode(String?.self))
         )
     }
 

@@ -30,6 +30,10 @@ extension PostgresStore {
         public var connectTimeout: Duration
         /// The size of the connection pool (one more connection is held for LISTEN).
         public var maximumConnections: Int
+        /// How long queue limits (``Surety/QueueLimits``) read from the database are used before
+        /// claims and enqueues read them again: a change made on another node applies within this
+        /// interval (at once on the node that made it). Default: 1 second.
+        public var limitsRefreshInterval: Duration = .seconds(1)
 
         public init(
             host: String, port: Int = 5432, username: String, password: String? = nil, database: String,
@@ -111,6 +115,9 @@ extension PostgresStore {
                 throw SuretyError(.invalidArgument, "the PostgreSQL schema name '\(schema)' is not allowed: use lower-case letters, digits and '_', starting with a letter, at most 63 characters")
             }
         }
+
+        /// `url` with its password replaced by `***`, safe to print.
+        public static func redacted(_ url: String) -> String { redact(url) }
 
         /// The URL with its password replaced, for error messages.
         static func redact(_ url: String) -> String {

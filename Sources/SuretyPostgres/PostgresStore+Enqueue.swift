@@ -9,6 +9,8 @@ extension PostgresStore {
     /// partial unique index like any other holder.
     public func enqueue(_ jobs: [NewJob]) async throws -> [EnqueuedJob] {
         guard !jobs.isEmpty else { return [] }
+        // Queues with a maximum backlog take the load-shedding path (PostgresStore+FlowControl.swift).
+        if let shed = try await enqueueShedding(jobs) { return shed }
         let rows = EnqueueRows(jobs)
         var attempt = 0
         while true {
@@ -34,6 +36,8 @@ extension PostgresStore {
         var state: [String] = [], payload: [String] = [], maxAttempts: [Int] = []
         var runAt: [Int64] = [], enqueuedAt: [Int64] = [], uniqueKey: [String] = [], hasKey: [Bool] = []
         var uniqueScope: [String] = [], tags: [String] = [], correlation: [String] = []
+        var partitionKey: [String] = [], hasPartition: [Bool] = []
+        var traceContext: [String] = []
 
         init(_ jobs: [NewJob]) {
             var lastTags: ([String], String) = ([], JSONColumns.emptyArray)
@@ -55,6 +59,9 @@ extension PostgresStore {
                 uniqueScope.append(job.uniqueScope.rawValue)
                 tags.append(lastTags.1)
                 correlation.append(lastCorrelation.1)
+                partitionKey.append(job.partitionKey ?? "")
+                hasPartition.append(job.partitionKey != nil)
+                traceContext.append(job.traceContext.isEmpty ? "" : JSONColumns.encode(correlation: job.traceContext))
             }
         }
     }
@@ -69,16 +76,18 @@ extension PostgresStore {
         // ids ascend in batch order.
         let inserted = try await connection.query("""
             INSERT INTO surety_jobs (type, queue, priority, tenant, state, payload, max_attempts, run_at, enqueued_at,
-                                     unique_key, unique_scope, unique_slot, tags, correlation)
+                                     unique_key, unique_scope, unique_slot, tags, correlation, partition_key, trace_context)
             SELECT u.type, u.queue, u.priority, u.tenant, u.state, u.payload, u.max_attempts, u.run_at, u.enqueued_at,
                    CASE WHEN u.has_key THEN u.unique_key END, u.unique_scope, CASE WHEN u.has_key THEN u.unique_key END,
-                   u.tags::jsonb, u.correlation::jsonb
+                   u.tags::jsonb, u.correlation::jsonb, CASE WHEN u.has_partition THEN u.partition_key END,
+                   nullif(u.trace_context, '')
             FROM unnest(\(rows.type)::text[], \(rows.queue)::text[], \(rows.priority)::int8[], \(rows.tenant)::text[],
                         \(rows.state)::text[], \(rows.payload)::text[], \(rows.maxAttempts)::int8[], \(rows.runAt)::int8[],
                         \(rows.enqueuedAt)::int8[], \(rows.uniqueKey)::text[], \(rows.hasKey)::bool[], \(rows.uniqueScope)::text[],
-                        \(rows.tags)::text[], \(rows.correlation)::text[])
+                        \(rows.tags)::text[], \(rows.correlation)::text[], \(rows.partitionKey)::text[], \(rows.hasPartition)::bool[],
+                        \(rows.traceContext)::text[])
                  WITH ORDINALITY AS u(type, queue, priority, tenant, state, payload, max_attempts, run_at, enqueued_at,
-                                      unique_key, has_key, unique_scope, tags, correlation, ord)
+                                      unique_key, has_key, unique_scope, tags, correlation, partition_key, has_partition, trace_context, ord)
             ORDER BY u.ord
             ON CONFLICT DO NOTHING
             RETURNING id, tenant, unique_slot

@@ -28,6 +28,7 @@ extension PostgresStore {
                     applied.append(!ids.isEmpty)
                 }
             }
+            try await Self.applyCancelRequests(finishes, applied: applied, connection, logger: logger)
             let history = finishes.indices.filter { applied[$0] && transitions[$0].writesHistory }
             if !history.isEmpty { try await Self.appendHistory(history.map { finishes[$0] }, connection, logger: logger) }
             if let notify, finishes.indices.contains(where: { applied[$0] && transitions[$0].isDue }) {

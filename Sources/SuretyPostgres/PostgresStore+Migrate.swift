@@ -34,4 +34,13 @@ extension PostgresStore {
             }
         }
     }
+
+    /// Whether ``Configuration/schema`` holds a Surety store (its migrations table exists), so
+    /// read-only tools can refuse a wrong schema instead of creating one.
+    public func isMigrated() async throws -> Bool {
+        let table = "\(configuration.schema).surety_migrations"
+        return try await query("read the schema", "SELECT to_regclass(\(table)) IS NOT NULL") { rows in
+            try await rows.collect { try $0[0].decode(Bool.self) }.first ?? false
+        }
+    }
 }

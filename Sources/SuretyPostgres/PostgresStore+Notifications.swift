@@ -18,6 +18,7 @@ extension PostgresStore {
     func listenLoop() async {
         let schema = configuration.schema
         var backoff: Duration = .milliseconds(100)
+        await poolStarted.wait()
         while !Task.isCancelled {
             do {
                 try await client.withConnection { connection in

@@ -39,6 +39,10 @@ extension PostgresStore {
         if let reason = filter.deadReason { clauses.append("dead_reason = \(try bind(reason.rawValue))") }
         if let after = filter.enqueuedAfter { clauses.append("enqueued_at >= \(try bind(Timestamp.micros(after)))") }
         if let before = filter.enqueuedBefore { clauses.append("enqueued_at < \(try bind(Timestamp.micros(before)))") }
+        if !filter.errorTypes.isEmpty { clauses.append("last_error_type = ANY(\(try bind(filter.errorTypes))::text[])") }
+        if let errorClass = filter.errorClass { clauses.append("last_error_class = \(try bind(errorClass.rawValue))") }
+        if let after = filter.finishedAfter { clauses.append("finished_at >= \(try bind(Timestamp.micros(after)))") }
+        if let before = filter.finishedBefore { clauses.append("finished_at < \(try bind(Timestamp.micros(before)))") }
         if let beforeID = filter.beforeID { clauses.append("id < \(try bind(beforeID.rawValue))") }
         let condition = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
         let limit = try bind(filter.limit)

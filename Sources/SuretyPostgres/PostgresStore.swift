@@ -33,9 +33,13 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
     let logger: Logger
 
     private let availability = AvailabilityBroadcaster()
+    /// The queue limits claims and enqueues read (PostgresStore+FlowControl.swift).
+    let limitsCache: LimitsCache
     let listenState = Mutex(ListenState())
     /// Set once a connection was established: later calls skip the reachability probe.
     private let reachable = Mutex(false)
+    /// Opens once ``run()`` has started the pool, so no call reaches the client before it runs.
+    let poolStarted = StartGate()
 
     /// The NOTIFY channel; the payload is the schema name, so stores on other schemas ignore it.
     static let channel = "surety_jobs_available"
@@ -44,6 +48,7 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
     public init(configuration: Configuration, logger: Logger = Logger(label: "surety.postgres")) {
         self.configuration = configuration
         self.logger = logger
+        self.limitsCache = LimitsCache(refreshInterval: configuration.limitsRefreshInterval)
         var client = PostgresClient.Configuration(
             host: configuration.host, port: configuration.port, username: configuration.username,
             password: configuration.password, database: configuration.database, tls: Self.clientTLS(configuration.tls)
@@ -64,7 +69,10 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
-                group.addTask { await self.client.run() }
+                group.addTask {
+                    self.poolStarted.open()
+                    await self.client.run()
+                }
                 group.addTask { await self.listenLoop() }
             }
         }
@@ -132,8 +140,9 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
     /// The first call connects once directly (outside the pool, whose retries would hide the
     /// reason) with a deadline, so a wrong password, an unknown database or an unreachable server
     /// fails fast with the server's reason.
-    private func ensureReachable(_ operation: String) async throws {
+    func ensureReachable(_ operation: String) async throws {
         if reachable.withLock({ $0 }) { return }
+        await poolStarted.wait()
         do {
             try await probe()
         } catch {
@@ -186,6 +195,31 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
         switch mode {
         case .disable: return .disable
         case .require: return .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        }
+    }
+}
+
+/// A one-way gate: ``wait()`` returns once ``open()`` was called (at once after that).
+final class StartGate: Sendable {
+    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func open() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.open = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let resumeNow = state.withLock { state -> Bool in
+                if state.open { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
         }
     }
 }

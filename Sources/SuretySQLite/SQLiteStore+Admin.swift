@@ -61,6 +61,19 @@ extension SQLiteStore {
             clauses.append("enqueued_at < ?")
             arguments += [Timestamp.micros(before)]
         }
+        anyOf("last_error_type", filter.errorTypes)
+        if let errorClass = filter.errorClass {
+            clauses.append("last_error_class = ?")
+            arguments += [errorClass.rawValue]
+        }
+        if let after = filter.finishedAfter {
+            clauses.append("finished_at >= ?")
+            arguments += [Timestamp.micros(after)]
+        }
+        if let before = filter.finishedBefore {
+            clauses.append("finished_at < ?")
+            arguments += [Timestamp.micros(before)]
+        }
         if let beforeID = filter.beforeID {
             clauses.append("id < ?")
             arguments += [beforeID.rawValue]

@@ -18,7 +18,14 @@ extension SQLiteStore {
         for (index, queue) in queues.enumerated() { arguments["q\(index)"] = queue }
         let statementArguments = StatementArguments(arguments)
         let sql = Self.claimSQL(queueCount: queues.count)
+        let claimQueues = queues
         let claimed = try await write("claim") { db in
+            // Queues with claim limits take the flow-control path (SQLiteStore+FlowControl.swift);
+            // without any, this is one cached-dictionary check in memory.
+            let limits = try self.currentLimits(db, now: request.now)
+            if !limits.isEmpty, claimQueues.contains(where: { limits[$0]?.limitsClaims == true }) {
+                return try self.claimWithLimits(db, queues: claimQueues, limits: limits, request: request)
+            }
             let statement = try db.cachedStatement(sql: sql)
             let rows = try Row.fetchCursor(statement, arguments: statementArguments)
             var claimed: [ClaimedJob] = []
@@ -68,7 +75,7 @@ extension SQLiteStore {
                 SELECT id FROM (\(branches.joined(separator: "\nUNION ALL\n")))
                 ORDER BY priority, run_at, id LIMIT :limit)
             RETURNING id, type, queue, priority, tenant, payload, attempt, max_attempts, lease_token, lease_until,
-                      enqueued_at, run_at, first_attempt_at, tags, correlation
+                      enqueued_at, run_at, first_attempt_at, tags, correlation, trace_context
             """
     }
 
@@ -89,7 +96,8 @@ extension SQLiteStore {
             runAt: Timestamp.date(try row.decode(Int64.self, atIndex: 11)),
             firstAttemptAt: Timestamp.date(try row.decode(Int64.self, atIndex: 12)),
             tags: json.tags(try row.decode(String?.self, atIndex: 13)),
-            correlation: json.correlation(try row.decode(String?.self, atIndex: 14))
+            correlation: json.correlation(try row.decode(String?.self, atIndex: 14)),
+            traceContext: JSONColumns.decodeCorrelation(try row.decode(String?.self, atIndex: 15))
         )
     }
 

@@ -28,10 +28,16 @@ extension SQLiteStore {
         /// mode). Must be at least 1. Default: 4.
         public var maximumReaderCount: Int
 
-        public init(synchronous: Synchronous = .full, busyTimeout: Duration = .seconds(5), maximumReaderCount: Int = 4) {
+        /// How long queue limits (``Surety/QueueLimits``) read from the file are used before
+        /// claims and enqueues read them again: a change made by another process applies within
+        /// this interval (at once in the process that made it). Default: 1 second.
+        public var limitsRefreshInterval: Duration
+
+        public init(synchronous: Synchronous = .full, busyTimeout: Duration = .seconds(5), maximumReaderCount: Int = 4, limitsRefreshInterval: Duration = .seconds(1)) {
             self.synchronous = synchronous
             self.busyTimeout = busyTimeout
             self.maximumReaderCount = maximumReaderCount
+            self.limitsRefreshInterval = limitsRefreshInterval
         }
     }
 }

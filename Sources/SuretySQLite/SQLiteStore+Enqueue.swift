@@ -5,7 +5,7 @@ import Surety
 extension SQLiteStore {
     public func enqueue(_ jobs: [NewJob]) async throws -> [EnqueuedJob] {
         guard !jobs.isEmpty else { return [] }
-        let results = try await write("enqueue") { db in try Self.insert(jobs, db) }
+        let results = try await write("enqueue") { db in try self.insertShedding(jobs, db) }
         if results.contains(where: \.inserted) { signal() }
         return results
     }
@@ -31,7 +31,7 @@ extension SQLiteStore {
         do {
             var results: [EnqueuedJob] = []
             let insert = { () throws -> Database.TransactionCompletion in
-                results = try Self.insert(jobs, db)
+                results = try self.insertShedding(jobs, db)
                 if results.contains(where: \.inserted) {
                     db.afterNextTransaction(onCommit: { [weak self] _ in self?.signal() })
                 }
@@ -51,9 +51,9 @@ extension SQLiteStore {
 
     static let insertColumns = """
         id, type, queue, priority, tenant, state, payload, max_attempts, run_at, enqueued_at, \
-        unique_key, unique_scope, unique_slot, tags, correlation
+        unique_key, unique_scope, unique_slot, tags, correlation, partition_key, trace_context
         """
-    static let insertColumnCount = 15
+    static let insertColumnCount = 17
 
     /// Runs of jobs without a unique key are inserted in statements of these many rows, largest
     /// first: one statement execution per row cost as much again as the rows themselves.
@@ -68,7 +68,7 @@ extension SQLiteStore {
     /// A keyed job: refused by the partial unique index when its tenant already has a holder.
     static let keyedInsertSQL = """
         INSERT INTO surety_jobs (\(insertColumns))
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT DO NOTHING
         """
 
@@ -160,6 +160,8 @@ extension SQLiteStore {
             values.append(key)
             values.append(tags.1)
             values.append(correlation.1)
+            values.append(job.partitionKey?.databaseValue ?? .null)
+            values.append(job.traceContext.isEmpty ? .null : JSONColumns.encode(correlation: job.traceContext).databaseValue)
         }
     }
 }

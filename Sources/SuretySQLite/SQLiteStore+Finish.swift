@@ -40,6 +40,7 @@ extension SQLiteStore {
             if transitions[index].isDue { wake = true }
             if transitions[index].writesHistory { try appendHistory(finishes[index], db) }
         }
+        try applyCancelRequests(finishes, results, db)
         return (results, wake)
     }
 

@@ -27,6 +27,8 @@ public final class SQLiteStore: JobStore, JobAvailabilityNotifying {
     public let configuration: Configuration
 
     private let availability = AvailabilityBroadcaster()
+    /// The queue limits claims and enqueues read (SQLiteStore+FlowControl.swift).
+    let limitsCache: LimitsCache
 
     /// Opens (creating if needed) the SQLite file at `path` in WAL mode. Does not migrate: call
     /// ``migrate()`` (or run `surety migrate`) before using the store.
@@ -61,6 +63,7 @@ public final class SQLiteStore: JobStore, JobAvailabilityNotifying {
         }
         self.path = path
         self.configuration = configuration
+        self.limitsCache = LimitsCache(refreshInterval: configuration.limitsRefreshInterval)
     }
 
     /// Creates or upgrades the schema (versioned migrations "v1", ...). Safe to call on every

@@ -27,6 +27,19 @@ public struct StoreConformance: Sendable {
         case queries = "queries and filters"
         case concurrencyRaces = "concurrency races"
         case effects = "effect ledger"
+        case alerts = "alerts"
+        case concurrencyLimits = "concurrency limits"
+        case orderedExecution = "ordered execution"
+        case rateLimits = "rate limits"
+        case fairness = "fairness"
+        case loadShedding = "load shedding"
+        case retention = "retention"
+        case traceContext = "trace context"
+        case deadLetterFilters = "dead-letter filters and staggered release"
+        /// ``RunningJobCancellation``: cancel requests for running jobs (StoreConformance+RunningCancellation.swift).
+        case runningCancellation = "cancellation of running jobs"
+        /// ``ScheduleStore``: stored schedules, pause state, last slots (StoreConformance+Schedules.swift).
+        case schedules = "schedules"
     }
 
     let makeStore: Factory
@@ -54,6 +67,17 @@ public struct StoreConformance: Sendable {
         case .queries: try await queries(store, check)
         case .concurrencyRaces: try await concurrencyRaces(store, check)
         case .effects: try await effects(store, check)
+        case .alerts: try await alerts(store, check)
+        case .concurrencyLimits: try await concurrencyLimits(store, check)
+        case .orderedExecution: try await orderedExecution(store, check)
+        case .rateLimits: try await rateLimits(store, check)
+        case .fairness: try await fairness(store, check)
+        case .loadShedding: try await loadShedding(store, check)
+        case .retention: try await retention(store, check)
+        case .traceContext: try await traceContext(store, check)
+        case .deadLetterFilters: try await deadLetterFilters(store, check)
+        case .runningCancellation: try await runningCancellation(store, check)
+        case .schedules: try await schedules(store, check)
         }
     }
 
@@ -66,11 +90,12 @@ public struct StoreConformance: Sendable {
     static func job(
         _ type: String = "test.job", queue: String = "default", priority: Int = 0, tenant: TenantID = acme,
         payload: String = "{}", runAt: Date = t0, maxAttempts: Int = 3, key: String? = nil,
-        scope: UniqueScope = .whileActive, tags: [String] = [], correlation: [String: String] = [:]
+        scope: UniqueScope = .whileActive, tags: [String] = [], correlation: [String: String] = [:], partition: String? = nil
     ) -> NewJob {
         NewJob(
             type: type, queue: queue, priority: priority, tenant: tenant, payload: payload, runAt: runAt,
-            enqueuedAt: t0, maxAttempts: maxAttempts, uniqueKey: key, uniqueScope: scope, tags: tags, correlation: correlation
+            enqueuedAt: t0, maxAttempts: maxAttempts, uniqueKey: key, uniqueScope: scope, tags: tags, correlation: correlation,
+            partitionKey: partition
         )
     }
 

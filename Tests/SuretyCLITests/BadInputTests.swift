@@ -97,9 +97,12 @@ struct BadInputTests {
     @Test("store URLs: unsupported schemes, a missing folder, a missing file, a garbage file")
     func badStores() async throws {
         let dir = try TempDir()
-        let postgres = try await CLI.run(["stats", "--store", "postgres://localhost/surety"], in: dir)
-        #expect(postgres.status == 2)
-        #expect(postgres.stderr.contains("PostgreSQL store is not available in this build yet"), "\(postgres)")
+        // Port 1 on the loopback refuses connections: a clear error at once, not a hang.
+        let postgres = try await CLI.run(["stats", "--store", "postgres://127.0.0.1:1/surety"], in: dir, timeout: .seconds(30))
+        #expect(postgres.status == 1)
+        #expect(postgres.stderr.contains("cannot connect to the PostgreSQL server at 127.0.0.1:1"), "\(postgres)")
+        let malformed = try await CLI.run(["stats", "--store", "postgres:///surety"], in: dir)
+        #expect(malformed.status == 2, "\(malformed)")
 
         let mysql = try await CLI.run(["stats", "--store", "mysql://localhost/surety"], in: dir)
         #expect(mysql.status == 2)

@@ -6,7 +6,7 @@ import Testing
 
 @Suite("Commands and output shapes")
 struct CommandTests {
-    @Test("store URLs parse: sqlite:PATH, sqlite://PATH, absolute and relative; others are refused")
+    @Test("store URLs parse: sqlite:PATH, sqlite://PATH, absolute and relative, postgres:// with ?schema=; others are refused")
     func storeURLs() throws {
         #expect(try StoreURL.parse("sqlite:surety.sqlite") == .sqlite(path: "surety.sqlite"))
         #expect(try StoreURL.parse("sqlite:/var/lib/s.sqlite") == .sqlite(path: "/var/lib/s.sqlite"))
@@ -20,12 +20,21 @@ struct CommandTests {
             #expect(throws: SuretyError.self, "\(bad)") { try StoreURL.parse(bad) }
             do { _ = try StoreURL.parse(bad) } catch let error as SuretyError { #expect(error.code == .invalidStoreURL) }
         }
-        do {
-            _ = try StoreURL.parse("postgres://u@h/db")
-            Issue.record("postgres should be refused")
-        } catch let error as SuretyError {
-            #expect(error.code == .invalidStoreURL)
-            #expect(error.message.contains("PostgreSQL store is not available in this build yet"))
+        #expect(try StoreURL.parse("postgres://u@h/db") == .postgres(url: "postgres://u@h/db", schema: "public"))
+        #expect(try StoreURL.parse("postgresql://u:pw@h:6000/db?schema=jobs_1&sslmode=require")
+            == .postgres(url: "postgresql://u:pw@h:6000/db?sslmode=require", schema: "jobs_1"))
+        let withPassword = try StoreURL.parse("postgres://app:s3cret@db.internal:5433/app?schema=surety")
+        #expect(withPassword.description == "postgres://app:***@db.internal:5433/app?schema=surety")
+        #expect(!withPassword.absolutePath.contains("s3cret"))
+        for bad in ["postgres://u:s3cret@/db", "postgres://u:s3cret@h/", "postgres://u:s3cret@h/db?schema=Bad-Name",
+                    "postgres://u:s3cret@h/db?schema=", "postgres://u:s3cret@h/db?sslmode=sometimes", "postgres://u:s3cret@h:99999/db"] {
+            do {
+                _ = try StoreURL.parse(bad)
+                Issue.record("\(bad) should be refused")
+            } catch let error as SuretyError {
+                #expect(error.code == .invalidStoreURL, "\(bad)")
+                #expect(!error.message.contains("s3cret"), "the password leaked: \(error.message)")
+            }
         }
         #expect(try StoreURL.resolve(nil, environment: ["SURETY_STORE": "sqlite:env.sqlite"]) == .sqlite(path: "env.sqlite"))
         #expect(try StoreURL.resolve("sqlite:flag.sqlite", environment: ["SURETY_STORE": "sqlite:env.sqlite"]) == .sqlite(path: "flag.sqlite"))
@@ -117,7 +126,9 @@ struct CommandTests {
         let stats = try await CLI.run(["stats", "--store", url, "--json"], in: dir)
         #expect(stats.status == 0, "\(stats)")
         let json = try stats.json()
-        #expect(Set(json.keys) == ["store", "total", "by_state", "by_queue", "by_type", "dead_letter", "latency"])
+        #expect(Set(json.keys) == [
+            "store", "total", "by_state", "by_queue", "by_type", "dead_letter", "latency", "limits", "dead_letter_by_queue", "dead_letter_by_type", "recent",
+        ])
         #expect(json["total"] as? Int == 4)
         #expect(json["dead_letter"] as? Int == 0)
         let byState = try #require(json["by_state"] as? [String: Int])

@@ -61,6 +61,8 @@ struct SecretTests {
         _ = try await capture(["dlq", "list", "--store", url, "--json"])
         _ = try await capture(["stats", "--store", url])
         _ = try await capture(["stats", "--store", url, "--json"])
+        _ = try await capture(["top", "--store", url, "--iterations", "1"])
+        _ = try await capture(["prune", "--store", url, "--dry-run", "--json"])
         for id in ids {
             let text = try await capture(["jobs", "show", "\(id)", "--store", url])
             #expect(text.stdout.contains("\"secret\":\"[REDACTED]\""), "\(text.stdout)")

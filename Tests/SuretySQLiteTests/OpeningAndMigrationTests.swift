@@ -90,12 +90,12 @@ struct OpeningAndMigrationTests {
                 try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
             )
         }
-        #expect(tables == ["surety_attempts", "surety_audit", "surety_effects", "surety_jobs"])
+        #expect(tables == ["surety_alerts", "surety_attempts", "surety_audit", "surety_cancel_requests", "surety_effects", "surety_jobs", "surety_queue_limits", "surety_rate_buckets", "surety_schedules"])
         #expect(indexes == [
-            "surety_attempts_job", "surety_audit_job", "surety_effects_key", "surety_jobs_claimable", "surety_jobs_dead",
-            "surety_jobs_leases", "surety_jobs_unique",
+            "surety_attempts_ended", "surety_attempts_job", "surety_audit_job", "surety_effects_key", "surety_jobs_claimable", "surety_jobs_dead",
+            "surety_jobs_finished", "surety_jobs_leases", "surety_jobs_partitioned", "surety_jobs_running_keys", "surety_jobs_unique",
         ])
-        #expect(migrations == ["v1"])
+        #expect(migrations == ["v1", "v2_alerts", "v2_cancel_requests", "v2_flow_limits", "v2_schedules", "v2_trace_context"])
 
         let ids = try await temp.store.enqueue([
             Fixture.job(key: "k", tags: ["a"], correlation: ["order_id": "o-1"]), Fixture.job(runAt: Fixture.t0.addingTimeInterval(60)),

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Tracing
 
 /// The client applications use to enqueue and cancel jobs.
 ///
@@ -13,6 +14,8 @@ public struct JobQueue: Sendable {
     public let clock: any SuretyClock
     public let logger: Logger
     let metrics: JobMetrics
+    /// Where the enqueuing trace context comes from (see ``TracingOptions``).
+    public let tracing: TracingOptions
 
     /// - Parameters:
     ///   - store: where jobs are kept.
@@ -21,11 +24,15 @@ public struct JobQueue: Sendable {
     ///   - clock: the time source for `runAt` and audit times. Default: ``SystemClock``.
     ///   - logger: Default: a logger labelled `surety.queue`.
     ///   - metrics: Default: the process-wide `MetricsSystem`, no tenant dimension.
+    ///   - tracing: the tracer whose `inject` stores the current trace context with each job.
+    ///     Default: the process-wide `InstrumentationSystem.tracer`.
     public init(
         store: any JobStore, registry: JobRegistry = JobRegistry(), clock: any SuretyClock = SystemClock(),
-        logger: Logger = Logger(label: "surety.queue"), metrics: MetricsOptions = MetricsOptions()
+        logger: Logger = Logger(label: "surety.queue"), metrics: MetricsOptions = MetricsOptions(),
+        tracing: TracingOptions = TracingOptions()
     ) {
         self.metrics = JobMetrics(options: metrics)
+        self.tracing = tracing
         self.store = store
         self.registry = registry
         self.clock = clock
@@ -45,15 +52,16 @@ public struct JobQueue: Sendable {
     public func enqueue<J: Job>(_ jobs: [J], tenant: TenantID, options: EnqueueOptions = EnqueueOptions()) async throws -> [EnqueuedJob] {
         guard !jobs.isEmpty else { return [] }
         let now = clock.now()
+        let traceContext = JobTracing.carrier(for: ServiceContext.current, tracer: tracing.resolved)
         let news = try jobs.map { job in
             try makeNewJob(
                 type: J.name, payload: try JobCoding.encode(job), typeOptions: J.options,
-                uniqueKey: options.uniqueKey ?? job.uniqueKey, tenant: tenant, options: options, now: now
+                uniqueKey: options.uniqueKey ?? job.uniqueKey, partitionKey: options.partitionKey ?? job.partitionKey,
+                tenant: tenant, options: options, now: now,
+                traceContext: traceContext
             )
         }
-        let results = try await store.enqueue(news)
-        metrics.enqueued(news, results: results)
-        return results
+        return try await insert(news)
     }
 
     /// Enqueues a job by type name with a JSON payload (the `surety enqueue` path). The type
@@ -72,11 +80,10 @@ public struct JobQueue: Sendable {
         }
         let new = try makeNewJob(
             type: type, payload: payload, typeOptions: entry.options, uniqueKey: options.uniqueKey,
-            tenant: tenant, options: options, now: clock.now()
+            partitionKey: options.partitionKey, tenant: tenant, options: options, now: clock.now(),
+            traceContext: JobTracing.carrier(for: ServiceContext.current, tracer: tracing.resolved)
         )
-        let results = try await store.enqueue([new])
-        metrics.enqueued([new], results: results)
-        return results[0]
+        return try await insert([new])[0]
     }
 
     /// Cancels waiting jobs (scheduled, available, retrying), with an audit row each.
@@ -85,9 +92,43 @@ public struct JobQueue: Sendable {
         try await store.cancel(ids, action: OperatorAction(actor: actor, reason: reason, at: clock.now()))
     }
 
+    /// Cancels jobs in any unfinished state: waiting jobs at once; running jobs cooperatively,
+    /// when the store supports it (``RunningJobCancellation``): their worker cancels the job's
+    /// task at its next heartbeat and records the attempt `cancelled`. On a store without that
+    /// capability, running jobs are skipped as by ``cancel(_:by:reason:)``. Audited.
+    /// - Throws: ``SuretyError/Code/invalidArgument`` when `actor` or `reason` is blank.
+    @discardableResult
+    public func requestCancellation(_ ids: [JobID], by actor: String, reason: String) async throws -> CancellationResult {
+        let action = try OperatorAction(actor: actor, reason: reason, at: clock.now())
+        if let cancellable = store as? any RunningJobCancellation {
+            return try await cancellable.requestCancellation(ids, action: action)
+        }
+        let result = try await store.cancel(ids, action: action)
+        return CancellationResult(cancelled: result.changed, skipped: result.skipped)
+    }
+
+    /// Hands the jobs to the store and counts what it did (inserted, or shed by a full queue).
+    private func insert(_ news: [NewJob]) async throws -> [EnqueuedJob] {
+        let results: [EnqueuedJob]
+        do {
+            results = try await store.enqueue(news)
+        } catch let error as SuretyError where error.code == .queueFull {
+            metrics.shed(news, policy: .reject)
+            logger.warning("enqueue refused: queue full", metadata: ["error": "\(error)", "jobs": "\(news.count)"])
+            throw error
+        }
+        metrics.enqueued(news, results: results)
+        if results.contains(where: \.dropped) {
+            let dropped = zip(news, results).filter { $0.1.dropped }.map(\.0)
+            metrics.shed(dropped, policy: .dropNew)
+            logger.warning("queue full: jobs dropped by the queue's drop_new policy", metadata: ["dropped": "\(dropped.count)", "queue": "\(dropped[0].queue)"])
+        }
+        return results
+    }
+
     func makeNewJob(
-        type: String, payload: String, typeOptions: JobOptions, uniqueKey: String?, tenant: TenantID,
-        options: EnqueueOptions, now: Date
+        type: String, payload: String, typeOptions: JobOptions, uniqueKey: String?, partitionKey: String? = nil,
+        tenant: TenantID, options: EnqueueOptions, now: Date, traceContext: [String: String] = [:]
     ) throws -> NewJob {
         let queue = options.queue ?? typeOptions.queue
         let priority = options.priority ?? typeOptions.priority
@@ -107,11 +148,17 @@ public struct JobQueue: Sendable {
         if let key = uniqueKey, key.isEmpty || key.count > 512 {
             throw SuretyError(.invalidArgument, "unique key must be 1 to 512 characters")
         }
+        let partition = partitionKey ?? (typeOptions.partitionByTenant ? tenant.rawValue : nil)
+        if let partition, partition.isEmpty || partition.count > 256 {
+            throw SuretyError(.invalidArgument, "partition key must be 1 to 256 characters")
+        }
         let runAt = options.runAt ?? options.delay.map { now.adding($0) } ?? now
         return NewJob(
             type: type, queue: queue, priority: priority, tenant: tenant, payload: payload,
             runAt: runAt, enqueuedAt: now, maxAttempts: maxAttempts, uniqueKey: uniqueKey,
-            uniqueScope: typeOptions.uniqueScope, tags: options.tags, correlation: options.correlation
+            uniqueScope: typeOptions.uniqueScope, tags: options.tags, correlation: options.correlation,
+            partitionKey: partition,
+            traceContext: traceContext
         )
     }
 

@@ -36,6 +36,12 @@ public struct SuretyError: Error, Sendable, CustomStringConvertible, CustomDebug
         public static let tenantMismatch = Code("tenant_mismatch")
         /// Code ran outside a job's tenant context where one is required.
         public static let missingTenant = Code("missing_tenant")
+        /// An alert notice could not be delivered to a sink (a webhook, a command) after its
+        /// retries and within its time limit.
+        public static let alertDeliveryFailed = Code("alert_delivery_failed")
+        /// The queue's backlog is at its maximum (``QueueLimits/maxBacklog``) and its overflow
+        /// policy rejects new jobs; nothing of the batch was enqueued. Retry later or shed load.
+        public static let queueFull = Code("queue_full")
     }
 
     /// What went wrong, as a stable code.

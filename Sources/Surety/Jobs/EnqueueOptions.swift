@@ -22,6 +22,10 @@ public struct EnqueueOptions: Sendable {
     /// to every log line of its attempts, shown in dead-letter views, usable as filters.
     /// Jobs enqueued from inside a job inherit its correlation IDs. Default: none.
     public var correlation: [String: String]
+    /// The job's partition key for flow control (per-key concurrency, rate limits, ordering and
+    /// fairness; see ``QueueLimits``), such as an account id. Overrides ``Job/partitionKey`` and
+    /// ``JobOptions/partitionByTenant``. Default: `nil`.
+    public var partitionKey: String?
 
     public init(
         runAt: Date? = nil,
@@ -31,7 +35,8 @@ public struct EnqueueOptions: Sendable {
         priority: Int? = nil,
         maxAttempts: Int? = nil,
         tags: [String] = [],
-        correlation: [String: String] = [:]
+        correlation: [String: String] = [:],
+        partitionKey: String? = nil
     ) {
         self.runAt = runAt
         self.delay = delay
@@ -41,6 +46,7 @@ public struct EnqueueOptions: Sendable {
         self.maxAttempts = maxAttempts
         self.tags = tags
         self.correlation = correlation
+        self.partitionKey = partitionKey
     }
 }
 
@@ -50,10 +56,14 @@ public struct EnqueuedJob: Sendable, Hashable {
     public var id: JobID
     /// `false` when a unique key matched an existing job and nothing was inserted.
     public var inserted: Bool
+    /// `true` when the queue was full and its ``OverflowPolicy/dropNew`` policy dropped the job:
+    /// nothing was inserted and `id` is ``JobID/none``. Default: `false`.
+    public var dropped: Bool
 
     /// For stores outside this module.
-    public init(id: JobID, inserted: Bool) {
+    public init(id: JobID, inserted: Bool, dropped: Bool = false) {
         self.id = id
         self.inserted = inserted
+        self.dropped = dropped
     }
 }

@@ -30,6 +30,11 @@ public protocol Job: Codable, Sendable {
     /// ``UniqueScope``), enqueueing another returns the existing job. Default: `nil` (no key).
     /// ``EnqueueOptions/uniqueKey`` overrides it per call.
     var uniqueKey: String? { get }
+    /// The job's partition key for flow control (per-key concurrency, rate limits, ordering and
+    /// fairness; see ``QueueLimits``), for example the account whose ledger it updates.
+    /// Default: `nil` (no key; see ``JobOptions/partitionByTenant``).
+    /// ``EnqueueOptions/partitionKey`` overrides it per call.
+    var partitionKey: String? { get }
     /// Does the work. Throw ``PermanentFailure`` to stop retrying, ``Snooze`` to try again later
     /// without using an attempt; any other error is classified (transient by default).
     func run(_ context: JobContext) async throws
@@ -39,4 +44,5 @@ extension Job {
     public static var options: JobOptions { JobOptions() }
     public static var secretFields: Set<String> { [] }
     public var uniqueKey: String? { nil }
+    public var partitionKey: String? { nil }
 }

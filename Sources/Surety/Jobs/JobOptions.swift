@@ -22,6 +22,10 @@ public struct JobOptions: Sendable, Hashable {
     public var timeout: Duration
     /// Which states hold a unique key (see ``Job/uniqueKey``). Default: ``UniqueScope/whileActive``.
     public var uniqueScope: UniqueScope
+    /// When `true`, a job of this type without a partition key of its own (``Job/partitionKey``,
+    /// ``EnqueueOptions/partitionKey``) takes its tenant's id as partition key, so per-key limits
+    /// and fairness (``QueueLimits``) apply per tenant. Default: `false`.
+    public var partitionByTenant: Bool
 
     public init(
         queue: String = "default",
@@ -30,7 +34,8 @@ public struct JobOptions: Sendable, Hashable {
         backoff: Backoff = .standard,
         retryBudget: Duration? = .seconds(24 * 3600),
         timeout: Duration = .seconds(300),
-        uniqueScope: UniqueScope = .whileActive
+        uniqueScope: UniqueScope = .whileActive,
+        partitionByTenant: Bool = false
     ) {
         self.queue = queue
         self.priority = priority
@@ -39,6 +44,7 @@ public struct JobOptions: Sendable, Hashable {
         self.retryBudget = retryBudget
         self.timeout = timeout
         self.uniqueScope = uniqueScope
+        self.partitionByTenant = partitionByTenant
     }
 }
 

@@ -32,7 +32,8 @@ public enum JobLifecycle {
             id: job.id, type: job.type, queue: job.queue, priority: job.priority, tenant: job.tenant,
             payload: job.payload, attempt: next.attempt, maxAttempts: job.maxAttempts,
             lease: Lease(jobID: job.id, token: token), leaseUntil: leaseUntil, enqueuedAt: job.enqueuedAt,
-            runAt: job.runAt, firstAttemptAt: next.firstAttemptAt ?? now, tags: job.tags, correlation: job.correlation
+            runAt: job.runAt, firstAttemptAt: next.firstAttemptAt ?? now, tags: job.tags, correlation: job.correlation,
+            traceContext: job.traceContext
         )
         return (next, claimed)
     }
@@ -75,15 +76,17 @@ public enum JobLifecycle {
         return (next, history)
     }
 
-    /// An operator's requeue: dead or cancelled → available now, attempts reset.
+    /// An operator's requeue: dead or cancelled → available now (or scheduled until
+    /// `action.releaseAt`), attempts reset.
     /// Returns `nil` with a reason when the job is in another state.
     public static func requeue(_ job: JobRecord, action: OperatorAction) -> Result<JobRecord, SkipReason> {
         guard job.state == .dead || job.state == .cancelled else {
             return .failure(SkipReason("job is \(job.state.rawValue); only dead or cancelled jobs can be requeued"))
         }
         var next = job
-        next.state = .available
-        next.runAt = action.at
+        let release = max(action.releaseAt ?? action.at, action.at)
+        next.state = release > action.at ? .scheduled : .available
+        next.runAt = release
         next.attempt = 0
         next.firstAttemptAt = nil
         next.deadReason = nil

@@ -21,11 +21,13 @@ public struct ClaimedJob: Sendable, Hashable {
     public var firstAttemptAt: Date
     public var tags: [String]
     public var correlation: [String: String]
+    /// The trace context captured at enqueue; the attempt's span links to it.
+    public var traceContext: [String: String]
 
     public init(
         id: JobID, type: String, queue: String, priority: Int, tenant: TenantID, payload: String,
         attempt: Int, maxAttempts: Int, lease: Lease, leaseUntil: Date, enqueuedAt: Date, runAt: Date,
-        firstAttemptAt: Date, tags: [String], correlation: [String: String]
+        firstAttemptAt: Date, tags: [String], correlation: [String: String], traceContext: [String: String] = [:]
     ) {
         self.id = id
         self.type = type
@@ -42,6 +44,7 @@ public struct ClaimedJob: Sendable, Hashable {
         self.firstAttemptAt = firstAttemptAt
         self.tags = tags
         self.correlation = correlation
+        self.traceContext = traceContext
     }
 }
 

@@ -16,6 +16,14 @@ public struct JobFilter: Sendable, Hashable {
     public var enqueuedAfter: Date?
     /// Jobs enqueued before this time.
     public var enqueuedBefore: Date?
+    /// Jobs whose last error has one of these types (for example `Timeout`). Default: any.
+    public var errorTypes: [String] = []
+    /// Jobs whose last error has this class. Default: any.
+    public var errorClass: ErrorClass?
+    /// Jobs that reached a terminal state (completed, dead, cancelled) at or after this time.
+    public var finishedAfter: Date?
+    /// Jobs that reached a terminal state before this time.
+    public var finishedBefore: Date?
     /// Only ids below this one (paging: pass the last id of the previous page).
     public var beforeID: JobID?
     /// At most this many, newest first. Default: 100.
@@ -50,6 +58,10 @@ public struct JobFilter: Sendable, Hashable {
         if let deadReason, job.deadReason != deadReason { return false }
         if let enqueuedAfter, job.enqueuedAt < enqueuedAfter { return false }
         if let enqueuedBefore, job.enqueuedAt >= enqueuedBefore { return false }
+        if !errorTypes.isEmpty, !errorTypes.contains(job.lastError?.type ?? "\u{0}") { return false }
+        if let errorClass, job.lastError?.errorClass != errorClass { return false }
+        if let finishedAfter, (job.finishedAt ?? .distantPast) < finishedAfter { return false }
+        if let finishedBefore, (job.finishedAt ?? .distantFuture) >= finishedBefore { return false }
         if let beforeID, job.id >= beforeID { return false }
         return true
     }

@@ -30,6 +30,10 @@ public struct JobRecord: Sendable, Hashable, Codable {
     public var correlation: [String: String]
     /// The last operator note (a requeue's or discard's reason).
     public var note: String?
+    /// The flow-control partition key (see ``QueueLimits``).
+    public var partitionKey: String?
+    /// The trace context captured at enqueue (empty when no trace was active).
+    public var traceContext: [String: String]
 
     public init(
         id: JobID, type: String, queue: String, priority: Int, tenant: TenantID, state: JobState,
@@ -37,7 +41,9 @@ public struct JobRecord: Sendable, Hashable, Codable {
         firstAttemptAt: Date? = nil, attemptedAt: Date? = nil, attemptedBy: String? = nil,
         leaseUntil: Date? = nil, finishedAt: Date? = nil, lastError: AttemptError? = nil,
         deadReason: DeadReason? = nil, uniqueKey: String? = nil, uniqueScope: UniqueScope = .whileActive,
-        tags: [String] = [], correlation: [String: String] = [:], note: String? = nil
+        tags: [String] = [], correlation: [String: String] = [:], note: String? = nil,
+        partitionKey: String? = nil,
+        traceContext: [String: String] = [:]
     ) {
         self.id = id
         self.type = type
@@ -62,6 +68,8 @@ public struct JobRecord: Sendable, Hashable, Codable {
         self.tags = tags
         self.correlation = correlation
         self.note = note
+        self.partitionKey = partitionKey
+        self.traceContext = traceContext
     }
 }
 
@@ -116,9 +124,12 @@ public struct OperatorAction: Sendable, Hashable {
     public var actor: String
     public var reason: String
     public var at: Date
+    /// For a requeue: when the jobs become claimable. Default: `nil`, at once (`at`). A later
+    /// time puts them in `scheduled` until then, so a bulk requeue can release jobs gradually.
+    public var releaseAt: Date?
 
     /// - Throws: ``SuretyError/Code/invalidArgument`` when `actor` or `reason` is blank.
-    public init(actor: String, reason: String, at: Date) throws {
+    public init(actor: String, reason: String, at: Date, releaseAt: Date? = nil) throws {
         let actor = actor.trimmingCharacters(in: .whitespacesAndNewlines)
         let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !actor.isEmpty else { throw SuretyError(.invalidArgument, "an operator action needs a non-empty actor (--by)") }
@@ -126,5 +137,6 @@ public struct OperatorAction: Sendable, Hashable {
         self.actor = actor
         self.reason = reason
         self.at = at
+        self.releaseAt = releaseAt
     }
 }

@@ -5,7 +5,7 @@ import Synchronization
 /// ``JobLifecycle`` transitions and passes the same conformance suite as the durable stores,
 /// but everything is lost when the process ends.
 public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedgerStore {
-    private struct State {
+    struct State {
         var jobs: [JobID: JobRecord] = [:]
         var tokens: [JobID: Int64] = [:]
         var history: [JobID: [AttemptRecord]] = [:]
@@ -13,18 +13,27 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
         var effects: [EffectKey: EffectRecord] = [:]
         var effectOrder: [EffectKey] = []
         var nextID: Int64 = 1
+        /// Flow control (MemoryStore+FlowControl.swift).
+        var flow = FlowState()
+        /// Pending cancel requests of running jobs (see MemoryStore+Cancellation.swift).
+        var cancelRequests: [JobID: OperatorAction] = [:]
+        /// Schedules by name (see MemoryStore+Schedules.swift).
+        var schedules: [String: ScheduleRecord] = [:]
     }
 
-    private let state = Mutex(State())
+    let state = Mutex(State())
     private let availability = AvailabilityBroadcaster()
+    /// Alert states (MemoryStore+Alerts.swift).
+    let alertStateTable = Mutex<[String: AlertStateRecord]>([:])
 
     public init() {}
 
     public func migrate() async throws {}
 
     public func enqueue(_ jobs: [NewJob]) async throws -> [EnqueuedJob] {
-        let results = state.withLock { state -> [EnqueuedJob] in
-            jobs.map { new in
+        let results = try state.withLock { state -> [EnqueuedJob] in
+            let admitted = try Self.admit(jobs, &state)
+            let inserted = zip(jobs, admitted).filter(\.1).map(\.0).map { new in
                 if let key = new.uniqueKey,
                    let holder = state.jobs.values.first(where: {
                        $0.tenant == new.tenant && $0.uniqueKey == key && JobLifecycle.holdsUniqueKey($0)
@@ -37,10 +46,13 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
                     id: id, type: new.type, queue: new.queue, priority: new.priority, tenant: new.tenant,
                     state: new.initialState, payload: new.payload, attempt: 0, maxAttempts: new.maxAttempts,
                     runAt: new.runAt, enqueuedAt: new.enqueuedAt, uniqueKey: new.uniqueKey,
-                    uniqueScope: new.uniqueScope, tags: new.tags, correlation: new.correlation
+                    uniqueScope: new.uniqueScope, tags: new.tags, correlation: new.correlation,
+                    partitionKey: new.partitionKey,
+                    traceContext: new.traceContext
                 )
                 return EnqueuedJob(id: id, inserted: true)
             }
+            return LoadShedding.merge(admitted, inserted: inserted)
         }
         if results.contains(where: \.inserted) { signal() }
         return results
@@ -48,11 +60,29 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
 
     public func claim(_ request: ClaimRequest) async throws -> [ClaimedJob] {
         state.withLock { state in
+            // Queues with limits are claimed by the flow-control path (MemoryStore+FlowControl.swift).
+            var limit = max(0, request.limit)
+            var claimed: [ClaimedJob] = []
+            var queues = request.queues
+            if !state.flow.limits.isEmpty {
+                queues = []
+                var seen: Set<String> = []
+                for queue in request.queues where seen.insert(queue).inserted {
+                    if state.flow.limits[queue]?.limitsClaims == true {
+                        if limit > 0 {
+                            claimed += Self.claimLimited(&state, queue: queue, limit: limit, request: request)
+                            limit = max(0, request.limit) - claimed.count
+                        }
+                    } else {
+                        queues.append(queue)
+                    }
+                }
+            }
             let due = state.jobs.values
-                .filter { request.queues.contains($0.queue) && JobLifecycle.isClaimable($0, now: request.now) }
+                .filter { queues.contains($0.queue) && JobLifecycle.isClaimable($0, now: request.now) }
                 .sorted { ($0.priority, $0.runAt, $0.id) < ($1.priority, $1.runAt, $1.id) }
-                .prefix(max(0, request.limit))
-            return due.map { job in
+                .prefix(limit)
+            return claimed + due.map { job in
                 let token = Lease.newToken()
                 let (next, claimed) = JobLifecycle.claim(job, worker: request.worker, token: token, now: request.now, leaseUntil: request.leaseUntil)
                 state.jobs[job.id] = next
@@ -81,7 +111,11 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
                 guard let job = state.jobs[finish.lease.jobID],
                       JobLifecycle.holdsLease(job, currentToken: state.tokens[job.id], lease: finish.lease) else { return .leaseLost }
                 if let expiredBy = finish.onlyIfLeaseExpiredBy, let until = job.leaseUntil, until > expiredBy { return .leaseLost }
-                let (next, history) = JobLifecycle.finish(job, finish)
+                var (next, history) = JobLifecycle.finish(job, finish)
+                if let request = state.cancelRequests.removeValue(forKey: job.id),
+                   let cancelled = JobLifecycle.applyCancelRequest(next, actor: request.actor, reason: request.reason, at: finish.endedAt) {
+                    next = cancelled
+                }
                 state.jobs[job.id] = next
                 state.tokens[job.id] = nil
                 if let history { state.history[job.id, default: []].append(history) }
@@ -105,7 +139,7 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
                         payload: job.payload, attempt: job.attempt, maxAttempts: job.maxAttempts,
                         lease: Lease(jobID: job.id, token: state.tokens[job.id] ?? 0), leaseUntil: job.leaseUntil ?? now,
                         enqueuedAt: job.enqueuedAt, runAt: job.runAt, firstAttemptAt: job.firstAttemptAt ?? job.attemptedAt ?? now,
-                        tags: job.tags, correlation: job.correlation
+                        tags: job.tags, correlation: job.correlation, traceContext: job.traceContext
                     ), worker: job.attemptedBy ?? "unknown", startedAt: job.attemptedAt ?? now)
                 }
         }

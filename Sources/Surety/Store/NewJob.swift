@@ -15,11 +15,18 @@ public struct NewJob: Sendable, Hashable {
     public var uniqueScope: UniqueScope
     public var tags: [String]
     public var correlation: [String: String]
+    /// The flow-control partition key (see ``QueueLimits``). Default: `nil`.
+    public var partitionKey: String?
+    /// The trace context of the code that enqueued the job (a W3C-style carrier filled by the
+    /// tracer's `inject`), so every attempt's span can link to it. Empty when no trace was active.
+    public var traceContext: [String: String]
 
     public init(
         type: String, queue: String, priority: Int, tenant: TenantID, payload: String,
         runAt: Date, enqueuedAt: Date, maxAttempts: Int, uniqueKey: String? = nil,
-        uniqueScope: UniqueScope = .whileActive, tags: [String] = [], correlation: [String: String] = [:]
+        uniqueScope: UniqueScope = .whileActive, tags: [String] = [], correlation: [String: String] = [:],
+        partitionKey: String? = nil,
+        traceContext: [String: String] = [:]
     ) {
         self.type = type
         self.queue = queue
@@ -33,6 +40,8 @@ public struct NewJob: Sendable, Hashable {
         self.uniqueScope = uniqueScope
         self.tags = tags
         self.correlation = correlation
+        self.partitionKey = partitionKey
+        self.traceContext = traceContext
     }
 
     /// The state a new job starts in: `scheduled` when `runAt` is after `enqueuedAt`.

@@ -33,7 +33,11 @@ public final class Worker: Service, Sendable {
         var finishing = false
     }
 
-    enum CancelReason: Sendable { case leaseLost, shutdown }
+    enum CancelReason: Sendable {
+        case leaseLost, shutdown
+        /// An operator (or the application) cancelled the running job; the note says who and why.
+        case requested(String)
+    }
 
     private let running = Mutex<[JobID: Running]>([:])
     private let draining = Mutex(false)
@@ -60,7 +64,7 @@ public final class Worker: Service, Sendable {
         var logger = logger
         logger[metadataKey: "worker"] = "\(configuration.workerID)"
         self.logger = logger
-        self.queueClient = JobQueue(store: store, registry: registry, clock: clock, logger: logger, metrics: configuration.metrics)
+        self.queueClient = JobQueue(store: store, registry: registry, clock: clock, logger: logger, metrics: configuration.metrics, tracing: configuration.tracing)
         self.metrics = JobMetrics(options: configuration.metrics)
     }
 
@@ -117,7 +121,9 @@ public final class Worker: Service, Sendable {
     // MARK: Claiming
 
     private func claimLoop(_ completer: CompletionBatcher) async {
-        await withTaskGroup(of: Void.self) { jobs in
+        // A discarding group: a plain task group keeps every finished child until it is awaited,
+        // so a long-running worker's memory would grow with every job it ran.
+        await withDiscardingTaskGroup { jobs in
             var failures = 0
             while !isDraining && !Task.isCancelled {
                 let free = configuration.concurrency - runningCount
@@ -153,7 +159,6 @@ public final class Worker: Service, Sendable {
                 }
             }
             await drain()
-            await jobs.waitForAll()
         }
     }
 
@@ -187,16 +192,21 @@ public final class Worker: Service, Sendable {
         let startedAt = clock.now()
         let entry = registry.entry(for: job.type)
         let options = entry?.options ?? JobOptions()
+        // The job's metadata is set on the handler in one assignment: a handler may do work on
+        // every change (StreamLogHandler re-renders all of its metadata each time).
         var jobLogger = logger
-        jobLogger[metadataKey: "job_id"] = "\(job.id)"
-        jobLogger[metadataKey: "job_type"] = "\(job.type)"
-        jobLogger[metadataKey: "queue"] = "\(job.queue)"
-        jobLogger[metadataKey: "tenant"] = "\(job.tenant)"
-        jobLogger[metadataKey: "attempt"] = "\(job.attempt)"
-        for (key, value) in job.correlation { jobLogger[metadataKey: key] = "\(value)" }
-        if !job.tags.isEmpty { jobLogger[metadataKey: "tags"] = "\(job.tags.joined(separator: ","))" }
+        var jobMetadata = jobLogger.handler.metadata
+        jobMetadata["job_id"] = "\(job.id)"
+        jobMetadata["job_type"] = "\(job.type)"
+        jobMetadata["queue"] = "\(job.queue)"
+        jobMetadata["tenant"] = "\(job.tenant)"
+        jobMetadata["attempt"] = "\(job.attempt)"
+        for (key, value) in job.correlation { jobMetadata[key] = "\(value)" }
+        if !job.tags.isEmpty { jobMetadata["tags"] = "\(job.tags.joined(separator: ","))" }
+        jobLogger.handler.metadata = jobMetadata
         configuration.onEvent?(.attemptStarted(job.id, attempt: job.attempt, tenant: job.tenant))
         metrics.attemptStarted(job, at: startedAt)
+        let span = JobTracing.startAttempt(job, tracer: configuration.tracing.resolved)
 
         let completionState = AttemptCompletionState()
         let context = JobContext(
@@ -209,7 +219,7 @@ public final class Worker: Service, Sendable {
         var bodyError: (any Error)?
         var trigger: Signal?
         await withTaskGroup(of: Signal.self) { group in
-            group.addTask { .body(await self.runBody(job, entry: entry, context: context)) }
+            group.addTask { .body(await self.runBody(job, entry: entry, context: context, span: span)) }
             group.addTask { [clock] in
                 do { try await clock.sleep(until: startedAt.adding(options.timeout)) } catch { return .none }
                 return .timedOut
@@ -242,6 +252,7 @@ public final class Worker: Service, Sendable {
             wake.signal()
             let finish = AttemptFinish(lease: job.lease, attempt: job.attempt, worker: configuration.workerID, startedAt: startedAt, endedAt: completedAt, outcome: .succeeded, next: .completed)
             metrics.attemptFinished(job, finish: finish, fence: .applied)
+            JobTracing.endAttempt(span, outcome: .succeeded, next: .completed, error: nil)
             if let bodyError {
                 jobLogger.warning("job threw after completing in its transaction; it stays completed", metadata: ["error_type": "\(type(of: bodyError))"])
             }
@@ -257,6 +268,7 @@ public final class Worker: Service, Sendable {
             now: endedAt, options: options, unitRandom: Double.random(in: 0..<1)
         )
         running.withLock { $0[job.id]?.finishing = true }
+        JobTracing.endAttempt(span, outcome: outcome, next: next, error: error)
         let finish = AttemptFinish(
             lease: job.lease, attempt: job.attempt, worker: configuration.workerID, startedAt: startedAt,
             endedAt: endedAt, outcome: outcome, error: error, next: next
@@ -274,20 +286,15 @@ public final class Worker: Service, Sendable {
         }
     }
 
-    private func runBody(_ job: ClaimedJob, entry: JobRegistry.Entry?, context: JobContext) async -> (any Error)? {
+    private func runBody(_ job: ClaimedJob, entry: JobRegistry.Entry?, context: JobContext, span: any Span) async -> (any Error)? {
         guard let entry else {
             return SuretyError(.unknownJobType, "no job type '\(job.type)' is registered in this worker")
         }
-        var serviceContext = ServiceContext.current ?? .topLevel
-        serviceContext.suretyTenant = job.tenant
         do {
+            // The attempt's span context (with the tenant) is current while the job runs, so
+            // jobs it enqueues carry it (see JobTracing).
             try await Tenant.$current.withValue(job.tenant) {
-                try await withSpan("surety.job \(job.type)", context: serviceContext, ofKind: .consumer) { span in
-                    span.attributes["surety.job.id"] = job.id.rawValue
-                    span.attributes["surety.job.type"] = job.type
-                    span.attributes["surety.job.queue"] = job.queue
-                    span.attributes["surety.job.attempt"] = job.attempt
-                    span.attributes["surety.tenant"] = job.tenant.rawValue
+                try await ServiceContext.$current.withValue(span.context) {
                     try await entry.decodeAndRun(job.payload, context)
                 }
             }
@@ -311,6 +318,8 @@ public final class Worker: Service, Sendable {
         case .cancelled(.leaseLost):
             let error = AttemptError(type: "LeaseLost", message: "the job's lease was lost while it ran", errorClass: .transient)
             return (.lost, .failed(.transient, undecodablePayload: false), error)
+        case .cancelled(.requested(let note)):
+            return (.cancelled, .cancelled, AttemptError(type: "Cancelled", message: note, errorClass: .permanent))
         default:
             break
         }
@@ -362,7 +371,15 @@ public final class Worker: Service, Sendable {
             let leases = running.withLock { $0.values.filter { !$0.finishing }.map(\.lease) }
             guard !leases.isEmpty else { continue }
             do {
-                let lost = try await store.heartbeat(leases, until: clock.now().adding(configuration.leaseDuration))
+                let until = clock.now().adding(configuration.leaseDuration)
+                let lost: [Lease]
+                if let cancellable = store as? any RunningJobCancellation {
+                    let report = try await cancellable.heartbeatReportingCancellations(leases, until: until)
+                    lost = report.lost
+                    cancelRequested(report.cancelRequested)
+                } else {
+                    lost = try await store.heartbeat(leases, until: until)
+                }
                 for lease in lost {
                     let stillRunning = running.withLock { running -> Bool in
                         guard let job = running[lease.jobID], job.lease == lease, !job.finishing else { return false }
@@ -377,6 +394,23 @@ public final class Worker: Service, Sendable {
                 logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
                 configuration.onEvent?(.storeError("heartbeat: \(error)"))
             }
+        }
+    }
+
+    /// Cancels the tasks of running jobs an operator asked to stop (cooperatively: the job sees
+    /// task cancellation; its attempt is recorded `cancelled` when it ends by throwing).
+    private func cancelRequested(_ requests: [CancelRequest]) {
+        for request in requests {
+            let cancelled = running.withLock { running -> Bool in
+                guard let job = running[request.lease.jobID], job.lease == request.lease, !job.finishing else { return false }
+                job.cancel.yield(.requested(request.note))
+                return true
+            }
+            guard cancelled else { continue }
+            logger.notice("cancel requested; cancelling the job's task", metadata: [
+                "job_id": "\(request.lease.jobID)", "cancelled_by": "\(request.actor)",
+            ])
+            configuration.onEvent?(.cancelRequested(request.lease.jobID))
         }
     }
 

@@ -29,6 +29,9 @@ public struct WorkerConfiguration: Sendable {
     /// Where metrics go and whether they carry a tenant dimension. Default: the process-wide
     /// `MetricsSystem`, no tenant dimension.
     public var metrics: MetricsOptions
+    /// Where attempt spans go (each linked to the trace that enqueued the job). Default: the
+    /// process-wide `InstrumentationSystem.tracer`.
+    public var tracing = TracingOptions()
     /// Called with every event (attempt started/finished, lease lost, rescue, store error):
     /// tests await these instead of sleeping. Default: none.
     public var onEvent: (@Sendable (WorkerEvent) -> Void)?
@@ -79,6 +82,8 @@ public enum WorkerEvent: Sendable {
     case attemptFinished(JobID, attempt: Int, outcome: AttemptOutcome, next: NextState, result: FenceResult)
     /// A heartbeat found that the job's lease is no longer held; its task is cancelled.
     case leaseLost(JobID)
+    /// A heartbeat found a cancel request for the running job; its task is cancelled.
+    case cancelRequested(JobID)
     /// The rescuer recorded a lost attempt for a job whose worker vanished.
     case rescued(JobID, attempt: Int, next: NextState)
     /// A store call failed; the worker backs off and retries.

@@ -24,7 +24,11 @@ struct DLQListCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (store, _) = try await storeOptions.open(create: false)
+        try await storeOptions.withStore(create: false) { try await run(opened: $0) }
+    }
+
+    func run(opened: OpenStore) async throws {
+        let store = opened.store
         let filter = try filters.filter(
             states: [.dead], deadReason: StateParser.parseDeadReason(deadReason), beforeID: paging.before, limit: paging.limit
         )

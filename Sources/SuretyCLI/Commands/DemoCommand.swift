@@ -49,7 +49,9 @@ struct DemoCommand: AsyncParsableCommand {
         guard (20...100_000).contains(jobs) else { throw ValidationError("--jobs must be between 20 and 100000") }
         guard deadlineSeconds > 0, deadlineSeconds.isFinite else { throw ValidationError("--deadline-seconds must be positive") }
         guard (1...1000).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 1000") }
-        if let store { _ = try StoreURL.parse(store) }
+        if let store, try StoreURL.parse(store).isPostgres {
+            throw ValidationError("the demo runs on a fresh SQLite store only (sqlite:PATH); on PostgreSQL use `surety worker --demo-jobs` with demo.noop, demo.flaky and demo.sleep jobs")
+        }
     }
 
     func run() async throws {

@@ -32,6 +32,9 @@ struct EnqueueCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A unique key: while a job of this tenant holds it, enqueueing again returns that job.", valueName: "key"))
     var key: String?
 
+    @Option(name: .customLong("partition-key"), help: ArgumentHelp("The job's partition key for per-key limits, ordering and fairness (see `surety limits`).", valueName: "key"))
+    var partitionKey: String?
+
     @Option(name: .long, help: ArgumentHelp("Override the type's queue.", valueName: "queue"))
     var queue: String?
 
@@ -88,13 +91,20 @@ struct EnqueueCommand: AsyncParsableCommand {
         let options = EnqueueOptions(
             runAt: runAt.flatMap(Self.parseDate), delay: delay.map { Duration.interval($0) }, uniqueKey: key,
             queue: queue, priority: priority, maxAttempts: maxAttempts, tags: tag,
-            correlation: try CorrelationParser.parse(correlation)
+            correlation: try CorrelationParser.parse(correlation), partitionKey: partitionKey
         )
         // Check the type, payload and options against a scratch memory store first, so a typo
         // creates no file and inserts nothing.
         _ = try await JobQueue(store: MemoryStore(), registry: registry, logger: Logs.silent("surety.queue"))
             .enqueue(type: type, payload: payload, tenant: tenantID, options: options)
-        let (store, url) = try await storeOptions.open(create: true)
+        try await storeOptions.withStore(create: true) { opened in
+            try await enqueue(type: type, payload: payload, tenant: tenantID, options: options, opened: opened)
+        }
+    }
+
+    func enqueue(type: String, payload: String, tenant tenantID: TenantID, options: EnqueueOptions, opened: OpenStore) async throws {
+        let registry = DemoJobs.registry
+        let (store, url) = (opened.store, opened.url)
         let client = JobQueue(store: store, registry: registry, logger: Logs.silent("surety.queue"))
         let enqueued = try await client.enqueue(type: type, payload: payload, tenant: tenantID, options: options)
         let record = try await store.job(enqueued.id)

@@ -1,10 +1,10 @@
 import ArgumentParser
 
-/// `surety jobs list|show`.
+/// `surety jobs list|show|cancel`.
 struct JobsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jobs",
-        abstract: "List and inspect jobs (payloads redacted).",
-        subcommands: [JobsListCommand.self, JobsShowCommand.self]
+        abstract: "List, inspect and cancel jobs (payloads redacted).",
+        subcommands: [JobsListCommand.self, JobsShowCommand.self, JobsCancelCommand.self]
     )
 }

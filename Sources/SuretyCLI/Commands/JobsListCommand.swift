@@ -28,7 +28,11 @@ struct JobsListCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (store, _) = try await storeOptions.open(create: false)
+        try await storeOptions.withStore(create: false) { try await run(opened: $0) }
+    }
+
+    func run(opened: OpenStore) async throws {
+        let store = opened.store
         let filter = try filters.filter(
             states: StateParser.parse(state), deadReason: StateParser.parseDeadReason(deadReason),
             beforeID: paging.before, limit: paging.limit

@@ -18,7 +18,11 @@ struct JobsShowCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let (store, _) = try await storeOptions.open(create: false)
+        try await storeOptions.withStore(create: false) { try await run(opened: $0) }
+    }
+
+    func run(opened: OpenStore) async throws {
+        let store = opened.store
         try await JobDetail.print(JobID(id), store: store, json: json)
     }
 }

@@ -18,9 +18,14 @@ struct MigrateCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let (store, url) = try await storeOptions.open(create: true)
+        try await storeOptions.withStore(create: true) { try await run(opened: $0) }
+    }
+
+    func run(opened: OpenStore) async throws {
+        let url = opened.url
         if demoTables {
-            do { try await DemoSchema.migrate(store.database) } catch {
+            let sqlite = try opened.requireSQLite(for: "--demo-tables")
+            do { try await DemoSchema.migrate(sqlite.database) } catch {
                 throw StoreOpener.describe(error, action: "create the demo tables in", url: url)
             }
         }

@@ -16,22 +16,47 @@ struct StatsCommand: AsyncParsableCommand {
     @Option(name: .customLong("sample"), help: "How many of the most recently enqueued completed jobs the latency figures use (1 to 10000).")
     var sampleSize: Int = 1000
 
+    @Option(name: .long, help: ArgumentHelp("The recent window for throughput, failure rate, retries and percentiles, for example 5m or 1h.", valueName: "duration"))
+    var window: String = "5m"
+
     @Flag(name: .long, help: "Print the result as JSON.")
     var json = false
 
     func validate() throws {
         guard (1...10_000).contains(sampleSize) else { throw ValidationError("--sample must be between 1 and 10000") }
+        guard try TimeArguments.duration(window, option: "--window") > .zero else { throw ValidationError("--window must be positive") }
     }
 
     func run() async throws {
-        let (store, url) = try await storeOptions.open(create: false)
+        try await storeOptions.withStore(create: false) { try await run(opened: $0) }
+    }
+
+    func run(opened: OpenStore) async throws {
+        let (store, url) = (opened.store, opened.url)
         let counts = try await store.counts()
         let completed = try await store.jobs(JobFilter(states: [.completed], limit: sampleSize))
         let stats = Stats(counts: counts, completed: completed)
+        // Per-queue limits (docs/flow-control.md), when the store keeps them.
+        let limits = try await LimitsView.queueLimits(of: store)
+        let view = LimitsView(limits: limits, counts: counts)
+        let activity = try await Activity.load(store, window: try TimeArguments.duration(window, option: "--window").timeInterval, now: Date())
         if json {
-            Console.line(stats.json(store: url).rendered())
+            guard case .object(var object) = stats.json(store: url) else { return }
+            object["limits"] = .object(view.jsonObject())
+            object["recent"] = activity.json
+            object["dead_letter_by_queue"] = .object(stats.byQueue.compactMapValues { $0[.dead].map { .int($0) } })
+            object["dead_letter_by_type"] = .object(stats.byType.compactMapValues { $0[.dead].map { .int($0) } })
+            Console.line(JSONValue.object(object).rendered())
         } else {
             Console.line(stats.text(store: url))
+            if !limits.isEmpty {
+                Console.line("")
+                Console.line("Queue limits:")
+                Console.line(view.text(emptyMessage: ""))
+            }
+            Console.line("")
+            Console.line(activity.summaryLine())
+            Console.line(activity.latencyTable())
         }
     }
 }

@@ -56,6 +56,14 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "The lowest log level written to standard error.")
     var logLevel: LogLevelOption = .info
 
+    @OptionGroup(title: "Retention") var retention: RetentionOptions
+
+    @Flag(name: .customLong("no-retention"), help: "Do not prune finished jobs from this worker (run `surety prune` or another node's retention instead).")
+    var noRetention = false
+
+    @Option(name: .customLong("retention-interval"), help: ArgumentHelp("How often this worker runs a retention pass (one node at a time on a shared store).", valueName: "duration"))
+    var retentionInterval: String = "5m"
+
     @Option(name: .customLong("demo-seed"), help: ArgumentHelp("Makes the demo jobs' random choices a function of (seed, job, attempt).", valueName: "n"))
     var demoSeed: UInt64?
 
@@ -67,6 +75,9 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("demo-payment-lost-rate"), help: "Probability per attempt that a committed transfer's response is lost.")
     var demoPaymentLostRate: Double = DemoFaults().paymentResponseLostRate
+
+    @Option(name: .long, help: ArgumentHelp("Also evaluate alerts with this JSON configuration (docs/alerts.md).", valueName: "file"))
+    var alerts: String?
 
     /// Used by `surety demo` for its worker process: shut down gracefully when the parent process
     /// is gone, so a demo that is itself killed leaves no worker behind.
@@ -89,7 +100,13 @@ struct WorkerCommand: AsyncParsableCommand {
             throw ValidationError("demo fault rates must be between 0 and 1")
         }
         if let workerID, workerID.isEmpty { throw ValidationError("--worker-id must not be empty") }
+        if let alerts {
+            do { _ = try AlertConfiguration.load(path: alerts) } catch let error as SuretyError { throw ValidationError(error.message) }
+        }
         if queue.contains(where: \.isEmpty) { throw ValidationError("--queue must not be empty") }
+        guard try TimeArguments.duration(retentionInterval, option: "--retention-interval") > .zero else {
+            throw ValidationError("--retention-interval must be positive")
+        }
     }
 
     var queues: [String] {
@@ -103,15 +120,19 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Logs.standardError("surety.worker", level: logLevel.level)
-        let (store, url) = try await storeOptions.open(create: true)
+        try await storeOptions.withStore(create: true, logger: logger) { try await run(opened: $0, logger: logger) }
+    }
+
+    func run(opened: OpenStore, logger: Logger) async throws {
+        let (store, url) = (opened.store, opened.url)
         var dependencies = JobDependencies()
-        if demoJobs {
-            do { try await DemoSchema.migrate(store.database) } catch {
+        if demoJobs, let sqlite = opened.sqlite {
+            do { try await DemoSchema.migrate(sqlite.database) } catch {
                 throw StoreOpener.describe(error, action: "create the demo tables in", url: url)
             }
-            dependencies.register(DemoServices(database: store.database, faults: faults, seed: demoSeed))
+            dependencies.register(DemoServices(database: sqlite.database, faults: faults, seed: demoSeed))
             // demo.payment completes inside its own transaction through the store.
-            dependencies.register(store)
+            dependencies.register(sqlite)
         }
         let id = workerID ?? WorkerConfiguration.defaultWorkerID()
         let startLogger: Logger = {
@@ -143,8 +164,17 @@ struct WorkerCommand: AsyncParsableCommand {
             "store": "\(url)", "worker": "\(id)", "queues": "\(queues.joined(separator: ","))",
             "pid": "\(ProcessInfo.processInfo.processIdentifier)",
         ])
+        var services: [any Service] = [worker]
+        if !noRetention {
+            let policy = try retention.policy(interval: try TimeArguments.duration(retentionInterval, option: "--retention-interval"))
+            services.append(RetentionService(store: store, policy: policy, logger: Logs.standardError("surety.retention", level: logLevel.level)))
+        }
+        if let alerts {
+            services.append(try AlertsWiring.monitor(path: alerts, store: store, registry: DemoJobs.registry,
+                                                     logger: Logs.standardError("surety.alerts", level: logLevel.level)))
+        }
         let group = ServiceGroup(
-            services: [worker], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger
         )
         var watcher: Task<Void, Never>?
         if exitWithParent {

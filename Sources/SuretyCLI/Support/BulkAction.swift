@@ -27,6 +27,9 @@ struct BulkTargetOptions: ParsableArguments {
     @Flag(name: .customLong("dry-run"), help: "Show what would change; change nothing.")
     var dryRun = false
 
+    @Option(name: .customLong("batch-size"), help: "How many jobs one store transaction changes (1 to 10000).")
+    var batchSize: Int = 200
+
     @Flag(name: .long, help: "Print the result as JSON.")
     var json = false
 
@@ -40,6 +43,7 @@ struct BulkTargetOptions: ParsableArguments {
         _ = try StateParser.parseDeadReason(deadReason)
         if by.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ValidationError("--by must name who is acting") }
         if reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ValidationError("--reason must say why") }
+        guard (1...10_000).contains(batchSize) else { throw ValidationError("--batch-size must be between 1 and 10000, got \(batchSize)") }
     }
 }
 
@@ -53,8 +57,14 @@ enum BulkAction: String {
     /// The states the store accepts for this action.
     var allowedStates: [JobState] { self == .requeue ? [.dead, .cancelled] : [.dead] }
 
-    static func run(_ action: BulkAction, target: BulkTargetOptions, force: Bool) async throws {
-        let (store, _) = try await target.storeOptions.open(create: false)
+    static func run(_ action: BulkAction, target: BulkTargetOptions, force: Bool, releaseRate: ReleaseRate? = nil) async throws {
+        try await target.storeOptions.withStore(create: false) {
+            try await run(action, target: target, force: force, releaseRate: releaseRate, opened: $0)
+        }
+    }
+
+    static func run(_ action: BulkAction, target: BulkTargetOptions, force: Bool, releaseRate: ReleaseRate?, opened: OpenStore) async throws {
+        let store = opened.store
         let operatorAction = try OperatorAction(actor: target.by, reason: target.reason, at: Date())
 
         // Select.
@@ -94,17 +104,35 @@ enum BulkAction: String {
             }
         }
 
-        // Act.
+        // Act, in batches: each is one short store transaction. With a release rate, batch k of
+        // a requeue becomes claimable at start + k * (batch / rate), so at most `rate` jobs a
+        // second are released — the store's scheduler does the pacing, no process has to wait.
         var changed: [JobID] = []
+        let batch = releaseRate.map { max(1, min(target.batchSize, Int($0.perSecond.rounded(.down)))) } ?? target.batchSize
+        let batches = stride(from: 0, to: candidates.count, by: batch).map { Array(candidates[$0..<min($0 + batch, candidates.count)]) }
+        var lastRelease: Date?
+        if let releaseRate, !batches.isEmpty {
+            lastRelease = releaseRate.releaseTime(of: (batches.count - 1) * batch, from: operatorAction.at)
+        }
         if target.dryRun {
             changed = candidates.map(\.id)
         } else if !candidates.isEmpty {
-            let ids = candidates.map(\.id)
-            let result = action == .requeue
-                ? try await store.requeue(ids, action: operatorAction)
-                : try await store.discard(ids, action: operatorAction)
-            changed = result.changed
-            skipped += result.skipped
+            let progress = ProgressBar(total: candidates.count, label: action.pastTense, json: target.json)
+            var done = 0
+            progress.update(0)
+            for (index, group) in batches.enumerated() {
+                var step = operatorAction
+                if let releaseRate { step.releaseAt = releaseRate.releaseTime(of: index * batch, from: operatorAction.at) }
+                let ids = group.map(\.id)
+                let result = action == .requeue
+                    ? try await store.requeue(ids, action: step)
+                    : try await store.discard(ids, action: step)
+                changed += result.changed
+                skipped += result.skipped
+                done += group.count
+                progress.update(done)
+            }
+            progress.finish()
         }
         skipped.sort { $0.id < $1.id }
         changed.sort()
@@ -117,6 +145,8 @@ enum BulkAction: String {
                 "by": .string(operatorAction.actor),
                 "reason": .string(operatorAction.reason),
                 "matched": .int(records.count),
+                "release_rate_per_second": releaseRate.map { .double($0.perSecond) } ?? .null,
+                "released_by": .date(lastRelease),
                 "changed": .array(changed.map { .int($0.rawValue) }),
                 "skipped": .array(skipped.map { .object(["id": .int($0.id.rawValue), "reason": .string($0.reason)]) }),
             ]).rendered())
@@ -127,6 +157,10 @@ enum BulkAction: String {
             } else {
                 let list = changed.map(\.description).joined(separator: ", ")
                 Console.line("\(Formatting.count(changed.count, "job")) \(verb) by \(operatorAction.actor) (\"\(operatorAction.reason)\"): \(list)")
+            }
+            if let releaseRate, let lastRelease, !changed.isEmpty {
+                let rate = releaseRate.perSecond >= 1 ? "\(Formatting.number(releaseRate.perSecond))/s" : "\(Formatting.number(releaseRate.perSecond * 60))/min"
+                Console.line("released at most \(rate): the last \(target.dryRun ? "would become" : "becomes") claimable at \(Formatting.timestamp(lastRelease))")
             }
             if !skipped.isEmpty {
                 Console.line("skipped \(skipped.count):")

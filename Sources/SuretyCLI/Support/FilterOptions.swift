@@ -19,9 +19,48 @@ struct FilterOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Only jobs with this correlation id, as key=value (repeatable: all must match).", valueName: "key=value"))
     var correlation: [String] = []
 
+    @Option(name: .customLong("error-type"), help: ArgumentHelp("Only jobs whose last error has this type, for example Timeout (repeatable).", valueName: "type"))
+    var errorType: [String] = []
+
+    @Option(name: .customLong("error-class"), help: ArgumentHelp("Only jobs whose last error has this class: transient or permanent.", valueName: "class"))
+    var errorClass: String?
+
+    @Option(name: .customLong("enqueued-after"), help: ArgumentHelp("Only jobs enqueued at or after this time (ISO 8601, or an age such as 2h).", valueName: "time"))
+    var enqueuedAfter: String?
+
+    @Option(name: .customLong("enqueued-before"), help: ArgumentHelp("Only jobs enqueued before this time (ISO 8601, or an age such as 2h).", valueName: "time"))
+    var enqueuedBefore: String?
+
+    @Option(name: .customLong("finished-after"), help: ArgumentHelp("Only jobs that finished (completed, died or were cancelled) at or after this time (ISO 8601, or an age such as 2h).", valueName: "time"))
+    var finishedAfter: String?
+
+    @Option(name: .customLong("finished-before"), help: ArgumentHelp("Only jobs that finished before this time (ISO 8601, or an age such as 2h).", valueName: "time"))
+    var finishedBefore: String?
+
     func validate() throws {
         _ = try parsedCorrelation()
         _ = try parsedTenants()
+        _ = try parsedErrorClass()
+        _ = try parsedTimes(now: Date())
+    }
+
+    func parsedErrorClass() throws -> ErrorClass? {
+        guard let errorClass else { return nil }
+        guard let parsed = ErrorClass(rawValue: errorClass.lowercased()) else {
+            throw ValidationError("--error-class must be transient or permanent, got '\(errorClass)'")
+        }
+        return parsed
+    }
+
+    /// The time bounds, relative ages measured from `now`.
+    func parsedTimes(now: Date) throws -> (enqueuedAfter: Date?, enqueuedBefore: Date?, finishedAfter: Date?, finishedBefore: Date?) {
+        func parse(_ text: String?, _ option: String) throws -> Date? {
+            try text.map { try TimeArguments.time($0, option: option, now: now) }
+        }
+        return (
+            try parse(enqueuedAfter, "--enqueued-after"), try parse(enqueuedBefore, "--enqueued-before"),
+            try parse(finishedAfter, "--finished-after"), try parse(finishedBefore, "--finished-before")
+        )
     }
 
     func parsedCorrelation() throws -> [String: String] {
@@ -35,15 +74,25 @@ struct FilterOptions: ParsableArguments {
     }
 
     /// The filter for these options with the given states, dead reason, paging and limit.
-    func filter(states: [JobState], deadReason: DeadReason? = nil, beforeID: JobID? = nil, limit: Int) throws -> JobFilter {
-        JobFilter(
+    func filter(states: [JobState], deadReason: DeadReason? = nil, beforeID: JobID? = nil, limit: Int, now: Date = Date()) throws -> JobFilter {
+        let times = try parsedTimes(now: now)
+        var filter = JobFilter(
             states: states, queues: queue, types: type, tenants: try parsedTenants(), tag: tag,
-            correlation: try parsedCorrelation(), deadReason: deadReason, beforeID: beforeID, limit: limit
+            correlation: try parsedCorrelation(), deadReason: deadReason,
+            enqueuedAfter: times.enqueuedAfter, enqueuedBefore: times.enqueuedBefore, beforeID: beforeID, limit: limit
         )
+        filter.errorTypes = errorType
+        filter.errorClass = try parsedErrorClass()
+        filter.finishedAfter = times.finishedAfter
+        filter.finishedBefore = times.finishedBefore
+        return filter
     }
 
     /// Whether any filter was given.
-    var isEmpty: Bool { queue.isEmpty && type.isEmpty && tenant.isEmpty && tag == nil && correlation.isEmpty }
+    var isEmpty: Bool {
+        queue.isEmpty && type.isEmpty && tenant.isEmpty && tag == nil && correlation.isEmpty && errorType.isEmpty
+            && errorClass == nil && enqueuedAfter == nil && enqueuedBefore == nil && finishedAfter == nil && finishedBefore == nil
+    }
 }
 
 /// `--limit` and `--before-id` for listings.

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import GRDB
+import Logging
 import Surety
+import SuretyPostgres
 import SuretySQLite
 
 /// SQLite's `synchronous` setting, as a command-line value.
@@ -22,7 +24,7 @@ struct StoreOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "The store URL: sqlite:PATH or sqlite://PATH. Default: $SURETY_STORE, else sqlite:surety.sqlite in the working folder.",
+            "The store URL: sqlite:PATH, or postgres://user:password@host:port/database[?schema=NAME]. Default: $SURETY_STORE, else sqlite:surety.sqlite in the working folder.",
             valueName: "url"
         )
     )
@@ -34,18 +36,81 @@ struct StoreOptions: ParsableArguments {
     /// The parsed store URL.
     func url() throws -> StoreURL { try StoreURL.resolve(store) }
 
-    /// Opens the store and brings its schema up to date.
-    /// - Parameter create: whether a missing file is created; when `false`, a missing file is an
-    ///   error (read and operator commands never create a store by accident).
+    /// Opens an SQLite store and brings its schema up to date, for commands not yet moved to
+    /// ``withStore(create:logger:_:)``; a PostgreSQL URL is a clear error.
     func open(create: Bool) async throws -> (SQLiteStore, StoreURL) {
         let url = try url()
+        guard case .sqlite = url else {
+            throw SuretyError(.invalidStoreURL, "this command supports SQLite stores only for now (sqlite:PATH); \(url) is PostgreSQL")
+        }
         let store = try await StoreOpener.open(url, synchronous: synchronous.configuration, create: create)
         return (store, url)
     }
+
+    /// Opens the store, brings its schema up to date, and runs `body` with it. A PostgreSQL
+    /// store's connection pool runs (in a child task) only while `body` runs.
+    /// - Parameter create: whether a missing store (SQLite file, PostgreSQL schema) is created;
+    ///   when `false`, a missing one is an error (read and operator commands never create a store
+    ///   by accident).
+    /// - Parameter logger: where a PostgreSQL store logs (connection trouble). Default: nowhere.
+    func withStore<T: Sendable>(
+        create: Bool, logger: Logger = Logs.silent("surety.postgres"), _ body: (OpenStore) async throws -> T
+    ) async throws -> T {
+        let url = try url()
+        switch url {
+        case .sqlite:
+            let store = try await StoreOpener.open(url, synchronous: synchronous.configuration, create: create)
+            return try await body(OpenStore(url: url, store: store, sqlite: store, postgres: nil))
+        case .postgres:
+            return try await StoreOpener.withPostgres(url, create: create, logger: logger) { store in
+                try await body(OpenStore(url: url, store: store, sqlite: nil, postgres: store))
+            }
+        }
+    }
 }
 
-/// Opens SQLite stores with errors a person can act on.
+/// A store opened by a command: the ``Surety/JobStore`` to use, and the concrete store for what
+/// only one kind offers (the demo tables live in SQLite).
+struct OpenStore: Sendable {
+    let url: StoreURL
+    let store: any EffectLedgerStore
+    let sqlite: SQLiteStore?
+    let postgres: PostgresStore?
+
+    /// The SQLite store, or a clear error naming `feature` for a PostgreSQL store.
+    func requireSQLite(for feature: String) throws -> SQLiteStore {
+        guard let sqlite else {
+            throw SuretyError(.invalidArgument, "\(feature) needs an SQLite store (sqlite:PATH); \(url) is PostgreSQL")
+        }
+        return sqlite
+    }
+}
+
+/// Opens stores with errors a person can act on.
 enum StoreOpener {
+    /// Runs `body` with a migrated PostgreSQL store whose pool runs around it. A wrong URL,
+    /// password or an unreachable server fails within the connect timeout (no hang).
+    static func withPostgres<T: Sendable>(
+        _ url: StoreURL, create: Bool, logger: Logger = Logs.silent("surety.postgres"),
+        _ body: (PostgresStore) async throws -> T
+    ) async throws -> T {
+        guard case .postgres(let text, let schema) = url else {
+            throw SuretyError(.invalidStoreURL, "\(url) is not a PostgreSQL store URL")
+        }
+        let configuration = try PostgresStore.Configuration(url: text, schema: schema)
+        return try await PostgresStore.withStore(configuration: configuration, logger: logger) { store in
+            do {
+                if !create, try await !store.isMigrated() {
+                    throw SuretyError(.storeUnavailable, "no Surety store in schema '\(schema)'; create it with `surety migrate --store \(url)`")
+                }
+                try await store.migrate()
+            } catch {
+                throw describe(error, action: create ? "prepare the schema of" : "open", url: url)
+            }
+            return try await body(store)
+        }
+    }
+
     static func open(_ url: StoreURL, synchronous: SQLiteStore.Configuration.Synchronous, create: Bool) async throws -> SQLiteStore {
         let path = url.absolutePath
         let manager = FileManager.default

@@ -1,14 +1,19 @@
 import Foundation
 import Surety
+import SuretyPostgres
 
 /// Where a store lives, parsed from a store URL.
 ///
 /// - `sqlite:PATH` and `sqlite://PATH`: an SQLite file; `PATH` is relative to the working folder
 ///   unless it starts with `/` (so `sqlite:///var/lib/surety.sqlite` is absolute). A leading `~/`
 ///   is the home folder.
-/// - `postgres://…` and `postgresql://…`: recognised, but not available in this build yet.
+/// - `postgres://USER:PASSWORD@HOST:PORT/DATABASE[?schema=NAME&sslmode=require]` (also
+///   `postgresql://`): a PostgreSQL database; the tables live in the schema `NAME` (default
+///   `public`). The password never appears in ``description`` or in error messages.
 public enum StoreURL: Sendable, Hashable, CustomStringConvertible {
     case sqlite(path: String)
+    /// A PostgreSQL store: `url` is the connection URL without the `schema` parameter.
+    case postgres(url: String, schema: String)
 
     /// The URL used when neither `--store` nor `SURETY_STORE` is given.
     public static let defaultURL = "sqlite:surety.sqlite"
@@ -21,7 +26,7 @@ public enum StoreURL: Sendable, Hashable, CustomStringConvertible {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         let lower = trimmed.lowercased()
         if lower.hasPrefix("postgres://") || lower.hasPrefix("postgresql://") {
-            throw SuretyError(.invalidStoreURL, "PostgreSQL store is not available in this build yet; use sqlite:PATH")
+            return try parsePostgres(trimmed)
         }
         var rest: Substring
         if lower.hasPrefix("sqlite://") {
@@ -31,7 +36,7 @@ public enum StoreURL: Sendable, Hashable, CustomStringConvertible {
         } else {
             let scheme = trimmed.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
             let hint = trimmed.contains(":") ? "unsupported store scheme '\(scheme)'" : "'\(trimmed)' has no scheme"
-            throw SuretyError(.invalidStoreURL, "\(hint); expected sqlite:PATH (for example sqlite:surety.sqlite)")
+            throw SuretyError(.invalidStoreURL, "\(hint); expected sqlite:PATH (for example sqlite:surety.sqlite) or postgres://user:password@host:port/database")
         }
         if rest.hasPrefix("~/") {
             rest = Substring(FileManager.default.homeDirectoryForCurrentUser.path + rest.dropFirst())
@@ -45,6 +50,34 @@ public enum StoreURL: Sendable, Hashable, CustomStringConvertible {
         return .sqlite(path: String(rest))
     }
 
+    /// Splits `?schema=NAME` off a PostgreSQL URL and checks the rest (host, database, port,
+    /// sslmode, schema name) now, so a typo fails before anything connects.
+    private static func parsePostgres(_ text: String) throws -> StoreURL {
+        guard var components = URLComponents(string: text) else {
+            throw SuretyError(.invalidStoreURL, "'\(PostgresStore.Configuration.redacted(text))' is not a PostgreSQL URL; expected postgres://user:password@host:port/database")
+        }
+        var schema = "public"
+        if let items = components.queryItems {
+            let schemas = items.filter { $0.name == "schema" }
+            if schemas.count > 1 { throw SuretyError(.invalidStoreURL, "the PostgreSQL URL names more than one schema") }
+            if let item = schemas.first {
+                guard let value = item.value, !value.isEmpty else {
+                    throw SuretyError(.invalidStoreURL, "the PostgreSQL URL's schema parameter is empty; expected ?schema=NAME")
+                }
+                schema = value
+            }
+            let rest = items.filter { $0.name != "schema" }
+            components.queryItems = rest.isEmpty ? nil : rest
+        }
+        let url = components.string ?? text
+        do {
+            _ = try PostgresStore.Configuration(url: url, schema: schema)
+        } catch let error as SuretyError {
+            throw SuretyError(.invalidStoreURL, error.message)
+        }
+        return .postgres(url: url, schema: schema)
+    }
+
     /// The store URL from `--store`, else `SURETY_STORE`, else ``defaultURL``.
     public static func resolve(_ option: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> StoreURL {
         if let option { return try parse(option) }
@@ -54,19 +87,30 @@ public enum StoreURL: Sendable, Hashable, CustomStringConvertible {
         return try parse(defaultURL)
     }
 
-    /// The SQLite file's absolute path.
+    /// The SQLite file's absolute path; for PostgreSQL, the URL without its password.
     public var absolutePath: String {
         switch self {
         case .sqlite(let path):
             if path.hasPrefix("/") { return URL(fileURLWithPath: path).standardizedFileURL.path }
             let cwd = FileManager.default.currentDirectoryPath
             return URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: cwd, isDirectory: true)).standardizedFileURL.path
+        case .postgres:
+            return description
         }
     }
 
+    /// Whether the store is PostgreSQL.
+    public var isPostgres: Bool {
+        if case .postgres = self { return true }
+        return false
+    }
+
+    /// The URL, with a PostgreSQL password replaced by `***`.
     public var description: String {
         switch self {
         case .sqlite(let path): "sqlite:\(path)"
+        case .postgres(let url, let schema):
+            PostgresStore.Configuration.redacted(url) + (schema == "public" ? "" : (url.contains("?") ? "&" : "?") + "schema=\(schema)")
         }
     }
 }

@@ -9,7 +9,7 @@ enum JobRow {
         id, type, queue, priority, tenant, state, payload, attempt, max_attempts, run_at, enqueued_at, \
         first_attempt_at, attempted_at, attempted_by, lease_token, lease_until, finished_at, \
         last_error_type, last_error_message, last_error_class, dead_reason, unique_key, unique_scope, \
-        tags::text, correlation::text, note
+        tags::text, correlation::text, note, partition_key, trace_context
         """
 
     /// A job row and the current lease token (which `JobRecord` does not carry).
@@ -51,7 +51,9 @@ enum JobRow {
             uniqueScope: UniqueScope(rawValue: try row[22].decode(String.self)) ?? .whileActive,
             tags: JSONColumns.decodeTags(try row[23].decode(String?.self)),
             correlation: JSONColumns.decodeCorrelation(try row[24].decode(String?.self)),
-            note: try row[25].decode(String?.self)
+            note: try row[25].decode(String?.self),
+            partitionKey: try row[26].decode(String?.self),
+            traceContext: JSONColumns.decodeCorrelation(try row[27].decode(String?.self))
         )
         return Decoded(record: record, leaseToken: try row[14].decode(Int64?.self))
     }
@@ -69,7 +71,7 @@ enum JobRow {
             payload: job.payload, attempt: job.attempt, maxAttempts: job.maxAttempts,
             lease: Lease(jobID: job.id, token: decoded.leaseToken ?? 0), leaseUntil: job.leaseUntil ?? now,
             enqueuedAt: job.enqueuedAt, runAt: job.runAt, firstAttemptAt: job.firstAttemptAt ?? job.attemptedAt ?? now,
-            tags: job.tags, correlation: job.correlation
+            tags: job.tags, correlation: job.correlation, traceContext: job.traceContext
         )
     }
 }

@@ -11,7 +11,14 @@ enum Migrations {
     }
 
     /// The registered migrations, oldest first.
-    static let all: [Migration] = [Migration(identifier: "v1", statements: v1)]
+    static let all: [Migration] = [
+        Migration(identifier: "v1", statements: v1),
+        Migration(identifier: "v2_alerts", statements: v2Alerts),
+        Migration(identifier: "v2_flow_limits", statements: v2FlowLimits),
+        Migration(identifier: "v2_trace_context", statements: v2TraceContext),
+        Migration(identifier: "v2_cancel_requests", statements: v2CancelRequests),
+        Migration(identifier: "v2_schedules", statements: v2Schedules),
+    ]
 
     /// Serialises migrations across processes: `pg_advisory_xact_lock(lockKey)` (an arbitrary
     /// constant, "surety" in ASCII) is taken inside the migration transaction.
@@ -119,5 +126,52 @@ enum Migrations {
         )
         """,
         "CREATE UNIQUE INDEX surety_effects_key ON surety_effects (job_id, name, key, tenant)",
+    ]
+
+    /// Flow control (docs/flow-control.md): the partition key, its two partial indexes (both
+    /// skip jobs without a key, so queues that do not use keys pay nothing for them), queue
+    /// limits, and rate-limit buckets.
+    static let v2FlowLimits: [String] = [
+        "ALTER TABLE surety_jobs ADD COLUMN partition_key TEXT",
+        """
+        CREATE INDEX surety_jobs_partitioned ON surety_jobs (queue, partition_key, id, run_at)
+            WHERE state IN ('scheduled', 'available', 'retrying') AND partition_key IS NOT NULL
+        """,
+        """
+        CREATE INDEX surety_jobs_running_keys ON surety_jobs (queue, partition_key)
+            WHERE state = 'running' AND partition_key IS NOT NULL
+        """,
+        """
+        CREATE TABLE surety_queue_limits (
+            queue               TEXT    PRIMARY KEY,
+            concurrency         INTEGER,
+            concurrency_per_key INTEGER,
+            rate_count          INTEGER,
+            rate_period_us      BIGINT,
+            rate_burst          INTEGER,
+            key_rate_count      INTEGER,
+            key_rate_period_us  BIGINT,
+            key_rate_burst      INTEGER,
+            fair                BOOLEAN NOT NULL DEFAULT false,
+            max_backlog         INTEGER,
+            overflow            TEXT    NOT NULL DEFAULT 'reject',
+            key_cursor          TEXT
+        )
+        """,
+        """
+        CREATE TABLE surety_rate_buckets (
+            queue       TEXT   NOT NULL,
+            bucket      TEXT   NOT NULL,
+            tokens      BIGINT NOT NULL,
+            refilled_at BIGINT NOT NULL,
+            PRIMARY KEY (queue, bucket)
+        )
+        """,
+    ]
+
+    /// The trace context captured at enqueue (a JSON object of strings, the tracer's carrier;
+    /// NULL when no trace was active), so every attempt's span can link to the enqueuing trace.
+    static let v2TraceContext: [String] = [
+        "ALTER TABLE surety_jobs ADD COLUMN trace_context TEXT",
     ]
 }

@@ -10,6 +10,21 @@ enum Migrations {
         migrator.registerMigration("v1") { db in
             try db.execute(sql: v1)
         }
+        migrator.registerMigration("v2_alerts") { db in
+            try db.execute(sql: v2Alerts)
+        }
+        migrator.registerMigration("v2_flow_limits") { db in
+            try db.execute(sql: v2FlowLimits)
+        }
+        migrator.registerMigration("v2_trace_context") { db in
+            try db.execute(sql: v2TraceContext)
+        }
+        migrator.registerMigration("v2_cancel_requests") { db in
+            try db.execute(sql: v2CancelRequests)
+        }
+        migrator.registerMigration("v2_schedules") { db in
+            try db.execute(sql: v2Schedules)
+        }
         return migrator
     }
 
@@ -107,5 +122,52 @@ enum Migrations {
             confirmed_at INTEGER
         );
         CREATE UNIQUE INDEX surety_effects_key ON surety_effects (job_id, name, key, tenant);
+        """
+
+    /// Flow control (docs/flow-control.md): the partition key, its two partial indexes (both
+    /// skip jobs without a key, so queues that do not use keys pay nothing for them), queue
+    /// limits, and rate-limit buckets.
+    static let v2FlowLimits = """
+        ALTER TABLE surety_jobs ADD COLUMN partition_key TEXT;
+
+        -- Claims from queues with per-key limits or fairness: the waiting jobs of each key in
+        -- enqueue order (run_at included so "due" is decided from the index).
+        CREATE INDEX surety_jobs_partitioned ON surety_jobs (queue, partition_key, id, run_at)
+            WHERE state IN ('scheduled', 'available', 'retrying') AND partition_key IS NOT NULL;
+
+        -- Per-key concurrency: running jobs by key.
+        CREATE INDEX surety_jobs_running_keys ON surety_jobs (queue, partition_key)
+            WHERE state = 'running' AND partition_key IS NOT NULL;
+
+        CREATE TABLE surety_queue_limits (
+            queue               TEXT    PRIMARY KEY,
+            concurrency         INTEGER,
+            concurrency_per_key INTEGER,
+            rate_count          INTEGER,
+            rate_period_us      INTEGER,
+            rate_burst          INTEGER,
+            key_rate_count      INTEGER,
+            key_rate_period_us  INTEGER,
+            key_rate_burst      INTEGER,
+            fair                INTEGER NOT NULL DEFAULT 0,
+            max_backlog         INTEGER,
+            overflow            TEXT    NOT NULL DEFAULT 'reject',
+            key_cursor          TEXT
+        );
+
+        -- Token buckets: bucket '' is the queue's, any other the partition key's.
+        CREATE TABLE surety_rate_buckets (
+            queue       TEXT    NOT NULL,
+            bucket      TEXT    NOT NULL,
+            tokens      INTEGER NOT NULL,
+            refilled_at INTEGER NOT NULL,
+            PRIMARY KEY (queue, bucket)
+        );
+        """
+
+    /// The trace context captured at enqueue (a JSON object of strings, the tracer's carrier;
+    /// NULL when no trace was active), so every attempt's span can link to the enqueuing trace.
+    static let v2TraceContext = """
+        ALTER TABLE surety_jobs ADD COLUMN trace_context TEXT;
         """
 }

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Surety's benchmark matrix (docs/benchmarks.md): builds `surety` in release mode and runs
+# `surety bench` against SQLite (WAL, synchronous NORMAL and FULL) and PostgreSQL (a throwaway
+# server with durable settings: fsync, synchronous_commit and full_page_writes on), writing one
+# JSON file per store setting to Benchmarks/results/, then redraws the plots.
+#
+#   Benchmarks/run.sh                 # the whole matrix, about 10 minutes on 2 quiet cores
+#   BENCH_STORES="sqlite-normal" Benchmarks/run.sh
+#
+# Environment: BENCH_STORES (sqlite-normal sqlite-full postgres), BENCH_JOBS (20000),
+# BENCH_CONCURRENCY (16,64,256), BENCH_BACKLOGS_<STORE> (backlogs per store setting),
+# SURETY_BENCH_POSTGRES_URL (use this server instead of starting one; it must be durable),
+# SWIFT (the swift command).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+swift=${SWIFT:-swift}
+stores=${BENCH_STORES:-sqlite-normal sqlite-full postgres}
+jobs=${BENCH_JOBS:-20000}
+concurrency=${BENCH_CONCURRENCY:-16,64,256}
+results=$root/Benchmarks/results
+mkdir -p "$results"
+
+echo "building surety (release)..." >&2
+$swift build -c release --product surety >&2
+bin=$($swift build -c release --show-bin-path)/surety
+
+work=$(mktemp -d /tmp/surety-bench.XXXXXX)
+pg_dir=$work/postgres
+started_pg=""
+cleanup() {
+    if [[ -n $started_pg ]]; then SURETY_POSTGRES_DURABLE=1 scripts/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+{
+    echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "nproc: $(nproc)"
+    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+    echo "memory: $(grep MemTotal /proc/meminfo | awk '{printf "%.1f GiB", $2/1048576}')"
+    echo "kernel: $(uname -r)"
+    echo "disk of the stores: $(df -h "$work" | tail -1)"
+    echo "load before: $(uptime)"
+} >"$results/machine.txt"
+
+run_bench() {
+    local name=$1; shift
+    echo "== $name ==" >&2
+    echo "load before $name: $(uptime)" >>"$results/machine.txt"
+    "$bin" bench "$@" --jobs "$jobs" --concurrency "$concurrency" --json >"$results/$name.json.tmp"
+    mv "$results/$name.json.tmp" "$results/$name.json"
+}
+
+for store in $stores; do
+    case $store in
+    sqlite-normal)
+        run_bench sqlite-normal --store "sqlite:$work/bench.sqlite" --synchronous normal \
+            --backlogs "${BENCH_BACKLOGS_SQLITE_NORMAL:-10000,100000,1000000}"
+        ;;
+    sqlite-full)
+        run_bench sqlite-full --store "sqlite:$work/bench.sqlite" --synchronous full \
+            --backlogs "${BENCH_BACKLOGS_SQLITE_FULL:-10000,100000}"
+        ;;
+    postgres)
+        url=${SURETY_BENCH_POSTGRES_URL:-}
+        if [[ -z $url ]]; then
+            # Durable settings (not the test settings): see scripts/postgres.sh.
+            url=$(env -u SURETY_TEST_POSTGRES_URL SURETY_POSTGRES_DURABLE=1 scripts/postgres.sh start "$pg_dir" | tail -1)
+            started_pg=1
+        fi
+        if ! run_bench postgres --store "$url" --backlogs "${BENCH_BACKLOGS_POSTGRES:-10000,100000}"; then
+            echo "PostgreSQL run failed (does this build's 'surety bench' accept postgres:// URLs?)" >&2
+            rm -f "$results/postgres.json.tmp"
+        fi
+        ;;
+    *)
+        echo "unknown store setting '$store' (sqlite-normal, sqlite-full, postgres)" >&2
+        exit 2
+        ;;
+    esac
+done
+echo "load after: $(uptime)" >>"$results/machine.txt"
+
+python3 "$root/Benchmarks/plot.py" "$results" "$root/docs/images"
+echo "results in $results; plots in docs/images" >&2

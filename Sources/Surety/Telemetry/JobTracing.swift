@@ -1,0 +1,82 @@
+import Foundation
+import Tracing
+
+/// The tracing around jobs: the carrier stored at enqueue, and each attempt's span.
+///
+/// * At enqueue, ``JobQueue`` injects the current `ServiceContext` (the request or the running
+///   attempt that enqueues) into a `[String: String]` carrier stored with the job
+///   (`trace_context`). With no active context, or a tracer that injects nothing, nothing is stored.
+/// * Each attempt runs in a span `surety.job <type>` (kind `consumer`), started in the worker's
+///   own context and *linked* to the extracted enqueue context, so every attempt of a job, and
+///   the jobs it enqueued, can be followed from the request that started them.
+/// * Inside the attempt, `ServiceContext.current` is the span's context: jobs enqueued from a
+///   running job carry the attempt's context.
+enum JobTracing {
+    /// Injects `context` into a fresh carrier; empty when there is nothing to propagate.
+    static func carrier(for context: ServiceContext?, tracer: any Tracer) -> [String: String] {
+        guard let context else { return [:] }
+        var carrier: [String: String] = [:]
+        tracer.inject(context, into: &carrier, using: DictionaryInjector())
+        return carrier
+    }
+
+    /// Starts an attempt's span with its attributes and the link to the enqueuing context.
+    static func startAttempt(_ job: ClaimedJob, tracer: any Tracer) -> any Span {
+        var context = ServiceContext.current ?? .topLevel
+        context.suretyTenant = job.tenant
+        let span = tracer.startSpan("surety.job \(job.type)", context: context, ofKind: .consumer)
+        span.attributes["surety.job.id"] = job.id.rawValue
+        span.attributes["surety.job.type"] = job.type
+        span.attributes["surety.job.queue"] = job.queue
+        span.attributes["surety.job.attempt"] = job.attempt
+        span.attributes["surety.tenant"] = job.tenant.rawValue
+        if !job.traceContext.isEmpty {
+            var enqueued = ServiceContext.topLevel
+            tracer.extract(job.traceContext, into: &enqueued, using: DictionaryExtractor())
+            span.addLink(SpanLink(context: enqueued, attributes: ["surety.link": "enqueued_by"]))
+        }
+        return span
+    }
+
+    /// Records the attempt's outcome and ends its span. Only the recorded error (already scrubbed
+    /// of the job's secret values) is attached, never the raw error.
+    static func endAttempt(_ span: any Span, outcome: AttemptOutcome, next: NextState, error: AttemptError?) {
+        span.attributes["surety.job.outcome"] = outcome.rawValue
+        span.attributes["surety.job.next"] = next.spanDescription
+        if let error {
+            span.attributes["surety.error.class"] = error.errorClass.rawValue
+            span.attributes["surety.error.type"] = error.type
+            span.setStatus(SpanStatus(code: .error, message: "\(error.type): \(error.message)"))
+        } else if outcome == .succeeded {
+            span.setStatus(SpanStatus(code: .ok))
+        }
+        span.end()
+    }
+}
+
+extension NextState {
+    /// `completed`, `retry`, `reschedule`, `dead` or `cancelled`.
+    var spanDescription: String {
+        switch self {
+        case .completed: "completed"
+        case .retry: "retry"
+        case .reschedule: "reschedule"
+        case .dead: "dead"
+        case .cancelled: "cancelled"
+        }
+    }
+}
+
+/// Writes a tracer's propagation fields into the stored carrier.
+struct DictionaryInjector: Injector {
+    func inject(_ value: String, forKey key: String, into carrier: inout [String: String]) {
+        carrier[key] = value
+    }
+}
+
+/// Reads a tracer's propagation fields from the stored carrier.
+struct DictionaryExtractor: Extractor {
+    func extract(key: String, from carrier: [String: String]) -> String? {
+        carrier[key]
+    }
+}

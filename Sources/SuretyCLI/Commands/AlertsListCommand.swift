@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import Surety
+
+/// `surety alerts list [--all] [--json]`.
+struct AlertsListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List firing alerts (with --all, resolved ones too), most recent first.",
+        discussion: """
+            Alerts are evaluated by `surety worker --alerts FILE` (or an application's AlertMonitor) and \
+            kept in the store, so every node and this command see the same ones. Resolved alerts are \
+            kept for keepResolvedSeconds (default 7 days). See docs/alerts.md.
+            """
+    )
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Flag(name: .long, help: "Include resolved alerts.")
+    var all = false
+
+    @Flag(name: .long, help: "Print the result as JSON (documented in docs/alerts.md).")
+    var json = false
+
+    /// One listed alert, as `--json` prints it.
+    struct Entry: Encodable {
+        var key: String
+        var status: String
+        var version: Int
+        var updatedAt: Date
+        var notices: Int
+        var lastNoticeAt: Date
+        var escalatedAt: Date?
+        var alert: Alert
+    }
+
+    struct Output: Encodable {
+        var alerts: [Entry]
+    }
+
+    func run() async throws {
+        try await storeOptions.withStore(create: false) { try await run(opened: $0) }
+    }
+
+    func run(opened: OpenStore) async throws {
+        let (store, url) = (opened.store, opened.url)
+        guard let states = (store as any JobStore) as? any AlertStateStore else {
+            throw CLIError("the store \(url) does not keep alert state")
+        }
+        var entries: [Entry] = []
+        for record in try await states.alertStates() {
+            let state = try AlertState.decode(record.body, key: record.key)
+            guard all || state.status == .firing else { continue }
+            entries.append(Entry(key: record.key, status: state.status.rawValue, version: record.version, updatedAt: record.updatedAt,
+                                 notices: state.notices, lastNoticeAt: state.lastNoticeAt, escalatedAt: state.escalatedAt, alert: state.alert))
+        }
+        entries.sort { ($0.status, $1.alert.firingSince, $0.key) < ($1.status, $0.alert.firingSince, $1.key) }
+        if json {
+            let encoder = AlertJSON.encoder()
+            encoder.outputFormatting.insert(.prettyPrinted)
+            Console.line(String(decoding: try encoder.encode(Output(alerts: entries)), as: UTF8.self))
+            return
+        }
+        guard !entries.isEmpty else {
+            Console.line(all ? "no alerts recorded" : "no alerts firing")
+            return
+        }
+        let rows = entries.map { entry -> [String] in
+            [entry.status, entry.key, entry.alert.environment, Formatting.timestamp(entry.alert.firingSince),
+             "\(entry.alert.affected)", "\(entry.alert.deadLetter.count)", entry.escalatedAt == nil ? "-" : "yes"]
+        }
+        Console.line(Formatting.table(["STATUS", "ALERT", "ENV", "SINCE", "AFFECTED", "DEAD", "ESCALATED"], rows))
+        for entry in entries {
+            Console.line()
+            Console.line("\(entry.key): \(entry.alert.summary)")
+            if let first = entry.alert.firstFailureAt { Console.line("  first failure: \(Formatting.timestamp(first))") }
+            Console.line("  what to do: \(entry.alert.whatToDo)")
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import PostgresNIO
+import Surety
+
+extension PostgresStore: RunningJobCancellation {
+    /// One transaction: each job is locked (`FOR UPDATE`); waiting jobs become `cancelled`
+    /// (audit `cancel`); running jobs get a row in `surety_cancel_requests` (audit
+    /// `cancel_request`); finished jobs are skipped.
+    public func requestCancellation(_ ids: [JobID], action: OperatorAction) async throws -> CancellationResult {
+        try await transaction("requestCancellation") { connection in
+            var result = CancellationResult()
+            for id in ids {
+                let states = try await connection.query(
+                    "SELECT state FROM surety_jobs WHERE id = \(id.rawValue) FOR UPDATE", logger: logger
+                ).collect { try $0[0].decode(String.self) }
+                if states.first == JobState.running.rawValue {
+                    let at = Timestamp.micros(action.at)
+                    try await connection.query("""
+                        INSERT INTO surety_cancel_requests (job_id, actor, reason, at)
+                        VALUES (\(id.rawValue), \(action.actor), \(action.reason), \(at))
+                        ON CONFLICT (job_id) DO UPDATE SET actor = excluded.actor, reason = excluded.reason, at = excluded.at
+                        """, logger: logger)
+                    try await connection.query("""
+                        INSERT INTO surety_audit (job_id, action, actor, reason, at)
+                        VALUES (\(id.rawValue), 'cancel_request', \(action.actor), \(action.reason), \(at))
+                        """, logger: logger)
+                    result.requested.append(id)
+                    continue
+                }
+                let applied = try await Self.apply([id], action: action, name: "cancel", connection, logger: logger) {
+                    JobLifecycle.cancel($0, action: action)
+                }
+                result.cancelled += applied.changed
+                result.skipped += applied.skipped
+            }
+            return result
+        }
+    }
+
+    /// One statement: the heartbeat's UPDATE, joined with the pending cancel requests.
+    public func heartbeatReportingCancellations(_ leases: [Lease], until: Date) async throws -> HeartbeatReport {
+        guard !leases.isEmpty else { return HeartbeatReport() }
+        let ids = leases.map(\.jobID.rawValue)
+        let tokens = leases.map(\.token)
+        let query: PostgresQuery = """
+            WITH held AS (
+                UPDATE surety_jobs AS j SET lease_until = \(Timestamp.micros(until))
+                FROM unnest(\(ids)::int8[], \(tokens)::int8[]) AS h(id, token)
+                WHERE j.id = h.id AND j.state = 'running' AND j.lease_token = h.token
+                RETURNING j.id, j.lease_token)
+            SELECT held.id, held.lease_token, r.actor, r.reason, r.at
+            FROM held LEFT JOIN surety_cancel_requests AS r ON r.job_id = held.id
+            """
+        let rows = try await self.query("heartbeat", query) { rows in
+            try await rows.collect { row -> (Lease, CancelRequest?) in
+                let lease = Lease(jobID: JobID(try row[0].decode(Int64.self)), token: try row[1].decode(Int64.self))
+                guard let actor = try row[2].decode(String?.self) else { return (lease, nil) }
+                return (lease, CancelRequest(
+                    lease: lease, actor: actor, reason: try row[3].decode(String.self),
+                    at: Timestamp.date(try row[4].decode(Int64.self))
+                ))
+            }
+        }
+        let kept = Set(rows.map(\.0))
+        return HeartbeatReport(
+            lost: leases.filter { !kept.contains($0) },
+            cancelRequested: rows.compactMap(\.1).sorted { $0.lease.jobID < $1.lease.jobID }
+        )
+    }
+
+    /// After finishes were applied in the same transaction: drops the cancel requests of those
+    /// jobs, and cancels the ones that would run again (see ``Surety/RunningJobCancellation``).
+    /// One statement; on an empty request table it costs one index probe per batch.
+    static func applyCancelRequests(_ finishes: [AttemptFinish], applied: [Bool], _ connection: PostgresConnection, logger: Logger) async throws {
+        let done = finishes.indices.filter { applied[$0] }
+        guard !done.isEmpty else { return }
+        let ids = done.map { finishes[$0].lease.jobID.rawValue }
+        let ended = done.map { Timestamp.micros(finishes[$0].endedAt) }
+        try await connection.query("""
+            WITH taken AS (
+                DELETE FROM surety_cancel_requests WHERE job_id = ANY(\(ids)::int8[]) RETURNING job_id, actor, reason)
+            UPDATE surety_jobs AS j SET
+                state = 'cancelled', finished_at = e.ended_at, note = 'cancelled by ' || t.actor || ': ' || t.reason,
+                unique_slot = CASE WHEN j.unique_scope = 'forever' THEN j.unique_key END
+            FROM taken AS t JOIN unnest(\(ids)::int8[], \(ended)::int8[]) AS e(id, ended_at) ON e.id = t.job_id
+            WHERE j.id = t.job_id AND j.state IN ('scheduled', 'available', 'retrying')
+            """, logger: logger)
+    }
+}
