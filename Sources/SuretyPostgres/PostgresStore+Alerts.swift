@@ -25,7 +25,7 @@ extension PostgresStore: AlertObservationsStore, AlertStateStore {
             ) f WHERE rn = 1
             """
         let rows = try await self.query("alert activity", query) { rows in
-            try await rows.collect { row -> (Int, AttemptActivity) in
+            try await rows.collect { row -> AttemptActivity in
                 let part = try row[0].decode(Int.self)
                 var activity = AttemptActivity(type: try row[1].decode(String.self), queue: try row[2].decode(String.self), succeeded: 0, failed: 0)
                 let count = try row[3].decode(Int.self)
@@ -40,23 +40,10 @@ extension PostgresStore: AlertObservationsStore, AlertStateStore {
                         payload: try row[10].decode(String.self)
                     )
                 }
-                return (part, activity)
+                return activity
             }
         }
-        var groups: [[String]: AttemptActivity] = [:]
-        for (part, activity) in rows {
-            let key = [activity.type, activity.queue]
-            var group = groups[key] ?? AttemptActivity(type: activity.type, queue: activity.queue, succeeded: 0, failed: 0)
-            if part == 0 {
-                group.succeeded = activity.succeeded
-            } else {
-                group.failed = activity.failed
-                group.firstFailureAt = activity.firstFailureAt
-                group.lastFailure = activity.lastFailure
-            }
-            groups[key] = group
-        }
-        return groups.values.sorted { ($0.type, $0.queue) < ($1.type, $1.queue) }
+        return AttemptActivity.merged(rows)
     }
 
     public func deadLetterSummary(since: Date) async throws -> [DeadLetterSummary] {

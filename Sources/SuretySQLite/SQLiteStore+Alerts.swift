@@ -26,24 +26,21 @@ extension SQLiteStore: AlertObservationsStore, AlertStateStore {
             """
         let arguments: StatementArguments = ["since": Timestamp.micros(since), "until": Timestamp.micros(until)]
         return try await read("alert activity") { db in
-            var groups: [[String]: AttemptActivity] = [:]
-            for row in try Row.fetchAll(db, sql: sql, arguments: arguments) {
-                let type: String = row[1]
-                let queue: String = row[2]
-                var group = groups[[type, queue]] ?? AttemptActivity(type: type, queue: queue, succeeded: 0, failed: 0)
+            let parts = try Row.fetchAll(db, sql: sql, arguments: arguments).map { row -> AttemptActivity in
+                var part = AttemptActivity(type: row[1], queue: row[2], succeeded: 0, failed: 0)
                 if (row[0] as Int) == 0 {
-                    group.succeeded = row[3]
+                    part.succeeded = row[3]
                 } else {
-                    group.failed = row[3]
-                    group.firstFailureAt = Timestamp.dateIfPresent(row[4])
-                    group.lastFailure = ObservedFailure(
+                    part.failed = row[3]
+                    part.firstFailureAt = Timestamp.dateIfPresent(row[4])
+                    part.lastFailure = ObservedFailure(
                         jobID: JobID(row[6] as Int64), at: Timestamp.date(row[5]),
                         error: Self.attemptError(type: row[7], message: row[8], errorClass: row[9]), payload: row[10]
                     )
                 }
-                groups[[type, queue]] = group
+                return part
             }
-            return groups.values.sorted { ($0.type, $0.queue) < ($1.type, $1.queue) }
+            return AttemptActivity.merged(parts)
         }
     }
 

@@ -60,6 +60,27 @@ public struct AttemptActivity: Sendable, Hashable, Codable {
     }
 }
 
+extension AttemptActivity {
+    /// Merges partial rows of one type and queue, as the SQL stores read them in one statement:
+    /// a completions row (only `succeeded`) and a failures row (`failed` with the first and newest
+    /// failure). The result is sorted by type, then queue.
+    public static func merged(_ parts: [AttemptActivity]) -> [AttemptActivity] {
+        var groups: [[String]: AttemptActivity] = [:]
+        for part in parts {
+            let key = [part.type, part.queue]
+            var group = groups[key] ?? AttemptActivity(type: part.type, queue: part.queue, succeeded: 0, failed: 0)
+            group.succeeded += part.succeeded
+            if part.lastFailure != nil {
+                group.failed += part.failed
+                group.firstFailureAt = part.firstFailureAt
+                group.lastFailure = part.lastFailure
+            }
+            groups[key] = group
+        }
+        return groups.values.sorted { ($0.type, $0.queue) < ($1.type, $1.queue) }
+    }
+}
+
 /// The dead-letter inbox of one job type in one queue.
 public struct DeadLetterSummary: Sendable, Hashable, Codable {
     public var type: String
