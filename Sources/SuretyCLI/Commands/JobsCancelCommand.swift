@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Surety
-import SuretySQLite
 
 /// `surety jobs cancel ID... --by WHO --reason TEXT`: cancels waiting jobs at once and asks running
 /// ones to stop (their worker cancels them at its next heartbeat). Audited.
@@ -38,9 +37,9 @@ struct JobsCancelCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (store, _) = try await storeOptions.open(create: false)
-        let queue = JobQueue(store: store)
-        let result = try await queue.requestCancellation(ids.map { JobID($0) }, by: by, reason: reason)
+        let result = try await storeOptions.withStore(create: false) { opened in
+            try await JobQueue(store: opened.store).requestCancellation(ids.map { JobID($0) }, by: by, reason: reason)
+        }
         if json {
             let value = JSONValue.object([
                 "cancelled": .array(result.cancelled.map { .int($0.rawValue) }),

@@ -34,10 +34,11 @@ struct LimitsListCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let (store, url) = try await storeOptions.open(create: false)
-        let limits = try await LimitsCommand.flowControl(store, url: url).queueLimits()
-        let view = LimitsView(limits: limits, counts: try await store.counts())
-        Console.line(json ? view.json().rendered() : view.text(emptyMessage: "No queue has limits. Set some with `surety limits set QUEUE ...`."))
+        try await storeOptions.withStore(create: false) { opened in
+            let limits = try await LimitsCommand.flowControl(opened.store, url: opened.url).queueLimits()
+            let view = LimitsView(limits: limits, counts: try await opened.store.counts())
+            Console.line(json ? view.json().rendered() : view.text(emptyMessage: "No queue has limits. Set some with `surety limits set QUEUE ...`."))
+        }
     }
 }
 
@@ -102,10 +103,11 @@ struct LimitsSetCommand: AsyncParsableCommand {
             ratePerKey: try ratePerKey.map { try RateLimit(parsing: $0, burst: keyBurst) },
             fair: fair, maxBacklog: maxBacklog, overflow: overflow.policy
         )
-        let (store, url) = try await storeOptions.open(create: false)
-        try await LimitsCommand.flowControl(store, url: url).setQueueLimits(limits)
-        let view = LimitsView(limits: [limits], counts: try await store.counts())
-        Console.line(json ? view.json().rendered() : view.text(emptyMessage: ""))
+        try await storeOptions.withStore(create: false) { opened in
+            try await LimitsCommand.flowControl(opened.store, url: opened.url).setQueueLimits(limits)
+            let view = LimitsView(limits: [limits], counts: try await opened.store.counts())
+            Console.line(json ? view.json().rendered() : view.text(emptyMessage: ""))
+        }
     }
 }
 
@@ -119,8 +121,9 @@ struct LimitsRemoveCommand: AsyncParsableCommand {
     var queue: String
 
     func run() async throws {
-        let (store, url) = try await storeOptions.open(create: false)
-        let removed = try await LimitsCommand.flowControl(store, url: url).removeQueueLimits(queue: queue)
+        let removed = try await storeOptions.withStore(create: false) { opened in
+            try await LimitsCommand.flowControl(opened.store, url: opened.url).removeQueueLimits(queue: queue)
+        }
         guard removed else { throw SuretyError(.notFound, "queue '\(queue)' has no limits") }
         Console.line("Removed the limits of queue '\(queue)'.")
     }

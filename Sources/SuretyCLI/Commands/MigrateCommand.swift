@@ -24,10 +24,7 @@ struct MigrateCommand: AsyncParsableCommand {
     func run(opened: OpenStore) async throws {
         let url = opened.url
         if demoTables {
-            let sqlite = try opened.requireSQLite(for: "--demo-tables")
-            do { try await DemoSchema.migrate(sqlite.database) } catch {
-                throw StoreOpener.describe(error, action: "create the demo tables in", url: url)
-            }
+            _ = try await opened.demoTables()
         }
         if json {
             Console.line(JSONValue.object([

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Surety
-import SuretySQLite
 
 /// `surety prune`: one retention pass now (workers run one every few minutes on their own).
 struct PruneCommand: AsyncParsableCommand {
@@ -27,7 +26,10 @@ struct PruneCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let (store, url) = try await storeOptions.open(create: false)
+        try await storeOptions.withStore(create: false) { try await run(store: $0.store, url: $0.url) }
+    }
+
+    private func run(store: any JobStore, url: StoreURL) async throws {
         let policy = try retention.policy(interval: .seconds(300))
         let service = RetentionService(store: store, policy: policy)
         let report: RetentionReport

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Surety
-import SuretySQLite
 
 /// `surety schedules list|pause|resume`.
 struct SchedulesCommand: AsyncParsableCommand {
@@ -29,8 +28,7 @@ struct SchedulesListCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (store, _) = try await storeOptions.open(create: false)
-        let records = try await store.schedules()
+        let records = try await storeOptions.withStore(create: false) { try await ScheduleChangeOptions.scheduleStore($0).schedules() }
         let now = Date()
         if json {
             Console.line(JSONValue.array(records.map { ScheduleView.json($0, next: $0.paused ? [] : $0.nextRuns(after: now, count: next)) }).rendered())
@@ -86,10 +84,20 @@ struct ScheduleChangeOptions: ParsableArguments {
         if reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ValidationError("--reason must say why") }
     }
 
+    /// The store's schedule capability, or a clear error.
+    static func scheduleStore(_ opened: OpenStore) throws -> any ScheduleStore {
+        guard let schedules = opened.store as? any ScheduleStore else {
+            throw SuretyError(.invalidArgument, "the store \(opened.url) does not keep schedules")
+        }
+        return schedules
+    }
+
     func apply(paused: Bool) async throws {
-        let (store, _) = try await storeOptions.open(create: false)
         let action = try OperatorAction(actor: by, reason: reason, at: Date())
-        guard let record = try await store.setSchedulePaused(name, paused: paused, action: action) else {
+        let changed = try await storeOptions.withStore(create: false) { opened in
+            try await Self.scheduleStore(opened).setSchedulePaused(name, paused: paused, action: action)
+        }
+        guard let record = changed else {
             throw SuretyError(.notFound, "no schedule named '\(name)'; `surety schedules list` shows them")
         }
         if json {

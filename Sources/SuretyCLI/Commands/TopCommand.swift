@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Surety
-import SuretySQLite
 
 /// `surety top`: a live view of the store, redrawn in place.
 struct TopCommand: AsyncParsableCommand {
@@ -33,7 +32,10 @@ struct TopCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (store, url) = try await storeOptions.open(create: false)
+        try await storeOptions.withStore(create: false) { try await run(store: $0.store, url: $0.url) }
+    }
+
+    private func run(store: any JobStore, url: StoreURL) async throws {
         let windowSeconds = try TimeArguments.duration(window, option: "--window").timeInterval
         let inPlace = Console.stdoutIsTerminal
         var frame = 0

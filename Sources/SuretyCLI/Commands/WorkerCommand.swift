@@ -126,13 +126,11 @@ struct WorkerCommand: AsyncParsableCommand {
     func run(opened: OpenStore, logger: Logger) async throws {
         let (store, url) = (opened.store, opened.url)
         var dependencies = JobDependencies()
-        if demoJobs, let sqlite = opened.sqlite {
-            do { try await DemoSchema.migrate(sqlite.database) } catch {
-                throw StoreOpener.describe(error, action: "create the demo tables in", url: url)
-            }
-            dependencies.register(DemoServices(database: sqlite.database, faults: faults, seed: demoSeed))
-            // demo.payment completes inside its own transaction through the store.
-            dependencies.register(sqlite)
+        if demoJobs {
+            let tables = try await opened.demoTables()
+            dependencies.register(DemoServices(tables: tables, faults: faults, seed: demoSeed))
+            // On SQLite, demo.payment completes inside its own transaction through the store.
+            if let sqlite = opened.sqlite { dependencies.register(sqlite) }
         }
         let id = workerID ?? WorkerConfiguration.defaultWorkerID()
         let startLogger: Logger = {

@@ -94,11 +94,11 @@ public struct DemoEmail: Job {
         guard parts.count == 2, !parts[0].isEmpty, parts[1].contains(".") else {
             throw PermanentFailure("recipient '\(to)' is not an email address; the provider rejects it (422)")
         }
-        let (database, tenant, jobID, recipient, subject) = (services.database, context.tenant, context.id, to, self.subject)
+        let (tables, tenant, jobID, recipient, subject) = (services.tables, context.tenant, context.id, to, self.subject)
         let messageID: String = try await context.effect(
             "send", key: recipient, policy: .rerunWithSameKey,
             reconcile: { key in
-                if let existing = try await DemoEmailProvider.lookup(in: database, key: key) { return .happened(existing) }
+                if let existing = try await DemoEmailProvider.lookup(in: tables, key: key) { return .happened(existing) }
                 return .didNotHappen
             },
             perform: { key in
@@ -106,7 +106,7 @@ public struct DemoEmail: Job {
                     throw DemoProviderError(status: 502, message: "email provider answered 502 Bad Gateway before accepting the message")
                 }
                 let (messageID, duplicate) = try await DemoEmailProvider.send(
-                    in: database, key: key, jobID: jobID, tenant: tenant, attempt: context.attempt,
+                    in: tables, key: key, jobID: jobID, tenant: tenant, attempt: context.attempt,
                     recipient: recipient, subject: subject, at: context.clock.now()
                 )
                 if services.unitRandom(context, "email.lost") < services.faults.emailResponseLostRate {
@@ -124,6 +124,27 @@ public struct DemoEmail: Job {
 
 /// The simulated email provider: a table in its own transactions.
 public enum DemoEmailProvider {
+    /// The message id accepted under `key`, if any, wherever the demo tables live.
+    public static func lookup(in tables: DemoDatabase, key: String) async throws -> String? {
+        switch tables {
+        case .sqlite(let database): try await lookup(in: database, key: key)
+        case .postgres(let store): try await DemoPostgres.lookupMessage(store, key: key)
+        }
+    }
+
+    /// Accepts a message under `key` (or counts a resend), wherever the demo tables live.
+    public static func send(
+        in tables: DemoDatabase, key: String, jobID: JobID, tenant: TenantID, attempt: Int,
+        recipient: String, subject: String, at: Date
+    ) async throws -> (messageID: String, duplicate: Bool) {
+        switch tables {
+        case .sqlite(let database):
+            try await send(in: database, key: key, jobID: jobID, tenant: tenant, attempt: attempt, recipient: recipient, subject: subject, at: at)
+        case .postgres(let store):
+            try await DemoPostgres.send(store, key: key, jobID: jobID, tenant: tenant, attempt: attempt, recipient: recipient, subject: subject, at: at)
+        }
+    }
+
     /// The message id accepted under `key`, if any (how a job reconciles an unconfirmed send).
     public static func lookup(in database: any DatabaseWriter, key: String) async throws -> String? {
         try await database.read { db in
@@ -162,11 +183,19 @@ public enum DemoEmailProvider {
 }
 
 /// `demo.payment` `{"from": "acct-1", "to": "acct-2", "amount": 10}`: moves money between two
-/// accounts of the job's tenant and inserts `demo_transfers(job_id)` through
-/// `SQLiteStore.complete(context)`: the transfer and the job's `completed` state commit in ONE
-/// transaction (fenced on the attempt's lease), so a transfer exists exactly when its job
-/// completed, a killed worker or a lost lease included. An account opens with 1000 the first time
-/// it is named; a transfer larger than the balance fails permanently (rolled back).
+/// accounts of the job's tenant and inserts `demo_transfers(job_id)`.
+///
+/// - On SQLite, through `SQLiteStore.complete(context)`: the transfer and the job's `completed`
+///   state commit in ONE transaction (fenced on the attempt's lease), so a transfer exists exactly
+///   when its job completed, a killed worker or a lost lease included.
+/// - On PostgreSQL, as an effect (`context.effect("transfer", policy: .rerunWithSameKey)`) whose
+///   one transaction inserts the transfer keyed on the job and moves the money only when that
+///   insert was new; an attempt that finds the effect in doubt reconciles by looking the transfer
+///   up. So money moves at most once per job, and a transfer exists for every completed payment;
+///   a job whose attempts all ran out after its transfer committed ends dead with its transfer.
+///
+/// An account opens with 1000 the first time it is named; a transfer larger than the balance
+/// fails permanently (rolled back).
 public struct DemoPayment: Job {
     public static let name = "demo.payment"
     public static let options = DemoJobs.options(queue: "payments", priority: 1)
@@ -183,14 +212,40 @@ public struct DemoPayment: Job {
         self.secret = secret
     }
 
-    enum Outcome: Sendable { case transferred, alreadyDone }
+    enum Outcome: String, Sendable, Codable { case transferred, alreadyDone }
 
     public func run(_ context: JobContext) async throws {
         let services = try context.dependency(DemoServices.self)
-        let store = try context.dependency(SQLiteStore.self)
         guard amount > 0 else { throw PermanentFailure("amount must be positive, got \(amount)") }
         guard from != to else { throw PermanentFailure("a transfer needs two different accounts") }
         guard !from.isEmpty, !to.isEmpty else { throw PermanentFailure("account names must not be empty") }
+        let outcome: Outcome
+        switch services.tables {
+        case .sqlite:
+            outcome = try await transferInSQLite(context)
+        case .postgres(let store):
+            let (jobID, tenant, from, to, amount, at) = (context.id, context.tenant, self.from, self.to, self.amount, context.clock.now())
+            outcome = try await context.effect(
+                "transfer", policy: .rerunWithSameKey,
+                reconcile: { _ in try await DemoPostgres.transferExists(store, jobID: jobID) ? .happened(.alreadyDone) : .didNotHappen },
+                perform: { _ in
+                    try await DemoPostgres.transfer(store, jobID: jobID, tenant: tenant, from: from, to: to, amount: amount, at: at)
+                        ? .transferred : .alreadyDone
+                }
+            )
+        }
+        if outcome == .alreadyDone {
+            context.logger.info("transfer already recorded by an earlier attempt; nothing moved")
+        }
+        if outcome == .transferred, services.unitRandom(context, "payment.lost") < services.faults.paymentResponseLostRate {
+            // On SQLite the job is already completed in the transaction: the worker keeps it
+            // completed. On PostgreSQL the effect is confirmed: the retry returns its result.
+            throw DemoTransientError(message: "database connection reset after the transfer committed")
+        }
+    }
+
+    private func transferInSQLite(_ context: JobContext) async throws -> Outcome {
+        let store = try context.dependency(SQLiteStore.self)
         let (jobID, tenant, from, to, amount) = (context.id.rawValue, context.tenant.rawValue, self.from, self.to, self.amount)
         let at = Formatting.timestamp(context.clock.now())
         let outcome: Outcome
@@ -232,13 +287,7 @@ public struct DemoPayment: Job {
                 return .transferred
             }
         }
-        if outcome == .alreadyDone {
-            context.logger.info("transfer already recorded by an earlier attempt; nothing moved")
-        }
-        if outcome == .transferred, services.unitRandom(context, "payment.lost") < services.faults.paymentResponseLostRate {
-            // The job is already completed in the transaction: the worker keeps it completed.
-            throw DemoTransientError(message: "database connection reset after the transfer committed (the job completed in the same transaction)")
-        }
+        return outcome
     }
 }
 

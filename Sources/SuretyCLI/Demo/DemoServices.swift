@@ -24,17 +24,27 @@ public struct DemoFaults: Sendable, Hashable {
 }
 
 /// What the demo jobs need, handed to them through ``JobDependencies``: the application's
-/// database (the store's GRDB pool, same file) and the fault-injection settings.
+/// database (the store's GRDB pool, same file; or the PostgreSQL store's pool, same schema) and
+/// the fault-injection settings.
 public struct DemoServices: Sendable {
     /// Where the demo's own tables live (`demo_email_provider`, `demo_accounts`, `demo_transfers`).
-    public let database: any DatabaseWriter
+    public let tables: DemoDatabase
     public let faults: DemoFaults
     /// When set, every random choice of a demo job is a function of (seed, job id, attempt), so
     /// two runs with the same seed make the same choices whichever process runs the attempt.
     public let seed: UInt64?
 
+    /// The demo tables in an SQLite store's file.
+    /// - Parameters:
+    ///   - faults: Default: ``DemoFaults/init(emailProviderErrorRate:emailResponseLostRate:paymentResponseLostRate:)`` defaults.
+    ///   - seed: Default: none (fresh randomness).
     public init(database: any DatabaseWriter, faults: DemoFaults = DemoFaults(), seed: UInt64? = nil) {
-        self.database = database
+        self.init(tables: .sqlite(database), faults: faults, seed: seed)
+    }
+
+    /// The demo tables wherever `tables` says. Defaults as ``init(database:faults:seed:)``.
+    public init(tables: DemoDatabase, faults: DemoFaults = DemoFaults(), seed: UInt64? = nil) {
+        self.tables = tables
         self.faults = faults
         self.seed = seed
     }

@@ -77,6 +77,22 @@ struct OpenStore: Sendable {
     let sqlite: SQLiteStore?
     let postgres: PostgresStore?
 
+    /// Creates the demo application's tables beside the store's (same SQLite file, or same
+    /// PostgreSQL schema) when missing, and returns where they are.
+    func demoTables() async throws -> DemoDatabase {
+        do {
+            if let sqlite {
+                try await DemoSchema.migrate(sqlite.database)
+                return .sqlite(sqlite.database)
+            }
+            guard let postgres else { throw SuretyError(.invalidArgument, "the store \(url) cannot hold the demo tables") }
+            try await DemoSchema.migrate(postgres: postgres)
+            return .postgres(postgres)
+        } catch {
+            throw StoreOpener.describe(error, action: "create the demo tables in", url: url)
+        }
+    }
+
     /// The SQLite store, or a clear error naming `feature` for a PostgreSQL store.
     func requireSQLite(for feature: String) throws -> SQLiteStore {
         guard let sqlite else {
