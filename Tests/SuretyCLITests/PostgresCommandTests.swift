@@ -72,6 +72,77 @@ struct PostgresCommandTests {
         }
     }
 
+    @Test("limits, top, prune, schedules and jobs cancel work on a postgres:// store URL")
+    func operatorCommandsOnPostgres() async throws {
+        let dir = try TempDir()
+        try await PGServer.withFreshSchema { url, store in
+            var ids: [JobID] = []
+            for index in 0..<3 {
+                let result = try await CLI.run(["enqueue", "--store", url, "--type", "demo.noop", "--payload", "{}", "--tenant", "acme", "--key", "op-\(index)", "--json"], in: dir)
+                #expect(result.status == 0, "\(result)")
+                ids.append(try enqueuedID(result))
+            }
+
+            // limits set | list | remove
+            let set = try await CLI.run(["limits", "set", "default", "--store", url, "--concurrency", "2", "--rate", "10/s", "--json"], in: dir)
+            #expect(set.status == 0, "\(set)")
+            #expect(try await store.queueLimits().map(\.queue) == ["default"])
+            #expect(try await store.queueLimits().first?.concurrency == 2)
+            let list = try await CLI.run(["limits", "list", "--store", url, "--json"], in: dir)
+            #expect(list.status == 0, "\(list)")
+            let queue = (try list.json()["limits"] as? [String: Any])?["default"] as? [String: Any]
+            #expect(queue?["concurrency"] as? Int == 2 && queue?["waiting"] as? Int == 3, "\(list)")
+            let remove = try await CLI.run(["limits", "remove", "default", "--store", url], in: dir)
+            #expect(remove.status == 0, "\(remove)")
+            #expect(try await store.queueLimits().isEmpty)
+            let removeAgain = try await CLI.run(["limits", "remove", "default", "--store", url], in: dir)
+            #expect(removeAgain.status != 0 && removeAgain.stderr.contains("has no limits"), "\(removeAgain)")
+
+            // top
+            let top = try await CLI.run(["top", "--store", url, "--iterations", "1", "--window", "10m"], in: dir)
+            #expect(top.status == 0, "\(top)")
+            #expect(top.stdout.contains("surety top · postgres://") && top.stdout.contains("3 waiting, 0 running"), "\(top)")
+            #expect(!top.stdout.contains("SQLite"), "\(top)")
+
+            // schedules list | pause | resume (a scheduler registered one)
+            try await store.saveSchedules([ScheduleDefinition(
+                name: "nightly", expression: "0 30 2 * * *", timeZone: "UTC", jobType: "demo.noop", queue: "default",
+                tenant: .system, overlap: "skip", missed: "run_latest"
+            )], now: Date())
+            let schedules = try await CLI.run(["schedules", "list", "--store", url, "--json"], in: dir)
+            #expect(schedules.status == 0, "\(schedules)")
+            #expect(schedules.stdout.contains("\"nightly\""), "\(schedules)")
+            let pause = try await CLI.run(["schedules", "pause", "nightly", "--store", url, "--by", "alice", "--reason", "maintenance", "--json"], in: dir)
+            #expect(pause.status == 0, "\(pause)")
+            #expect(try await store.schedules().first?.paused == true)
+            #expect(try await store.schedules().first?.changedBy == "alice")
+            let resume = try await CLI.run(["schedules", "resume", "nightly", "--store", url, "--by", "bob", "--reason", "done"], in: dir)
+            #expect(resume.status == 0, "\(resume)")
+            #expect(try await store.schedules().first?.paused == false)
+            let unknown = try await CLI.run(["schedules", "pause", "nope", "--store", url, "--by", "alice", "--reason", "x"], in: dir)
+            #expect(unknown.status != 0 && unknown.stderr.contains("no schedule named 'nope'"), "\(unknown)")
+
+            // jobs cancel
+            let cancel = try await CLI.run(["jobs", "cancel", "\(ids[0])", "--store", url, "--by", "alice", "--reason", "not needed", "--json"], in: dir)
+            #expect(cancel.status == 0, "\(cancel)")
+            #expect((try cancel.json()["cancelled"] as? [Int]) == [Int(ids[0].rawValue)], "\(cancel)")
+            #expect(try await store.job(ids[0])?.state == .cancelled)
+            #expect(try await store.audit(of: ids[0]).first?.actor == "alice")
+
+            // prune: the cancelled job, once it is older than --keep-cancelled
+            try await eventually("the cancelled job is past a one-second retention", timeout: .seconds(60)) {
+                let dry = try await CLI.run(["prune", "--store", url, "--dry-run", "--json", "--keep-cancelled", "1s"], in: dir)
+                return try dry.status == 0 && dry.json()["cancelled"] as? Int == 1
+            }
+            #expect(try await store.job(ids[0]) != nil, "a dry run deletes nothing")
+            let prune = try await CLI.run(["prune", "--store", url, "--json", "--keep-cancelled", "1s"], in: dir)
+            #expect(prune.status == 0, "\(prune)")
+            #expect(try prune.json()["cancelled"] as? Int == 1, "\(prune)")
+            #expect(try await store.job(ids[0]) == nil)
+            #expect(try await store.job(ids[1])?.state == .available)
+        }
+    }
+
     @Test("a schema that holds no store, a wrong password and an unreachable server give clear errors, not hangs")
     func badPostgresStores() async throws {
         let dir = try TempDir()

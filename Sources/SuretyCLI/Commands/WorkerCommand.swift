@@ -61,6 +61,12 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-retention"), help: "Do not prune finished jobs from this worker (run `surety prune` or another node's retention instead).")
     var noRetention = false
 
+    @Option(name: .long, help: ArgumentHelp(
+        "A recurring schedule this worker runs (repeatable): '\(ScheduleArgument.format)', for example 'tick|*/5 * * * * *|demo.noop'. Slots are UTC and jobs run for the system tenant; OVERLAP is skip (default), queue_one or allow. Several nodes may run the same schedules: each slot becomes exactly one job.",
+        valueName: "schedule"
+    ))
+    var schedule: [String] = []
+
     @Option(name: .customLong("retention-interval"), help: ArgumentHelp("How often this worker runs a retention pass (one node at a time on a shared store).", valueName: "duration"))
     var retentionInterval: String = "5m"
 
@@ -104,6 +110,7 @@ struct WorkerCommand: AsyncParsableCommand {
             do { _ = try AlertConfiguration.load(path: alerts) } catch let error as SuretyError { throw ValidationError(error.message) }
         }
         if queue.contains(where: \.isEmpty) { throw ValidationError("--queue must not be empty") }
+        do { _ = try schedules() } catch let error as SuretyError { throw ValidationError(error.message) }
         guard try TimeArguments.duration(retentionInterval, option: "--retention-interval") > .zero else {
             throw ValidationError("--retention-interval must be positive")
         }
@@ -112,6 +119,16 @@ struct WorkerCommand: AsyncParsableCommand {
     var queues: [String] {
         if !queue.isEmpty { return queue }
         return demoJobs ? DemoJobs.queues : ["default"]
+    }
+
+    /// The `--schedule` values, parsed.
+    func schedules() throws -> [Schedule] {
+        let schedules = try schedule.map { try ScheduleArgument.parse($0, types: DemoJobs.types) }
+        var names: Set<String> = []
+        for schedule in schedules where !names.insert(schedule.name).inserted {
+            throw SuretyError(.invalidArgument, "two schedules are named '\(schedule.name)'; names must be unique")
+        }
+        return schedules
     }
 
     var faults: DemoFaults {
@@ -166,6 +183,13 @@ struct WorkerCommand: AsyncParsableCommand {
         if !noRetention {
             let policy = try retention.policy(interval: try TimeArguments.duration(retentionInterval, option: "--retention-interval"))
             services.append(RetentionService(store: store, policy: policy, logger: Logs.standardError("surety.retention", level: logLevel.level)))
+        }
+        let schedules = try schedules()
+        if !schedules.isEmpty {
+            guard let scheduleStore = store as? any ScheduleStore else {
+                throw SuretyError(.invalidArgument, "the store \(url) does not keep schedules; --schedule needs one that does")
+            }
+            services.append(try Scheduler(store: scheduleStore, schedules: schedules, logger: Logs.standardError("surety.scheduler", level: logLevel.level)))
         }
         if let alerts {
             services.append(try AlertsWiring.monitor(path: alerts, store: store, registry: DemoJobs.registry,

@@ -40,6 +40,65 @@ public enum DemoDatabase: Sendable {
         public var opening: Int
     }
 
+    /// A `demo.sleep` gauge: how many run now, the most that ran at once, how many ran.
+    public struct Gauge: Sendable, Hashable {
+        public var name: String
+        public var running: Int
+        public var peak: Int
+        public var runs: Int
+    }
+
+    /// Counts a run in, and raises the peak when more run at once than ever before (one atomic
+    /// statement, so runs in several processes count right).
+    public func enterGauge(_ gauge: String) async throws {
+        switch self {
+        case .sqlite(let database):
+            try await database.write { db in
+                try db.execute(sql: """
+                    INSERT INTO demo_gauges (gauge, running, peak, runs) VALUES (?, 1, 1, 1)
+                    ON CONFLICT (gauge) DO UPDATE SET running = running + 1, peak = MAX(peak, running + 1), runs = runs + 1
+                    """, arguments: [gauge])
+            }
+        case .postgres(let store):
+            _ = try await store.client.query("""
+                INSERT INTO demo_gauges (gauge, running, peak, runs) VALUES (\(gauge), 1, 1, 1)
+                ON CONFLICT (gauge) DO UPDATE SET running = demo_gauges.running + 1,
+                    peak = GREATEST(demo_gauges.peak, demo_gauges.running + 1), runs = demo_gauges.runs + 1
+                """, logger: Self.logger)
+        }
+    }
+
+    /// Counts a run out.
+    public func leaveGauge(_ gauge: String) async throws {
+        switch self {
+        case .sqlite(let database):
+            try await database.write { db in
+                try db.execute(sql: "UPDATE demo_gauges SET running = running - 1 WHERE gauge = ?", arguments: [gauge])
+            }
+        case .postgres(let store):
+            _ = try await store.client.query("UPDATE demo_gauges SET running = running - 1 WHERE gauge = \(gauge)", logger: Self.logger)
+        }
+    }
+
+    /// Every gauge.
+    public func gauges() async throws -> [Gauge] {
+        switch self {
+        case .sqlite(let database):
+            return try await database.read { db in
+                try Row.fetchAll(db, sql: "SELECT gauge, running, peak, runs FROM demo_gauges").map {
+                    Gauge(name: $0["gauge"], running: $0["running"], peak: $0["peak"], runs: $0["runs"])
+                }
+            }
+        case .postgres(let store):
+            let rows = try await store.client.query("SELECT gauge, running, peak, runs FROM demo_gauges", logger: Self.logger)
+            var gauges: [Gauge] = []
+            for try await (name, running, peak, runs) in rows.decode((String, Int64, Int64, Int64).self) {
+                gauges.append(Gauge(name: name, running: Int(running), peak: Int(peak), runs: Int(runs)))
+            }
+            return gauges
+        }
+    }
+
     /// Every message the provider accepted.
     public func messages() async throws -> [Message] {
         switch self {
@@ -120,6 +179,14 @@ extension DemoSchema {
                 )
                 """,
                 "CREATE INDEX IF NOT EXISTS demo_email_provider_job ON demo_email_provider (job_id)",
+                """
+                CREATE TABLE IF NOT EXISTS demo_gauges (
+                    gauge TEXT PRIMARY KEY,
+                    running BIGINT NOT NULL,
+                    peak BIGINT NOT NULL,
+                    runs BIGINT NOT NULL
+                )
+                """,
                 """
                 CREATE TABLE IF NOT EXISTS demo_accounts (
                     tenant TEXT NOT NULL,

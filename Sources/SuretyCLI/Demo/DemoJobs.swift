@@ -291,27 +291,43 @@ public struct DemoPayment: Job {
     }
 }
 
-/// `demo.sleep` `{"milliseconds": 200, "attempts": 1}`: sleeps (cooperatively, on the runtime's
-/// clock) for `milliseconds` on its first `attempts` attempts, then returns at once. `attempts`
-/// defaults to unlimited (always sleeps).
+/// `demo.sleep` `{"milliseconds": 200, "attempts": 1, "gauge": "name"}`: sleeps (cooperatively,
+/// on the runtime's clock) for `milliseconds` on its first `attempts` attempts, then returns at
+/// once. `attempts` defaults to unlimited (always sleeps). With `gauge`, the sleep is counted in
+/// the demo table `demo_gauges` (running now, the peak of running at once, runs), across every
+/// process on the store: how a test sees that two nodes never exceed a concurrency limit together.
 public struct DemoSleep: Job {
     public static let name = "demo.sleep"
     public static let options = DemoJobs.options(priority: 0, timeout: .seconds(3600))
     public static let secretFields: Set<String> = ["secret"]
     public var milliseconds: Int
     public var attempts: Int?
+    public var gauge: String?
     public var secret: String?
 
-    public init(milliseconds: Int, attempts: Int? = nil, secret: String? = nil) {
+    public init(milliseconds: Int, attempts: Int? = nil, gauge: String? = nil, secret: String? = nil) {
         self.milliseconds = milliseconds
         self.attempts = attempts
+        self.gauge = gauge
         self.secret = secret
     }
 
     public func run(_ context: JobContext) async throws {
         guard milliseconds >= 0 else { throw PermanentFailure("milliseconds must not be negative") }
         guard context.attempt <= (attempts ?? Int.max) else { return }
-        try await context.clock.sleep(for: .milliseconds(milliseconds))
+        guard let gauge else {
+            try await context.clock.sleep(for: .milliseconds(milliseconds))
+            return
+        }
+        let tables = try context.dependency(DemoServices.self).tables
+        try await tables.enterGauge(gauge)
+        do {
+            try await context.clock.sleep(for: .milliseconds(milliseconds))
+        } catch {
+            try await tables.leaveGauge(gauge)
+            throw error
+        }
+        try await tables.leaveGauge(gauge)
     }
 }
 

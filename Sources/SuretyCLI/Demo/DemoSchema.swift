@@ -10,6 +10,7 @@ import GRDB
 ///   payment names it, and `opening_balance` keeps that amount so conservation can be checked.
 /// - `demo_transfers`: one row per payment job that moved money, written in the transaction that
 ///   completes the job; its primary key on `job_id` guards against a second transfer as well.
+/// - `demo_gauges`: `demo.sleep` jobs with a `gauge`: how many run now, the peak at once, runs.
 public enum DemoSchema {
     public static func migrate(_ database: any DatabaseWriter) async throws {
         try await database.write { db in
@@ -31,6 +32,12 @@ public enum DemoSchema {
                     balance INTEGER NOT NULL,
                     opening_balance INTEGER NOT NULL,
                     PRIMARY KEY (tenant, account)
+                );
+                CREATE TABLE IF NOT EXISTS demo_gauges (
+                    gauge TEXT PRIMARY KEY NOT NULL,
+                    running INTEGER NOT NULL,
+                    peak INTEGER NOT NULL,
+                    runs INTEGER NOT NULL
                 );
                 CREATE TABLE IF NOT EXISTS demo_transfers (
                     job_id INTEGER PRIMARY KEY NOT NULL,
