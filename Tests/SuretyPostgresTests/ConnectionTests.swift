@@ -57,7 +57,9 @@ struct ConnectionTests {
             try await PostgresStore.withStore(configuration: configuration) { store in try await store.job(JobID(1)) }
         }
         #expect(error?.code == .storeUnavailable)
-        #expect(ContinuousClock.now - started < .seconds(8))
+        // A hang would last forever; on a loaded 2-core machine a 1-second timeout has been seen to
+        // take almost 10 seconds of wall time, so the bound only separates "ends" from "hangs".
+        #expect(ContinuousClock.now - started < .seconds(30))
     }
 
     @Test("a wrong password fails fast with a clear storeUnavailable error", .enabled(if: TestServer.enabled))
