@@ -32,7 +32,12 @@ struct DemoStoreTarget: Sendable {
 
     /// Runs `body` on a migrated store with the demo tables (created by `surety migrate
     /// --demo-tables`, as an operator would); a PostgreSQL schema is dropped afterwards.
+    /// Gated by ``MultiProcessGate``: one such test at a time.
     static func with<T: Sendable>(_ kind: Kind, dir: TempDir, _ body: (DemoStoreTarget) async throws -> T) async throws -> T {
+        try await MultiProcessGate.exclusive { try await open(kind, dir: dir, body) }
+    }
+
+    private static func open<T: Sendable>(_ kind: Kind, dir: TempDir, _ body: (DemoStoreTarget) async throws -> T) async throws -> T {
         switch kind {
         case .sqlite:
             let url = dir.storeURL()

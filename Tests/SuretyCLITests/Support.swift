@@ -211,3 +211,37 @@ func enqueuedID(_ result: CLIResult) throws -> JobID {
     guard let id = json["id"] as? Int else { throw CLITestError("no id in \(result)") }
     return JobID(Int64(id))
 }
+
+/// Runs the tests that start several `surety` worker processes one at a time (chaos, multi-node,
+/// global limits): together they would load a 2-core machine enough to slow every other test
+/// that runs in parallel with them.
+actor MultiProcessGate {
+    static let shared = MultiProcessGate()
+    private var busy = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    private func acquire() async {
+        guard busy else {
+            busy = true
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    private func release() {
+        if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }
+    }
+
+    /// Runs `body` when no other gated test runs.
+    static func exclusive<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        await shared.acquire()
+        do {
+            let value = try await body()
+            await shared.release()
+            return value
+        } catch {
+            await shared.release()
+            throw error
+        }
+    }
+}

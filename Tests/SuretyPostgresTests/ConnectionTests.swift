@@ -41,7 +41,7 @@ struct ConnectionTests {
         }
         #expect(error?.code == .storeUnavailable)
         #expect(error.map { $0.description.contains("127.0.0.1:1") && !$0.description.contains("pw-hidden") } == true, "\(String(describing: error))")
-        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(ContinuousClock.now - started < .seconds(30), "ends (a hang would not); generous for a loaded machine")
     }
 
     @Test("an unroutable host fails within the connect timeout")
@@ -78,7 +78,7 @@ struct ConnectionTests {
         let text = error.map { "\($0.description) \($0.debugDescription)" } ?? ""
         #expect(text.contains("surety_password_test") && !text.contains("not-the-password-9f3"), "\(text)")
         #expect(text.contains("password") || text.contains("login"), "\(text)")
-        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(ContinuousClock.now - started < .seconds(30), "ends (a hang would not); generous for a loaded machine")
     }
 
     @Test("a missing database is named in the error", .enabled(if: TestServer.enabled))
