@@ -28,11 +28,11 @@ struct PostgresGlobalLimitsTests {
         }).map(\.id)
     }
 
-    /// Starts `count` workers on `queue` and awaits that each has started.
+    /// Starts `count` workers and awaits that each one's worker loop runs.
     static func startWorkers(_ workers: ChaosWorkers, count: Int) async throws -> [ChaosWorker] {
         let started = try (0..<count).map { _ in try workers.start() }
         for worker in started {
-            try await eventually("\(worker.name) started", timeout: .seconds(120)) { worker.stderr.contains("worker starting") }
+            try await eventually("\(worker.name) started", timeout: .seconds(120)) { worker.stderr.contains("worker started") }
         }
         return started
     }
@@ -44,16 +44,18 @@ struct PostgresGlobalLimitsTests {
         }
     }
 
-    @Test("two worker processes with 8 slots each never run more than a queue's global concurrency limit of 3 together")
+    /// Each process has 2 slots, so one alone cannot reach the limit of 3 (both must run jobs),
+    /// and together they could run 4 without the store's global limit.
+    @Test("two worker processes with 2 slots each never run more than a queue's global concurrency limit of 3 together")
     func concurrencyLimitAcrossProcesses() async throws {
         let dir = try TempDir()
         try await DemoStoreTarget.with(.postgres, dir: dir) { target in
             let set = try await CLI.run(["limits", "set", "limited", "--store", target.url, "--concurrency", "3"], in: dir)
             try #require(set.status == 0, "\(set)")
-            let workers = ChaosWorkers(dir: dir, url: target.url, prefix: "limit", arguments: ["--queue", "limited", "--concurrency", "8"])
+            let workers = ChaosWorkers(dir: dir, url: target.url, prefix: "limit", arguments: ["--queue", "limited", "--concurrency", "2"])
             defer { workers.killAll() }
             let nodes = try await Self.startWorkers(workers, count: 2)
-            let ids = try await Self.enqueueSleeps(target.store, queue: "limited", count: 40, milliseconds: 150, gauge: "limited")
+            let ids = try await Self.enqueueSleeps(target.store, queue: "limited", count: 40, milliseconds: 300, gauge: "limited")
 
             try await eventually("all 40 jobs completed", timeout: .seconds(240), every: .milliseconds(200)) {
                 try await target.store.jobs(JobFilter(states: [.completed], queues: ["limited"], limit: 1000)).count == ids.count
@@ -71,17 +73,19 @@ struct PostgresGlobalLimitsTests {
         }
     }
 
+    /// Each process has 2 slots and jobs of 250 ms, so one alone runs at most 8 jobs/s (both must
+    /// claim) and together 16/s: above the limit, which only the store's shared bucket holds.
     @Test("two worker processes together respect a queue's global rate limit of 10/s (burst 2)")
     func rateLimitAcrossProcesses() async throws {
         let dir = try TempDir()
         try await DemoStoreTarget.with(.postgres, dir: dir) { target in
             let set = try await CLI.run(["limits", "set", "rated", "--store", target.url, "--rate", "10/s", "--burst", "2"], in: dir)
             try #require(set.status == 0, "\(set)")
-            let workers = ChaosWorkers(dir: dir, url: target.url, prefix: "rate", arguments: ["--queue", "rated", "--concurrency", "8"])
+            let workers = ChaosWorkers(dir: dir, url: target.url, prefix: "rate", arguments: ["--queue", "rated", "--concurrency", "2"])
             defer { workers.killAll() }
             let nodes = try await Self.startWorkers(workers, count: 2)
             let count = 40
-            let ids = try await Self.enqueueSleeps(target.store, queue: "rated", count: count, milliseconds: 5, gauge: nil)
+            let ids = try await Self.enqueueSleeps(target.store, queue: "rated", count: count, milliseconds: 250, gauge: nil)
 
             try await eventually("all jobs completed", timeout: .seconds(240), every: .milliseconds(200)) {
                 try await target.store.jobs(JobFilter(states: [.completed], queues: ["rated"], limit: 1000)).count == ids.count
@@ -104,7 +108,7 @@ struct PostgresGlobalLimitsTests {
                 busiestSecond = max(busiestSecond, starts[index...].prefix { $0.timeIntervalSince(start) < 1 }.count)
             }
             // 40 claims at 10/s after a burst of 2 take at least 3.8 s; one bucket per node
-            // would take about half that.
+            // would let the two processes' 16 jobs/s through (2.5 s).
             let minimum = Double(count - 2) / 10
             print("PostgresGlobalLimitsTests.rate: \(starts.count) claims over \(span) s (at least \(minimum) s at 10/s burst 2); busiest second \(busiestSecond); workers \(workersSeen.sorted())")
             #expect(starts.count == count)
