@@ -42,6 +42,9 @@ public struct StoreConformance: Sendable {
         case runningCancellation = "cancellation of running jobs"
         /// ``ScheduleStore``: stored schedules, pause state, last slots (StoreConformance+Schedules.swift).
         case schedules = "schedules"
+        /// ``WorkflowStore``: steps released exactly once, fan-in races, failure, compensation,
+        /// cancellation (StoreConformance+Workflows.swift).
+        case workflows = "workflows"
     }
 
     let makeStore: Factory
@@ -81,6 +84,7 @@ public struct StoreConformance: Sendable {
         case .deadLetterFilters: try await deadLetterFilters(store, check)
         case .runningCancellation: try await runningCancellation(store, check)
         case .schedules: try await schedules(store, check)
+        case .workflows: try await workflows(store, check)
         }
     }
 
