@@ -242,7 +242,7 @@ public final class Worker: Service, Sendable {
             }
         }
 
-        if let completedAt = completionState.completion {
+        if let completedAt = await completionState.resolvedCompletion() {
             // The job completed itself inside the application's transaction (fenced on the same
             // lease token): the outcome is already durable and must not be written twice.
             running.withLock { running in
