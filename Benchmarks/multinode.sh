@@ -67,5 +67,5 @@ for n in "${nodes[@]}"; do
         FROM surety_jobs" | tr '|' ' ')"
     rate=$(python3 -c "print(round($jobs / $seconds))")
     echo "workers=$n jobs=$jobs seconds=$seconds jobs_per_second=$rate per_worker=$per_node load_before=[$load_before] load_after=[$load_after]"
-    sql "DROP SCHEMA $schema CASCADE" >/dev/null
+    sql "DROP SCHEMA $schema CASCADE" >/dev/null 2>&1
 done
