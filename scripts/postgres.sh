@@ -3,6 +3,8 @@
 #
 #   scripts/postgres.sh start DIR   # prints the server's URL on the last line of stdout
 #   scripts/postgres.sh stop DIR
+#   scripts/postgres.sh kill DIR     # immediate stop (no checkpoint; every backend killed): a crash
+#   scripts/postgres.sh resume DIR   # starts the stopped server again, same folder and port
 #
 # If SURETY_TEST_POSTGRES_URL is set, `start` prints it and starts nothing. Otherwise it uses the
 # PostgreSQL binaries of the machine (installing Debian's `postgresql` package when missing and
@@ -12,7 +14,7 @@
 # With SURETY_POSTGRES_DURABLE=1 it keeps PostgreSQL's durable settings on instead (benchmarks).
 set -euo pipefail
 
-usage() { echo "usage: $0 start|stop DIR" >&2; exit 2; }
+usage() { echo "usage: $0 start|stop|kill|resume DIR" >&2; exit 2; }
 [[ $# -eq 2 ]] || usage
 command=$1
 dir=$2
@@ -99,6 +101,7 @@ start)
         exit 1
     fi
     echo "$port" >"$dir/port"
+    echo "$options" >"$dir/options"
     as_postgres "$bin/psql" -h "$dir" -p "$port" -U postgres -d postgres -q -v ON_ERROR_STOP=1 \
         -c "CREATE DATABASE surety_test" \
         -c "CREATE ROLE surety_password_test LOGIN PASSWORD 'surety-test-password'" >&2
@@ -112,6 +115,16 @@ stop)
     fi
     bin=$(find_bin) || { echo "PostgreSQL binaries not found" >&2; exit 1; }
     as_postgres "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >&2
+    ;;
+kill)
+    [[ -f $dir/data/postmaster.pid ]] || { echo "no server runs from $dir" >&2; exit 1; }
+    bin=$(find_bin) || { echo "PostgreSQL binaries not found" >&2; exit 1; }
+    as_postgres "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >&2
+    ;;
+resume)
+    [[ -f $dir/options ]] || { echo "no server was started from $dir" >&2; exit 1; }
+    bin=$(find_bin) || { echo "PostgreSQL binaries not found" >&2; exit 1; }
+    as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$(cat "$dir/options")" start >&2
     ;;
 *)
     usage

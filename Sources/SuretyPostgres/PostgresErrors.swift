@@ -17,7 +17,7 @@ enum PostgresErrors {
     struct Retry: Error {}
 
     static func wrap(_ error: any Error, configuration: PostgresStore.Configuration, operation: String) -> any Error {
-        if error is SuretyError || error is CancellationError { return error }
+        if error is SuretyError || error is CancellationError || error is Retry { return error }
         let server = "the PostgreSQL server at \(configuration.host):\(configuration.port)"
         let target = "database '\(configuration.database)' as user '\(configuration.username)'"
         if let timeout = error as? ConnectTimeout {

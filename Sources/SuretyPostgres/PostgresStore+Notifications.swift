@@ -18,6 +18,7 @@ extension PostgresStore {
     func listenLoop() async {
         let schema = configuration.schema
         var backoff: Duration = .milliseconds(100)
+        var wasListening = false
         await poolStarted.wait()
         while !Task.isCancelled {
             do {
@@ -25,6 +26,8 @@ extension PostgresStore {
                     try await connection.listen(on: Self.channel) { notifications in
                         // Anything sent while we were not listening was missed: wake up once.
                         backoff = .milliseconds(100)
+                        if wasListening { self.logger.info("surety: LISTEN connection re-established") }
+                        wasListening = true
                         self.setListening(true)
                         defer { self.setListening(false) }
                         self.signal()
@@ -35,7 +38,13 @@ extension PostgresStore {
                 }
             } catch {
                 if Task.isCancelled { return }
-                logger.debug("surety: LISTEN connection failed; retrying", metadata: ["error": "\(String(describing: PostgresErrors.wrap(error, configuration: configuration, operation: "listen")))"])
+                let reason = String(describing: PostgresErrors.wrap(error, configuration: configuration, operation: "listen"))
+                if backoff == .milliseconds(100) && wasListening {
+                    // The first failure after a working connection: the server went away.
+                    logger.warning("surety: LISTEN connection lost; reconnecting with backoff (polling covers the gap)", metadata: ["error": "\(reason)"])
+                } else {
+                    logger.debug("surety: LISTEN connection failed; retrying", metadata: ["error": "\(reason)", "retry_in": "\(backoff)"])
+                }
             }
             do {
                 try await Task.sleep(for: backoff)
