@@ -118,6 +118,16 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(
+            name: "WorkflowExample",
+            dependencies: [
+                "Surety", "SuretySQLite",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Examples/Workflows",
+            swiftSettings: strict
+        ),
+        .executableTarget(
             name: "EffectLedgerExample",
             dependencies: ["Surety", "SuretySQLite", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Examples/EffectLedger",

@@ -25,7 +25,7 @@ public struct SuretyCommand: AsyncParsableCommand {
         subcommands: [
             DemoCommand.self, WorkerCommand.self, EnqueueCommand.self, StatsCommand.self,
             JobsCommand.self, DLQCommand.self, MigrateCommand.self, AlertsCommand.self, LimitsCommand.self, PruneCommand.self,
-            TopCommand.self, BenchCommand.self, SchedulesCommand.self, ServeCommand.self,
+            TopCommand.self, BenchCommand.self, SchedulesCommand.self, ServeCommand.self, WorkflowsCommand.self,
         ]
     )
 

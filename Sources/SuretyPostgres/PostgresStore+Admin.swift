@@ -31,9 +31,13 @@ extension PostgresStore {
     }
 
     public func cancel(_ ids: [JobID], action: OperatorAction) async throws -> BulkResult {
-        try await transaction("cancel") { connection in
-            try await Self.apply(ids, action: action, name: "cancel", connection, logger: logger) { JobLifecycle.cancel($0, action: action) }
+        let notify = notifyQuery
+        let (result, released) = try await transaction("cancel") { connection in
+            let result = try await Self.apply(ids, action: action, name: "cancel", connection, logger: logger) { JobLifecycle.cancel($0, action: action) }
+            return (result, try await Self.advanceWorkflows(result.changed, at: action.at, connection, notify: notify, logger: logger))
         }
+        if released { signal() }
+        return result
     }
 
     /// Runs an operator transition from `JobLifecycle` on each job in turn, inside the caller's

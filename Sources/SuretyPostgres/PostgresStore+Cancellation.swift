@@ -7,7 +7,18 @@ extension PostgresStore: RunningJobCancellation {
     /// (audit `cancel`); running jobs get a row in `surety_cancel_requests` (audit
     /// `cancel_request`); finished jobs are skipped.
     public func requestCancellation(_ ids: [JobID], action: OperatorAction) async throws -> CancellationResult {
-        try await transaction("requestCancellation") { connection in
+        let notify = notifyQuery
+        let (result, released) = try await transaction("requestCancellation") { connection in
+            let result = try await Self.requestCancellation(ids, action: action, connection, logger: logger)
+            return (result, try await Self.advanceWorkflows(result.cancelled, at: action.at, connection, notify: notify, logger: logger))
+        }
+        if released { signal() }
+        return result
+    }
+
+    /// The body of ``requestCancellation(_:action:)`` inside the caller's transaction.
+    static func requestCancellation(_ ids: [JobID], action: OperatorAction, _ connection: PostgresConnection, logger: Logger) async throws -> CancellationResult {
+        do {
             var result = CancellationResult()
             for id in ids {
                 let states = try await connection.query(
@@ -27,7 +38,7 @@ extension PostgresStore: RunningJobCancellation {
                     result.requested.append(id)
                     continue
                 }
-                let applied = try await Self.apply([id], action: action, name: "cancel", connection, logger: logger) {
+                let applied = try await apply([id], action: action, name: "cancel", connection, logger: logger) {
                     JobLifecycle.cancel($0, action: action)
                 }
                 result.cancelled += applied.changed

@@ -16,7 +16,8 @@ extension PostgresStore {
         var seen: Set<Int64> = []
         let distinct = finishes.allSatisfy { seen.insert($0.lease.jobID.rawValue).inserted }
         let notify = transitions.contains(where: \.isDue) ? notifyQuery : nil
-        let applied: [Bool] = try await transaction("finish") { connection in
+        let notifyAlways = notifyQuery
+        let (applied, released): ([Bool], Bool) = try await transaction("finish") { connection in
             var applied: [Bool]
             if distinct {
                 let ids = try await Self.update(Array(finishes.indices), finishes, transitions, connection, logger: logger)
@@ -29,14 +30,18 @@ extension PostgresStore {
                 }
             }
             try await Self.applyCancelRequests(finishes, applied: applied, connection, logger: logger)
+            let released = try await Self.advanceWorkflows(
+                finishes.indices.filter { applied[$0] }.map { finishes[$0].lease.jobID },
+                at: finishes[0].endedAt, connection, notify: notifyAlways, logger: logger
+            )
             let history = finishes.indices.filter { applied[$0] && transitions[$0].writesHistory }
             if !history.isEmpty { try await Self.appendHistory(history.map { finishes[$0] }, connection, logger: logger) }
             if let notify, finishes.indices.contains(where: { applied[$0] && transitions[$0].isDue }) {
                 try await connection.query(notify, logger: logger)
             }
-            return applied
+            return (applied, released)
         }
-        if finishes.indices.contains(where: { applied[$0] && transitions[$0].isDue }) { signal() }
+        if released || finishes.indices.contains(where: { applied[$0] && transitions[$0].isDue }) { signal() }
         return applied.map { $0 ? .applied : .leaseLost }
     }
 

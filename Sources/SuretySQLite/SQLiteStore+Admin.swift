@@ -188,9 +188,12 @@ extension SQLiteStore {
     }
 
     public func cancel(_ ids: [JobID], action: OperatorAction) async throws -> BulkResult {
-        try await write("cancel") { db in
-            try Self.apply(ids, action: action, name: "cancel", db) { JobLifecycle.cancel($0, action: action) }
+        let (result, wake) = try await write("cancel") { db in
+            let result = try Self.apply(ids, action: action, name: "cancel", db) { JobLifecycle.cancel($0, action: action) }
+            return (result, try Self.advanceWorkflows(result.changed, at: action.at, db))
         }
+        if wake { signal() }
+        return result
     }
 
     static let operatorUpdateSQL = """

@@ -6,24 +6,34 @@ extension SQLiteStore: RunningJobCancellation {
     /// One write transaction: waiting jobs become `cancelled` (audit `cancel`); running jobs get a
     /// row in `surety_cancel_requests` (audit `cancel_request`); finished jobs are skipped.
     public func requestCancellation(_ ids: [JobID], action: OperatorAction) async throws -> CancellationResult {
-        try await write("requestCancellation") { db in
+        let (result, wake) = try await write("requestCancellation") { db in
+            let result = try Self.requestCancellation(ids, action: action, db)
+            return (result, try Self.advanceWorkflows(result.cancelled, at: action.at, db))
+        }
+        if wake { signal() }
+        return result
+    }
+
+    /// The body of ``requestCancellation(_:action:)`` inside the caller's transaction.
+    static func requestCancellation(_ ids: [JobID], action: OperatorAction, _ db: Database) throws -> CancellationResult {
+        do {
             var result = CancellationResult()
             for id in ids {
-                guard let job = try Self.fetchJob(id, db)?.record else {
+                guard let job = try fetchJob(id, db)?.record else {
                     result.skipped.append(.init(id: id, reason: "no such job"))
                     continue
                 }
                 if job.state == .running {
-                    try db.cachedStatement(sql: Self.requestSQL).execute(arguments: [
+                    try db.cachedStatement(sql: requestSQL).execute(arguments: [
                         id.rawValue, action.actor, action.reason, Timestamp.micros(action.at),
                     ])
-                    try db.cachedStatement(sql: Self.auditSQL).execute(arguments: [
+                    try db.cachedStatement(sql: auditSQL).execute(arguments: [
                         id.rawValue, "cancel_request", action.actor, action.reason, Timestamp.micros(action.at),
                     ])
                     result.requested.append(id)
                     continue
                 }
-                let applied = try Self.apply([id], action: action, name: "cancel", db) { JobLifecycle.cancel($0, action: action) }
+                let applied = try apply([id], action: action, name: "cancel", db) { JobLifecycle.cancel($0, action: action) }
                 result.cancelled += applied.changed
                 result.skipped += applied.skipped
             }

@@ -41,6 +41,7 @@ extension SQLiteStore {
             if transitions[index].writesHistory { try appendHistory(finishes[index], db) }
         }
         try applyCancelRequests(finishes, results, db)
+        if try advanceWorkflows(finishes.indices.filter { applied[$0] }.map { finishes[$0].lease.jobID }, at: finishes[0].endedAt, db) { wake = true }
         return (results, wake)
     }
 

@@ -42,6 +42,9 @@ public struct StoreConformance: Sendable {
         case schedules = "schedules"
         /// ``JobStatisticsStore``: the overview's aggregation (StoreConformance+Statistics.swift).
         case statistics = "statistics"
+        /// ``WorkflowStore``: steps released exactly once, fan-in races, failure, compensation,
+        /// cancellation (StoreConformance+Workflows.swift).
+        case workflows = "workflows"
     }
 
     let makeStore: Factory
@@ -81,6 +84,7 @@ public struct StoreConformance: Sendable {
         case .runningCancellation: try await runningCancellation(store, check)
         case .schedules: try await schedules(store, check)
         case .statistics: try await statistics(store, check)
+        case .workflows: try await workflows(store, check)
         }
     }
 

@@ -20,7 +20,7 @@ struct PostgresStoreTests {
             }
             let applied = try await store.client.query("SELECT identifier FROM surety_migrations ORDER BY identifier")
                 .collect { try $0[0].decode(String.self) }
-            #expect(applied == ["v1", "v2_alerts", "v2_cancel_requests", "v2_flow_limits", "v2_schedules", "v2_trace_context"])
+            #expect(applied == ["v1", "v2_alerts", "v2_cancel_requests", "v2_flow_limits", "v2_schedules", "v2_trace_context", "v2_workflows"])
         }
     }
 

@@ -90,12 +90,13 @@ struct OpeningAndMigrationTests {
                 try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
             )
         }
-        #expect(tables == ["surety_alerts", "surety_attempts", "surety_audit", "surety_cancel_requests", "surety_effects", "surety_jobs", "surety_queue_limits", "surety_rate_buckets", "surety_schedules"])
+        #expect(tables == ["surety_alerts", "surety_attempts", "surety_audit", "surety_cancel_requests", "surety_effects", "surety_jobs", "surety_queue_limits", "surety_rate_buckets", "surety_schedules", "surety_workflow_steps", "surety_workflows"])
         #expect(indexes == [
             "surety_attempts_ended", "surety_attempts_job", "surety_audit_job", "surety_effects_key", "surety_jobs_claimable", "surety_jobs_dead",
             "surety_jobs_finished", "surety_jobs_leases", "surety_jobs_partitioned", "surety_jobs_running_keys", "surety_jobs_unique",
+            "surety_workflow_steps_active", "surety_workflow_steps_job", "surety_workflows_state", "surety_workflows_unique",
         ])
-        #expect(migrations == ["v1", "v2_alerts", "v2_cancel_requests", "v2_flow_limits", "v2_schedules", "v2_trace_context"])
+        #expect(migrations == ["v1", "v2_alerts", "v2_cancel_requests", "v2_flow_limits", "v2_schedules", "v2_trace_context", "v2_workflows"])
 
         let ids = try await temp.store.enqueue([
             Fixture.job(key: "k", tags: ["a"], correlation: ["order_id": "o-1"]), Fixture.job(runAt: Fixture.t0.addingTimeInterval(60)),

@@ -3,6 +3,14 @@ import Foundation
 extension MemoryStore: RunningJobCancellation {
     public func requestCancellation(_ ids: [JobID], action: OperatorAction) async throws -> CancellationResult {
         state.withLock { state in
+            let result = Self.requestCancellation(ids, action: action, &state)
+            _ = Self.advanceWorkflows(&state, ended: result.cancelled, at: action.at)
+            return result
+        }
+    }
+
+    static func requestCancellation(_ ids: [JobID], action: OperatorAction, _ state: inout State) -> CancellationResult {
+        do {
             var result = CancellationResult()
             for id in ids {
                 guard let job = state.jobs[id] else {

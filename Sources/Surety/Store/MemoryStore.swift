@@ -19,6 +19,8 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
         var cancelRequests: [JobID: OperatorAction] = [:]
         /// Schedules by name (see MemoryStore+Schedules.swift).
         var schedules: [String: ScheduleRecord] = [:]
+        /// Workflows and which job belongs to which step (see MemoryStore+Workflows.swift).
+        var workflows = WorkflowTables()
     }
 
     let state = Mutex(State())
@@ -107,7 +109,7 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
     public func finish(_ finishes: [AttemptFinish]) async throws -> [FenceResult] {
         var wake = false
         let results = state.withLock { state in
-            finishes.map { finish -> FenceResult in
+            let results = finishes.map { finish -> FenceResult in
                 guard let job = state.jobs[finish.lease.jobID],
                       JobLifecycle.holdsLease(job, currentToken: state.tokens[job.id], lease: finish.lease) else { return .leaseLost }
                 if let expiredBy = finish.onlyIfLeaseExpiredBy, let until = job.leaseUntil, until > expiredBy { return .leaseLost }
@@ -122,6 +124,11 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
                 if next.state == .available { wake = true }
                 return .applied
             }
+            // Workflow steps advance under the same lock as the finish (MemoryStore+Workflows.swift).
+            if let ended = finishes.last?.endedAt, Self.advanceWorkflows(&state, ended: finishes.map(\.lease.jobID), at: ended) {
+                wake = true
+            }
+            return results
         }
         if wake { signal() }
         return results
@@ -184,7 +191,9 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
     }
 
     public func cancel(_ ids: [JobID], action: OperatorAction) async throws -> BulkResult {
-        apply(ids, action: action, name: "cancel") { JobLifecycle.cancel($1, action: action) }
+        let result = apply(ids, action: action, name: "cancel") { JobLifecycle.cancel($1, action: action) }
+        if state.withLock({ Self.advanceWorkflows(&$0, ended: result.changed, at: action.at) }) { signal() }
+        return result
     }
 
     public func counts() async throws -> [JobCount] {
@@ -238,7 +247,7 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
 
     public func availabilitySignals() -> AsyncStream<Void> { availability.subscribe() }
 
-    private func signal() { availability.signal() }
+    func signal() { availability.signal() }
 
     private func apply(
         _ ids: [JobID], action: OperatorAction, name: String,

@@ -18,6 +18,7 @@ enum Migrations {
         Migration(identifier: "v2_trace_context", statements: v2TraceContext),
         Migration(identifier: "v2_cancel_requests", statements: v2CancelRequests),
         Migration(identifier: "v2_schedules", statements: v2Schedules),
+        Migration(identifier: "v2_workflows", statements: v2Workflows),
     ]
 
     /// Serialises migrations across processes: `pg_advisory_xact_lock(lockKey)` (an arbitrary

@@ -25,6 +25,9 @@ enum Migrations {
         migrator.registerMigration("v2_schedules") { db in
             try db.execute(sql: v2Schedules)
         }
+        migrator.registerMigration("v2_workflows") { db in
+            try db.execute(sql: v2Workflows)
+        }
         return migrator
     }
 
