@@ -30,7 +30,7 @@ struct ServePostgresTests {
             let server = try SuretyProcess(["serve", "--store", url, "--port", "0", "--token", token], in: dir, name: "serve")
             defer { server.killIfRunning() }
             var base = ""
-            try await eventually("the dashboard listens") {
+            try await eventually("the dashboard listens", timeout: .seconds(120)) {
                 if server.hasExited { throw CLITestError("surety serve exited: \(server.stderr)") }
                 guard let line = server.stdout.split(separator: "\n").first(where: { $0.hasPrefix("dashboard: http://") }) else { return false }
                 base = String(line.dropFirst("dashboard: ".count)).trimmingCharacters(in: CharacterSet(charactersIn: "/ "))
