@@ -95,6 +95,13 @@ extension PostgresStore: WorkflowStore {
     public func cancelWorkflow(_ id: WorkflowID, action: OperatorAction) async throws -> WorkflowCancellation? {
         let notify = notifyQuery
         return try await transaction("cancelWorkflow") { connection in
+            // Lock the active steps' jobs before the workflow row, in id order: a finish locks its
+            // jobs first and the workflow second, so taking them in the same order avoids a
+            // deadlock with a step that is finishing right now.
+            try await connection.query("""
+                SELECT j.id FROM surety_jobs AS j JOIN surety_workflow_steps AS s ON s.job_id = j.id
+                WHERE s.workflow_id = \(id.rawValue) AND s.state = 'active' ORDER BY j.id FOR UPDATE OF j
+                """, logger: logger)
             guard try await Self.lockWorkflow(id, connection, logger: logger),
                   let workflow = try await Self.fetchWorkflow(id, connection, logger: logger) else { return nil }
             switch WorkflowTransition.cancel(workflow, action: action) {
