@@ -13,36 +13,43 @@ extension PostgresStore {
     public func finish(_ finishes: [AttemptFinish]) async throws -> [FenceResult] {
         guard !finishes.isEmpty else { return [] }
         let transitions = finishes.map(Transition.init)
-        var seen: Set<Int64> = []
-        let distinct = finishes.allSatisfy { seen.insert($0.lease.jobID.rawValue).inserted }
-        let notify = transitions.contains(where: \.isDue) ? notifyQuery : nil
         let notifyAlways = notifyQuery
         let (applied, released): ([Bool], Bool) = try await transaction("finish") { connection in
-            var applied: [Bool]
-            if distinct {
-                let ids = try await Self.update(Array(finishes.indices), finishes, transitions, connection, logger: logger)
-                applied = finishes.map { ids.contains($0.lease.jobID.rawValue) }
-            } else {
-                applied = []
-                for index in finishes.indices {
-                    let ids = try await Self.update([index], finishes, transitions, connection, logger: logger)
-                    applied.append(!ids.isEmpty)
-                }
-            }
-            try await Self.applyCancelRequests(finishes, applied: applied, connection, logger: logger)
-            let released = try await Self.advanceWorkflows(
-                finishes.indices.filter { applied[$0] }.map { finishes[$0].lease.jobID },
-                at: finishes[0].endedAt, connection, notify: notifyAlways, logger: logger
-            )
-            let history = finishes.indices.filter { applied[$0] && transitions[$0].writesHistory }
-            if !history.isEmpty { try await Self.appendHistory(history.map { finishes[$0] }, connection, logger: logger) }
-            if let notify, finishes.indices.contains(where: { applied[$0] && transitions[$0].isDue }) {
-                try await connection.query(notify, logger: logger)
-            }
-            return (applied, released)
+            try await Self.applyFinishes(finishes, connection, notify: notifyAlways, logger: logger)
         }
         if released || finishes.indices.contains(where: { applied[$0] && transitions[$0].isDue }) { signal() }
         return applied.map { $0 ? .applied : .leaseLost }
+    }
+
+    /// Every write of a batch of finishes, inside the caller's transaction (the store's own in
+    /// ``finish(_:)``, the application's in ``complete(_:on:)``): returns which finishes applied
+    /// and whether a workflow step was released.
+    static func applyFinishes(_ finishes: [AttemptFinish], _ connection: PostgresConnection, notify: PostgresQuery, logger: Logger) async throws -> ([Bool], Bool) {
+        let transitions = finishes.map(Transition.init)
+        var seen: Set<Int64> = []
+        let distinct = finishes.allSatisfy { seen.insert($0.lease.jobID.rawValue).inserted }
+        var applied: [Bool]
+        if distinct {
+            let ids = try await update(Array(finishes.indices), finishes, transitions, connection, logger: logger)
+            applied = finishes.map { ids.contains($0.lease.jobID.rawValue) }
+        } else {
+            applied = []
+            for index in finishes.indices {
+                let ids = try await update([index], finishes, transitions, connection, logger: logger)
+                applied.append(!ids.isEmpty)
+            }
+        }
+        try await applyCancelRequests(finishes, applied: applied, connection, logger: logger)
+        let released = try await advanceWorkflows(
+            finishes.indices.filter { applied[$0] }.map { finishes[$0].lease.jobID },
+            at: finishes[0].endedAt, connection, notify: notify, logger: logger
+        )
+        let history = finishes.indices.filter { applied[$0] && transitions[$0].writesHistory }
+        if !history.isEmpty { try await appendHistory(history.map { finishes[$0] }, connection, logger: logger) }
+        if finishes.indices.contains(where: { applied[$0] && transitions[$0].isDue }) {
+            try await connection.query(notify, logger: logger)
+        }
+        return (applied, released)
     }
 
     /// Applies the finishes at `indices` in one statement; returns the ids it changed.

@@ -95,26 +95,7 @@ extension PostgresStore: FlowControlStore {
                 // A full queue is reported as a value: the transaction wrapper would turn a thrown
                 // error into storeUnavailable. Nothing was inserted when it is.
                 let outcome = try await transaction("enqueue") { connection -> Result<[EnqueuedJob], SuretyError> in
-                    var backlogs: [String: Int] = [:]
-                    for (queue, limits) in bounded.sorted(by: { $0.key < $1.key }) {
-                        try await lockQueue(queue, connection)
-                        let counted = try await connection.query("""
-                            SELECT count(*) FROM (
-                                SELECT 1 FROM surety_jobs
-                                WHERE state IN ('scheduled', 'available', 'retrying') AND queue = \(queue)
-                                LIMIT \(limits.maxBacklog ?? 0)) AS waiting
-                            """, logger: logger).collect { try $0[0].decode(Int.self) }
-                        backlogs[queue] = counted.first ?? 0
-                    }
-                    let admitted: [Bool]
-                    do {
-                        admitted = try LoadShedding.admit(jobs, bounded: bounded, backlogs: backlogs)
-                    } catch let error as SuretyError {
-                        return .failure(error)
-                    }
-                    let kept = zip(jobs, admitted).filter(\.1).map(\.0)
-                    let inserted = kept.isEmpty ? [] : try await Self.insert(kept, EnqueueRows(kept), connection, notify: notifyQuery, logger: logger)
-                    return .success(LoadShedding.merge(admitted, inserted: inserted))
+                    try await shedAndInsert(jobs, bounded: bounded, connection)
                 }
                 let results = try outcome.get()
                 if results.contains(where: \.inserted) { signal() }
@@ -125,6 +106,32 @@ extension PostgresStore: FlowControlStore {
                 throw SuretyError(.storeUnavailable, "enqueue: a unique key's holder kept changing while the key was looked up; retry")
             }
         }
+    }
+
+    /// Counts the bounded queues' backlogs under their advisory locks, admits or refuses the jobs
+    /// by the queues' policies, and inserts the admitted ones, inside the caller's transaction.
+    /// A full queue is a `.failure` value, nothing inserted.
+    func shedAndInsert(_ jobs: [NewJob], bounded: [String: QueueLimits], _ connection: PostgresConnection) async throws -> Result<[EnqueuedJob], SuretyError> {
+        var backlogs: [String: Int] = [:]
+        for (queue, limits) in bounded.sorted(by: { $0.key < $1.key }) {
+            try await lockQueue(queue, connection)
+            let counted = try await connection.query("""
+                SELECT count(*) FROM (
+                    SELECT 1 FROM surety_jobs
+                    WHERE state IN ('scheduled', 'available', 'retrying') AND queue = \(queue)
+                    LIMIT \(limits.maxBacklog ?? 0)) AS waiting
+                """, logger: logger).collect { try $0[0].decode(Int.self) }
+            backlogs[queue] = counted.first ?? 0
+        }
+        let admitted: [Bool]
+        do {
+            admitted = try LoadShedding.admit(jobs, bounded: bounded, backlogs: backlogs)
+        } catch let error as SuretyError {
+            return .failure(error)
+        }
+        let kept = zip(jobs, admitted).filter(\.1).map(\.0)
+        let inserted = kept.isEmpty ? [] : try await Self.insert(kept, EnqueueRows(kept), connection, notify: notifyQuery, logger: logger)
+        return .success(LoadShedding.merge(admitted, inserted: inserted))
     }
 
     // MARK: Claim

@@ -40,6 +40,8 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
     private let reachable = Mutex(false)
     /// Opens once ``run()`` has started the pool, so no call reaches the client before it runs.
     let poolStarted = StartGate()
+    /// The dedicated session that holds maintenance leadership (PostgresStore+Leadership.swift).
+    let leadership: LeadershipSession
 
     /// The NOTIFY channel; the payload is the schema name, so stores on other schemas ignore it.
     static let channel = "surety_jobs_available"
@@ -49,6 +51,7 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
         self.configuration = configuration
         self.logger = logger
         self.limitsCache = LimitsCache(refreshInterval: configuration.limitsRefreshInterval)
+        self.leadership = LeadershipSession(logger: logger, timeout: max(configuration.connectTimeout, .seconds(10)))
         var client = PostgresClient.Configuration(
             host: configuration.host, port: configuration.port, username: configuration.username,
             password: configuration.password, database: configuration.database, tls: Self.clientTLS(configuration.tls)
@@ -76,6 +79,8 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
                 group.addTask { await self.listenLoop() }
             }
         }
+        // The leadership session's locks go with it: other nodes take the tasks over.
+        await leadership.close()
     }
 
     /// Runs `body` with a store whose pool runs around it, then stops the pool. Structured: the
@@ -152,6 +157,13 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
     }
 
     private func probe() async throws {
+        let established = try await connectDirectly(startupParameters: [("application_name", "surety")])
+        try? await established.close()
+    }
+
+    /// Opens one connection outside the pool, failing within ``Configuration/connectTimeout``
+    /// (connect, TLS and authentication together) with the server's reason.
+    func connectDirectly(startupParameters: [(String, String)]) async throws -> PostgresConnection {
         var connection = PostgresConnection.Configuration(
             host: configuration.host, port: configuration.port, username: configuration.username,
             password: configuration.password, database: configuration.database, tls: try Self.connectionTLS(configuration.tls)
@@ -160,7 +172,7 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
         let (seconds, attoseconds) = timeout.components
         let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
         connection.options.connectTimeout = .nanoseconds(nanoseconds)
-        connection.options.additionalStartupParameters = [("application_name", "surety")]
+        connection.options.additionalStartupParameters = startupParameters
         let eventLoop = PostgresClient.defaultEventLoopGroup.any()
         let promise = eventLoop.makePromise(of: PostgresConnection.self)
         let timer = eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) {
@@ -180,8 +192,7 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
                 promise.fail(error)
             }
         }
-        let established = try await promise.futureResult.get()
-        try? await established.close()
+        return try await promise.futureResult.get()
     }
 
     private static func clientTLS(_ mode: Configuration.TLSMode) -> PostgresClient.Configuration.TLS {

@@ -27,6 +27,8 @@ public struct StoreConformance: Sendable {
         case queries = "queries and filters"
         case concurrencyRaces = "concurrency races"
         case effects = "effect ledger"
+        /// ``MaintenanceLeadership``: one body per task at a time, resigning (StoreConformance+Leadership.swift).
+        case maintenanceLeadership = "maintenance leadership"
         case alerts = "alerts"
         case concurrencyLimits = "concurrency limits"
         case orderedExecution = "ordered execution"
@@ -72,6 +74,7 @@ public struct StoreConformance: Sendable {
         case .queries: try await queries(store, check)
         case .concurrencyRaces: try await concurrencyRaces(store, check)
         case .effects: try await effects(store, check)
+        case .maintenanceLeadership: try await maintenanceLeadership(store, check)
         case .alerts: try await alerts(store, check)
         case .concurrencyLimits: try await concurrencyLimits(store, check)
         case .orderedExecution: try await orderedExecution(store, check)

@@ -40,6 +40,8 @@ struct PostgresAlertTests {
                     clock.advance(by: .seconds(30))
                 }
                 #expect(logs.flatMap(\.events) == [.firing], "one notice between two nodes")
+                // The first node goes away: the other node leads the alerts task from now on.
+                await store.resignLeadership(of: AlertMonitor.maintenanceTask)
                 let restarted = PostgresNoticeLog()
                 try await AlertMonitor(store: other, configuration: configuration, sinks: [restarted], registry: JobRegistry(), clock: clock).evaluateOnce()
                 #expect(restarted.events.isEmpty)

@@ -79,14 +79,16 @@ public struct AlertMonitor: Service {
             do {
                 try await evaluateOnce()
             } catch is CancellationError {
-                return
+                break
             } catch {
                 logger.warning("alert evaluation failed; retrying at the next interval", metadata: ["error": "\(error)"])
             }
             // A graceful shutdown ends the wait at once; a pass in progress is left to finish.
             let clock = clock
-            do { try await cancelWhenGracefulShutdown { try await clock.sleep(for: interval) } } catch { return }
+            do { try await cancelWhenGracefulShutdown { try await clock.sleep(for: interval) } } catch { break }
         }
+        // Another node takes the evaluation over at its next pass.
+        await store.resignMaintenanceLeadership(of: Self.maintenanceTask)
     }
 
     /// What one pass did.

@@ -55,6 +55,8 @@ public struct RetentionService: Service {
                 try await clock.sleep(for: policy.interval)
             }
         }
+        // Another node takes retention over at its next pass.
+        await store.resignMaintenanceLeadership(of: "retention")
     }
 
     /// One pass: deletes what the policy says is past its age, batch by batch. Returns `nil`

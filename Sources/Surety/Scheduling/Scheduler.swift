@@ -61,6 +61,7 @@ public final class Scheduler: Service, Sendable {
                 do { try await self.clock.sleep(for: self.tickInterval) } catch { return }
             }
         }
+        await store.resignMaintenanceLeadership(of: "scheduler")
         logger.info("scheduler stopped")
     }
 

@@ -1,6 +1,8 @@
 /// A capability: the store can elect one node at a time to run a named maintenance task (lease
 /// rescue, retention pruning, alert evaluation, cron ticks), so many worker nodes on one shared
-/// store do not all scan the same rows. PostgreSQL implements it with an advisory lock.
+/// store do not all scan the same rows. PostgreSQL implements it with session advisory locks on
+/// a dedicated connection: a node that leads a task keeps leading it between passes, and another
+/// node takes over when it resigns, stops, or its session dies (docs/scaling.md).
 ///
 /// Leadership is an efficiency, never a correctness requirement: every maintenance transition is
 /// itself conditional (a rescue only applies to a lease that expired, a prune only deletes rows
@@ -12,6 +14,15 @@ public protocol MaintenanceLeadership: Sendable {
     func ifLeader<T: Sendable>(
         of task: String, _ body: @Sendable () async throws -> T
     ) async throws -> T?
+
+    /// Gives up the leadership of `task` if this node holds it, so another node takes it at its
+    /// next pass. A service that runs passes under ``ifLeader(of:_:)`` calls it when it stops.
+    /// Default: does nothing (a store whose leadership lasts only as long as each body).
+    func resignLeadership(of task: String) async
+}
+
+extension MaintenanceLeadership {
+    public func resignLeadership(of task: String) async {}
 }
 
 extension JobStore {
@@ -24,5 +35,13 @@ extension JobStore {
             return try await elector.ifLeader(of: task, body)
         }
         return try await body()
+    }
+
+    /// Gives up the leadership of `task` on a store with ``MaintenanceLeadership`` (nothing
+    /// otherwise). Call it when a service that runs `task` stops.
+    public func resignMaintenanceLeadership(of task: String) async {
+        if let elector = self as? any MaintenanceLeadership {
+            await elector.resignLeadership(of: task)
+        }
     }
 }

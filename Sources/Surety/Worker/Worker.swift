@@ -242,7 +242,7 @@ public final class Worker: Service, Sendable {
             }
         }
 
-        if let completedAt = completionState.completion {
+        if let completedAt = await completionState.resolvedCompletion() {
             // The job completed itself inside the application's transaction (fenced on the same
             // lease token): the outcome is already durable and must not be written twice.
             running.withLock { running in
@@ -416,14 +416,19 @@ public final class Worker: Service, Sendable {
 
     private func rescueLoop(every interval: Duration) async {
         while !Task.isCancelled {
-            do { try await clock.sleep(for: interval) } catch { return }
+            do { try await clock.sleep(for: interval) } catch { break }
             do {
-                _ = try await LeaseRescuer.rescueOnce(store: store, registry: registry, clock: clock, logger: logger, limit: 100, metrics: metrics, onEvent: configuration.onEvent)
+                // On a shared store one node at a time rescues (MaintenanceLeadership); the others skip.
+                _ = try await store.asMaintenanceLeader(of: "rescue") {
+                    try await LeaseRescuer.rescueOnce(store: self.store, registry: self.registry, clock: self.clock, logger: self.logger, limit: 100, metrics: self.metrics, onEvent: self.configuration.onEvent)
+                }
             } catch {
                 logger.warning("rescue failed", metadata: ["error": "\(error)"])
                 configuration.onEvent?(.storeError("rescue: \(error)"))
             }
         }
+        // Another node (or another worker on this store) takes the rescue over.
+        await store.resignMaintenanceLeadership(of: "rescue")
     }
 }
 

@@ -1,0 +1,235 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Surety
+
+/// Enqueue and completion inside the application's own PostgreSQL transaction.
+///
+/// Both take a postgres-nio `PostgresConnection` on which the application has begun a transaction
+/// (`BEGIN`, or `PostgresClient.withTransaction`), on the same database as the store: the
+/// application's writes, the jobs it enqueues and the completion of the running attempt commit
+/// together or not at all. The connection may come from the application's own pool; its
+/// `search_path` does not matter (Surety's statements set the store's schema for their own
+/// duration, `SET LOCAL` style, and put the application's back).
+extension PostgresStore {
+    /// Transactional enqueue (the outbox pattern): inserts the jobs inside the application's
+    /// transaction on `connection`, so they exist if and only if that transaction commits.
+    ///
+    /// ```swift
+    /// try await appClient.withTransaction(logger: logger) { connection in
+    ///     try await connection.query("INSERT INTO orders (id, total) VALUES (\(id), \(total))", logger: logger)
+    ///     try await store.enqueue([receiptJob], on: connection)
+    /// }
+    /// ```
+    ///
+    /// - The jobs are inserted in a savepoint: if this call throws, none of them is inserted and
+    ///   the application's transaction can go on.
+    /// - Workers are woken by the `NOTIFY` the insert sends, which PostgreSQL delivers at commit
+    ///   (never for a transaction that rolls back).
+    /// - A queue with a maximum backlog (load shedding) is counted under its advisory lock, which
+    ///   the application's transaction then holds until it ends: keep such transactions short.
+    /// - Called on a connection that is not inside a transaction, it runs its own on it.
+    ///
+    /// - Throws: ``Surety/SuretyError``: `queueFull` from load shedding, `storeUnavailable` with the
+    ///   server's reason otherwise.
+    @discardableResult
+    public func enqueue(_ jobs: [NewJob], on connection: PostgresConnection) async throws -> [EnqueuedJob] {
+        guard !jobs.isEmpty else { return [] }
+        let bounded = LoadShedding.bounded(jobs, limits: try await currentLimits(now: jobs[0].enqueuedAt))
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                let outcome = try await inStoreScope("enqueue", savepoint: "surety_enqueue", connection) { connection in
+                    if bounded.isEmpty {
+                        return Result<[EnqueuedJob], SuretyError>.success(
+                            try await Self.insert(jobs, EnqueueRows(jobs), connection, notify: notifyQuery, logger: logger)
+                        )
+                    }
+                    return try await shedAndInsert(jobs, bounded: bounded, connection)
+                }
+                return try outcome.get()
+            } catch let retry as ScopeFailure where retry.error is PostgresErrors.Retry && attempt < 5 {
+                continue
+            } catch let failure as ScopeFailure where failure.error is PostgresErrors.Retry {
+                throw SuretyError(.storeUnavailable, "enqueue: a unique key's holder kept changing while the key was looked up; retry")
+            } catch let failure as ScopeFailure {
+                throw PostgresErrors.wrap(failure.error, configuration: configuration, operation: "enqueue")
+            }
+        }
+    }
+
+    /// Completes the running attempt of `context` inside the application's transaction on
+    /// `connection`, together with the application's own writes there. The completion is fenced
+    /// on the attempt's lease token: if the lease was lost (the job was rescued and may run
+    /// elsewhere), this throws ``Surety/SuretyError/Code/leaseLost`` **and leaves the transaction
+    /// failed**, so it cannot commit: the application's writes roll back with it.
+    ///
+    /// ```swift
+    /// func run(_ context: JobContext) async throws {
+    ///     let (store, app) = (try context.dependency(PostgresStore.self), try context.dependency(PostgresClient.self))
+    ///     try await app.withTransaction(logger: context.logger) { connection in
+    ///         try await connection.query("UPDATE accounts SET balance = balance - \(amount) WHERE id = \(from)", logger: context.logger)
+    ///         try await connection.query("UPDATE accounts SET balance = balance + \(amount) WHERE id = \(to)", logger: context.logger)
+    ///         try await store.complete(context, on: connection)
+    ///     }
+    /// }
+    /// ```
+    ///
+    /// Call it last in the transaction, and the transaction last in `run`. Once `run` returns,
+    /// the worker checks whether the transaction committed the completion: if it did, the worker
+    /// writes nothing more for the attempt; if it rolled back, the worker records the attempt's
+    /// outcome as usual (fenced on the same token).
+    ///
+    /// - Throws: ``Surety/SuretyError``: `invalidArgument` outside a running attempt or outside a
+    ///   transaction; `leaseLost`; `storeUnavailable` with the server's reason.
+    public func complete(_ context: JobContext, on connection: PostgresConnection) async throws {
+        let completedAt = context.clock.now()
+        let finish = try context.completionTransition(at: completedAt)
+        let inTransaction: Bool
+        do {
+            inTransaction = try await Self.isInTransaction(connection, logger: logger)
+        } catch let error as SuretyError {
+            throw error
+        } catch {
+            throw PostgresErrors.wrap(error, configuration: configuration, operation: "complete in transaction")
+        }
+        guard inTransaction else {
+            throw SuretyError(.invalidArgument, "complete(_:on:) must run inside the application's transaction (BEGIN, or PostgresClient.withTransaction)")
+        }
+        let applied: Bool
+        do {
+            applied = try await inStoreScope("complete in transaction", savepoint: nil, connection) { connection in
+                let (applied, _) = try await Self.applyFinishes([finish], connection, notify: notifyQuery, logger: logger)
+                if applied == [true] { return true }
+                // Leave the application's transaction failed: it can only roll back now.
+                try await connection.query("""
+                    DO $$ BEGIN RAISE EXCEPTION 'surety: the lease was lost; this transaction must roll back' USING ERRCODE = 'P0001'; END $$
+                    """, logger: logger)
+                return false
+            }
+        } catch let failure as ScopeFailure {
+            if let error = failure.error as? PSQLError, error.serverInfo?[.sqlState] == "P0001" {
+                throw Self.leaseLost(context)
+            }
+            throw PostgresErrors.wrap(failure.error, configuration: configuration, operation: "complete in transaction")
+        }
+        guard applied else { throw Self.leaseLost(context) }
+        let lease = finish.lease
+        context.markCompletionPending(at: completedAt) { [self] in
+            try await self.completedBy(lease, at: completedAt)
+        }
+    }
+
+    /// Runs `body` and completes the running attempt of `context` in one transaction on a
+    /// connection of `client` (the application's pool, or this store's `client`), then commits:
+    /// the application's writes in `body` and the completion commit together or not at all (see
+    /// ``complete(_:on:)``). The body's own errors pass through unchanged and roll back.
+    @discardableResult
+    public func complete<T: Sendable>(
+        _ context: JobContext, in client: PostgresClient, _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let logger = logger
+        let value = try await client.withConnection { connection -> T in
+            do {
+                try await connection.query("BEGIN", logger: logger)
+            } catch {
+                throw PostgresErrors.wrap(error, configuration: configuration, operation: "complete in transaction")
+            }
+            let value: T
+            do {
+                value = try await body(connection)
+                try await complete(context, on: connection)
+            } catch {
+                if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
+                throw error
+            }
+            do {
+                try await connection.query("COMMIT", logger: logger)
+            } catch {
+                throw PostgresErrors.wrap(error, configuration: configuration, operation: "complete in transaction")
+            }
+            return value
+        }
+        // Committed: the worker need not ask.
+        context.confirmPendingCompletion()
+        return value
+    }
+
+    /// Whether `lease`'s attempt is stored as completed at `date` (its completion committed).
+    func completedBy(_ lease: Lease, at date: Date) async throws -> Bool {
+        let rows = try await query("verify completion", """
+            SELECT 1 FROM surety_jobs
+            WHERE id = \(lease.jobID.rawValue) AND state = 'completed' AND finished_at = \(Timestamp.micros(date))
+            """) { try await $0.collect { _ in true } }
+        return !rows.isEmpty
+    }
+
+    static func leaseLost(_ context: JobContext) -> SuretyError {
+        SuretyError(.leaseLost, "job \(context.id) attempt \(context.attempt): the lease was lost before the transaction committed; the transaction must roll back")
+    }
+
+    /// An error inside ``inStoreScope(_:savepoint:_:_:)``: the raw error, wrapped by the caller.
+    struct ScopeFailure: Error {
+        var error: any Error
+    }
+
+    /// Runs `body` on the application's connection with the store's schema first on the
+    /// `search_path`, putting the application's back afterwards; with `savepoint`, inside a
+    /// savepoint that is rolled back when `body` throws (outside a transaction: in a transaction
+    /// of its own).
+    func inStoreScope<T>(
+        _ operation: String, savepoint: String?, _ connection: PostgresConnection,
+        _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let logger = logger
+        let schema = configuration.schema
+        do {
+            var ownTransaction = false
+            if let savepoint {
+                if try await Self.isInTransaction(connection, logger: logger) {
+                    try await connection.query(PostgresQuery(unsafeSQL: "SAVEPOINT \(savepoint)"), logger: logger)
+                } else {
+                    try await connection.query("BEGIN", logger: logger)
+                    ownTransaction = true
+                }
+            }
+            let previous = try await connection.query("SELECT current_setting('search_path')", logger: logger).collect { try $0[0].decode(String.self) }.first ?? ""
+            do {
+                try await connection.query("SELECT set_config('search_path', \(schema), true)", logger: logger)
+                let value = try await body(connection)
+                try await connection.query("SELECT set_config('search_path', \(previous), true)", logger: logger)
+                if let savepoint {
+                    try await connection.query(PostgresQuery(unsafeSQL: ownTransaction ? "COMMIT" : "RELEASE SAVEPOINT \(savepoint)"), logger: logger)
+                }
+                return value
+            } catch {
+                if let savepoint, !connection.isClosed {
+                    // Undoes the inserts and the search_path change; the application's transaction goes on.
+                    _ = try? await connection.query(PostgresQuery(unsafeSQL: ownTransaction ? "ROLLBACK" : "ROLLBACK TO SAVEPOINT \(savepoint)"), logger: logger)
+                    if !ownTransaction { _ = try? await connection.query(PostgresQuery(unsafeSQL: "RELEASE SAVEPOINT \(savepoint)"), logger: logger) }
+                }
+                throw error
+            }
+        } catch let error as SuretyError {
+            throw error
+        } catch {
+            throw ScopeFailure(error: error)
+        }
+    }
+
+    /// Whether `connection` is inside a transaction block, by a savepoint probe (a savepoint fails
+    /// outside one with SQLSTATE 25P01).
+    static func isInTransaction(_ connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        guard !connection.isClosed else {
+            throw SuretyError(.storeUnavailable, "the application's connection is closed")
+        }
+        do {
+            try await connection.query("SAVEPOINT surety_probe", logger: logger)
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "25P01" {
+            return false
+        }
+        try await connection.query("RELEASE SAVEPOINT surety_probe", logger: logger)
+        return true
+    }
+}
