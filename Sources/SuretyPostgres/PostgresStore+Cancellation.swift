@@ -18,34 +18,32 @@ extension PostgresStore: RunningJobCancellation {
 
     /// The body of ``requestCancellation(_:action:)`` inside the caller's transaction.
     static func requestCancellation(_ ids: [JobID], action: OperatorAction, _ connection: PostgresConnection, logger: Logger) async throws -> CancellationResult {
-        do {
-            var result = CancellationResult()
-            for id in ids {
-                let states = try await connection.query(
-                    "SELECT state FROM surety_jobs WHERE id = \(id.rawValue) FOR UPDATE", logger: logger
-                ).collect { try $0[0].decode(String.self) }
-                if states.first == JobState.running.rawValue {
-                    let at = Timestamp.micros(action.at)
-                    try await connection.query("""
-                        INSERT INTO surety_cancel_requests (job_id, actor, reason, at)
-                        VALUES (\(id.rawValue), \(action.actor), \(action.reason), \(at))
-                        ON CONFLICT (job_id) DO UPDATE SET actor = excluded.actor, reason = excluded.reason, at = excluded.at
-                        """, logger: logger)
-                    try await connection.query("""
-                        INSERT INTO surety_audit (job_id, action, actor, reason, at)
-                        VALUES (\(id.rawValue), 'cancel_request', \(action.actor), \(action.reason), \(at))
-                        """, logger: logger)
-                    result.requested.append(id)
-                    continue
-                }
-                let applied = try await apply([id], action: action, name: "cancel", connection, logger: logger) {
-                    JobLifecycle.cancel($0, action: action)
-                }
-                result.cancelled += applied.changed
-                result.skipped += applied.skipped
+        var result = CancellationResult()
+        for id in ids {
+            let states = try await connection.query(
+                "SELECT state FROM surety_jobs WHERE id = \(id.rawValue) FOR UPDATE", logger: logger
+            ).collect { try $0[0].decode(String.self) }
+            if states.first == JobState.running.rawValue {
+                let at = Timestamp.micros(action.at)
+                try await connection.query("""
+                    INSERT INTO surety_cancel_requests (job_id, actor, reason, at)
+                    VALUES (\(id.rawValue), \(action.actor), \(action.reason), \(at))
+                    ON CONFLICT (job_id) DO UPDATE SET actor = excluded.actor, reason = excluded.reason, at = excluded.at
+                    """, logger: logger)
+                try await connection.query("""
+                    INSERT INTO surety_audit (job_id, action, actor, reason, at)
+                    VALUES (\(id.rawValue), 'cancel_request', \(action.actor), \(action.reason), \(at))
+                    """, logger: logger)
+                result.requested.append(id)
+                continue
             }
-            return result
+            let applied = try await apply([id], action: action, name: "cancel", connection, logger: logger) {
+                JobLifecycle.cancel($0, action: action)
+            }
+            result.cancelled += applied.changed
+            result.skipped += applied.skipped
         }
+        return result
     }
 
     /// One statement: the heartbeat's UPDATE, joined with the pending cancel requests.

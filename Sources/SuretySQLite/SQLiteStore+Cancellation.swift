@@ -16,29 +16,27 @@ extension SQLiteStore: RunningJobCancellation {
 
     /// The body of ``requestCancellation(_:action:)`` inside the caller's transaction.
     static func requestCancellation(_ ids: [JobID], action: OperatorAction, _ db: Database) throws -> CancellationResult {
-        do {
-            var result = CancellationResult()
-            for id in ids {
-                guard let job = try fetchJob(id, db)?.record else {
-                    result.skipped.append(.init(id: id, reason: "no such job"))
-                    continue
-                }
-                if job.state == .running {
-                    try db.cachedStatement(sql: requestSQL).execute(arguments: [
-                        id.rawValue, action.actor, action.reason, Timestamp.micros(action.at),
-                    ])
-                    try db.cachedStatement(sql: auditSQL).execute(arguments: [
-                        id.rawValue, "cancel_request", action.actor, action.reason, Timestamp.micros(action.at),
-                    ])
-                    result.requested.append(id)
-                    continue
-                }
-                let applied = try apply([id], action: action, name: "cancel", db) { JobLifecycle.cancel($0, action: action) }
-                result.cancelled += applied.changed
-                result.skipped += applied.skipped
+        var result = CancellationResult()
+        for id in ids {
+            guard let job = try fetchJob(id, db)?.record else {
+                result.skipped.append(.init(id: id, reason: "no such job"))
+                continue
             }
-            return result
+            if job.state == .running {
+                try db.cachedStatement(sql: requestSQL).execute(arguments: [
+                    id.rawValue, action.actor, action.reason, Timestamp.micros(action.at),
+                ])
+                try db.cachedStatement(sql: auditSQL).execute(arguments: [
+                    id.rawValue, "cancel_request", action.actor, action.reason, Timestamp.micros(action.at),
+                ])
+                result.requested.append(id)
+                continue
+            }
+            let applied = try apply([id], action: action, name: "cancel", db) { JobLifecycle.cancel($0, action: action) }
+            result.cancelled += applied.changed
+            result.skipped += applied.skipped
         }
+        return result
     }
 
     public func heartbeatReportingCancellations(_ leases: [Lease], until: Date) async throws -> HeartbeatReport {

@@ -73,7 +73,7 @@ struct WorkflowRunTests {
         )
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await worker.run() }
-            try await eventually("the workflow ends") {
+            try await eventually("the workflow ends", timeout: .seconds(120)) {
                 clock.advance(by: .seconds(1))
                 guard let record = try await store.workflow(id) else { return false }
                 return record.state.isTerminal && record.steps.allSatisfy(\.state.isTerminal)

@@ -54,7 +54,7 @@ struct WorkflowTests {
     /// Advances the injected clock a second at a time until the workflow and all its steps ended.
     func settle(_ h: Harness, _ id: WorkflowID) async throws -> WorkflowRecord {
         let store = try #require(h.store as? any WorkflowStore)
-        try await eventually("workflow \(id) ends") {
+        try await eventually("workflow \(id) ends", timeout: .seconds(120)) {
             h.clock.advance(by: .seconds(1))
             guard let workflow = try await store.workflow(id) else { return false }
             return workflow.state.isTerminal && workflow.steps.allSatisfy(\.state.isTerminal)

@@ -10,31 +10,29 @@ extension MemoryStore: RunningJobCancellation {
     }
 
     static func requestCancellation(_ ids: [JobID], action: OperatorAction, _ state: inout State) -> CancellationResult {
-        do {
-            var result = CancellationResult()
-            for id in ids {
-                guard let job = state.jobs[id] else {
-                    result.skipped.append(.init(id: id, reason: "no such job"))
-                    continue
-                }
-                if job.state == .running {
-                    state.cancelRequests[id] = action
-                    state.audit[id, default: []].append(AuditRecord(jobID: id, action: "cancel_request", actor: action.actor, reason: action.reason, at: action.at))
-                    result.requested.append(id)
-                    continue
-                }
-                switch JobLifecycle.cancel(job, action: action) {
-                case .success(let next):
-                    state.jobs[id] = next
-                    state.tokens[id] = nil
-                    state.audit[id, default: []].append(AuditRecord(jobID: id, action: "cancel", actor: action.actor, reason: action.reason, at: action.at))
-                    result.cancelled.append(id)
-                case .failure(let skip):
-                    result.skipped.append(.init(id: id, reason: skip.message))
-                }
+        var result = CancellationResult()
+        for id in ids {
+            guard let job = state.jobs[id] else {
+                result.skipped.append(.init(id: id, reason: "no such job"))
+                continue
             }
-            return result
+            if job.state == .running {
+                state.cancelRequests[id] = action
+                state.audit[id, default: []].append(AuditRecord(jobID: id, action: "cancel_request", actor: action.actor, reason: action.reason, at: action.at))
+                result.requested.append(id)
+                continue
+            }
+            switch JobLifecycle.cancel(job, action: action) {
+            case .success(let next):
+                state.jobs[id] = next
+                state.tokens[id] = nil
+                state.audit[id, default: []].append(AuditRecord(jobID: id, action: "cancel", actor: action.actor, reason: action.reason, at: action.at))
+                result.cancelled.append(id)
+            case .failure(let skip):
+                result.skipped.append(.init(id: id, reason: skip.message))
+            }
         }
+        return result
     }
 
     public func heartbeatReportingCancellations(_ leases: [Lease], until: Date) async throws -> HeartbeatReport {
