@@ -88,6 +88,8 @@ public struct Dashboard: Sendable {
         routes.get("/alerts") { request, _ in await handlers.page(request) { try await handlers.alertsPage($0, $1) } }
         routes.post("/dead-letters/requeue") { request, _ in await handlers.formAction(request, .requeue) }
         routes.post("/dead-letters/discard") { request, _ in await handlers.formAction(request, .discard) }
+        routes.post("/scheduled/pause") { request, _ in await handlers.scheduleFormAction(request, paused: true) }
+        routes.post("/scheduled/resume") { request, _ in await handlers.scheduleFormAction(request, paused: false) }
         // Sign-in.
         routes.get("/login") { request, _ in handlers.loginPage(request, error: nil) }
         routes.post("/login") { request, _ in await handlers.login(request) }
@@ -102,6 +104,10 @@ public struct Dashboard: Sendable {
         }
         routes.get("/api/dead-letters") { request, _ in await handlers.api(request) { try await handlers.apiDeadLetters($0, $1) } }
         routes.get("/api/scheduled") { request, _ in await handlers.api(request) { try await handlers.apiScheduled($0, $1) } }
+        routes.get("/api/schedules") { request, _ in await handlers.api(request) { try await handlers.apiSchedules($0, $1) } }
+        routes.get("/api/alerts") { request, _ in await handlers.api(request) { try await handlers.apiAlerts($0, $1) } }
+        routes.post("/api/schedules/pause") { request, _ in await handlers.apiScheduleAction(request, paused: true) }
+        routes.post("/api/schedules/resume") { request, _ in await handlers.apiScheduleAction(request, paused: false) }
         routes.post("/api/jobs/requeue") { request, _ in await handlers.apiAction(request, .requeue) }
         routes.post("/api/jobs/discard") { request, _ in await handlers.apiAction(request, .discard) }
         // Prometheus.

@@ -209,11 +209,21 @@ struct Handlers: Sendable {
 
     func scheduledPage(_ request: Request, _ principal: Principal) async throws -> PageResult {
         let jobs = try await data.scheduled(for: principal, limit: 200)
-        return PageResult(page: .scheduled, title: "Scheduled", context: ["jobs": jobs.map(presenter.row)], nav: "scheduled")
+        let schedules = try await data.schedules(for: principal)
+        let now = self.now
+        return PageResult(page: .scheduled, title: "Scheduled", context: [
+            "jobs": jobs.map(presenter.row), "schedulesKept": schedules != nil,
+            "schedules": (schedules ?? []).map { presenter.scheduleRow($0, now: now, principal: principal) },
+        ], nav: "scheduled")
     }
 
     func alertsPage(_ request: Request, _ principal: Principal) async throws -> PageResult {
-        PageResult(page: .alerts, title: "Alerts", context: [:], nav: "alerts")
+        let alerts = try await data.alerts(for: principal)
+        let firing = (alerts ?? []).filter(\.isFiring), resolved = (alerts ?? []).filter { !$0.isFiring }
+        return PageResult(page: .alerts, title: "Alerts", context: [
+            "alertsKept": alerts != nil, "firing": firing.map(presenter.alertRow), "resolved": resolved.map(presenter.alertRow),
+            "firingCount": firing.count,
+        ], nav: "alerts")
     }
 
     func percent(_ text: String) -> String {
@@ -247,6 +257,34 @@ struct Handlers: Sendable {
             }
             dashboard.logger.info("dashboard action", metadata: ["action": "\(action.rawValue)", "actor": "\(principal.actor)", "changed": "\(result.changed.count)"])
             return redirect("\(back)?done=\(percent(message))")
+        } catch {
+            let (_, _, message) = Self.status(for: error)
+            return redirect("\(back)?failed=\(percent(message))")
+        }
+    }
+
+    /// `POST /scheduled/pause` and `/scheduled/resume` from the page's forms (CSRF token, same
+    /// origin, a reason).
+    func scheduleFormAction(_ request: Request, paused: Bool) async -> Response {
+        guard let principal = auth.authenticate(request, now: now) else { return redirect("\(base)/login") }
+        var request = request
+        let form: FormData
+        do {
+            let body = try await request.collectBody(upTo: Self.maximumBody)
+            form = FormData(encoded: String(buffer: body))
+        } catch {
+            return html(.badRequest, "request body too large")
+        }
+        guard Authenticator.sameOrigin(request), Authenticator.csrfMatches(request, form: form) else {
+            return html(.forbidden, dashboard.renderer.render(.error, ["status": "403 forbidden", "message": "the form's CSRF token or origin does not match; reload the page and try again"],
+                                                              chrome: chromeContext(request, principal: principal, csrf: "").merging(["nav": navigation(on: ""), "pageTitle": "Forbidden"]) { $1 }))
+        }
+        let back = "\(base)/scheduled"
+        let name = form.first("name") ?? ""
+        do {
+            _ = try await data.setSchedulePaused(name, paused: paused, reason: form.value("reason") ?? "", principal: principal, now: now)
+            dashboard.logger.info("dashboard schedule action", metadata: ["action": "\(paused ? "pause" : "resume")", "actor": "\(principal.actor)", "schedule": "\(name)"])
+            return redirect("\(back)?done=\(percent("\(paused ? "Paused" : "Resumed") schedule \(name)"))")
         } catch {
             let (_, _, message) = Self.status(for: error)
             return redirect("\(back)?failed=\(percent(message))")
@@ -331,8 +369,9 @@ struct Handlers: Sendable {
     func apiOverview(_ request: Request, _ principal: Principal) async throws -> APIBody {
         let overview = try await data.overview(for: principal, now: now)
         return .object([
-            "generated_at": Format.iso(overview.generatedAt) ?? "", "sampled_jobs": overview.sampled,
-            "sample_limit": overview.sampleLimit, "all": presenter.json(overview.all),
+            "generated_at": Format.iso(overview.generatedAt) ?? "", "aggregated": overview.aggregated,
+            "sampled_jobs": overview.aggregated ? NSNull() : overview.sampled as Any,
+            "sample_limit": overview.aggregated ? NSNull() : overview.sampleLimit as Any, "all": presenter.json(overview.all),
             "queues": overview.queues.map(presenter.json),
         ])
     }
@@ -370,6 +409,41 @@ struct Handlers: Sendable {
     func apiScheduled(_ request: Request, _ principal: Principal) async throws -> APIBody {
         let jobs = try await data.scheduled(for: principal, limit: 500)
         return .object(["jobs": jobs.map(presenter.json)])
+    }
+
+    func apiAlerts(_ request: Request, _ principal: Principal) async throws -> APIBody {
+        guard let alerts = try await data.alerts(for: principal) else { throw DashboardError(.notFound, "this store keeps no alert state") }
+        return .object(["alerts": alerts.map(presenter.json)])
+    }
+
+    func apiSchedules(_ request: Request, _ principal: Principal) async throws -> APIBody {
+        guard let schedules = try await data.schedules(for: principal) else { throw DashboardError(.notFound, "this store keeps no schedules") }
+        let now = self.now
+        return .object(["schedules": schedules.map { presenter.json($0, now: now) }])
+    }
+
+    /// `POST /api/schedules/pause|resume` with `{"name": "...", "reason": "..."}`.
+    func apiScheduleAction(_ request: Request, paused: Bool) async -> Response {
+        var request = request
+        return await api(request) { _, principal in
+            let object = try await jsonBody(&request, example: #"{"name": "nightly-report", "reason": "why"}"#)
+            guard let name = object["name"] as? String, !name.isEmpty else { throw DashboardError(.badRequest, "name must be a schedule's name") }
+            let record = try await data.setSchedulePaused(name, paused: paused, reason: (object["reason"] as? String) ?? "", principal: principal, now: now)
+            return .object(["schedule": presenter.json(record, now: now)])
+        }
+    }
+
+    /// The JSON object body of an API action, after the same-origin and content-type checks.
+    func jsonBody(_ request: inout Request, example: String) async throws -> [String: Any] {
+        guard Authenticator.sameOrigin(request) else { throw DashboardError(.forbidden, "cross-origin request refused") }
+        guard let type = request.headers[.contentType], type.lowercased().hasPrefix("application/json") else {
+            throw DashboardError(.badRequest, "send a JSON body with Content-Type: application/json")
+        }
+        guard let body = try? await request.collectBody(upTo: Self.maximumBody),
+              let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any] else {
+            throw DashboardError(.badRequest, "the body must be a JSON object: \(example)")
+        }
+        return object
     }
 
     func apiAction(_ request: Request, _ action: DashboardData.Action) async -> Response {

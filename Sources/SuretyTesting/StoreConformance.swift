@@ -42,6 +42,8 @@ public struct StoreConformance: Sendable {
         case runningCancellation = "cancellation of running jobs"
         /// ``ScheduleStore``: stored schedules, pause state, last slots (StoreConformance+Schedules.swift).
         case schedules = "schedules"
+        /// ``JobStatisticsStore``: the overview's aggregation (StoreConformance+Statistics.swift).
+        case statistics = "statistics"
         /// ``WorkflowStore``: steps released exactly once, fan-in races, failure, compensation,
         /// cancellation (StoreConformance+Workflows.swift).
         case workflows = "workflows"
@@ -84,6 +86,7 @@ public struct StoreConformance: Sendable {
         case .deadLetterFilters: try await deadLetterFilters(store, check)
         case .runningCancellation: try await runningCancellation(store, check)
         case .schedules: try await schedules(store, check)
+        case .statistics: try await statistics(store, check)
         case .workflows: try await workflows(store, check)
         }
     }

@@ -47,14 +47,11 @@ struct AlertsListCommand: AsyncParsableCommand {
         guard let states = (store as any JobStore) as? any AlertStateStore else {
             throw CLIError("the store \(url) does not keep alert state")
         }
-        var entries: [Entry] = []
-        for record in try await states.alertStates() {
-            let state = try AlertState.decode(record.body, key: record.key)
-            guard all || state.status == .firing else { continue }
-            entries.append(Entry(key: record.key, status: state.status.rawValue, version: record.version, updatedAt: record.updatedAt,
-                                 notices: state.notices, lastNoticeAt: state.lastNoticeAt, escalatedAt: state.escalatedAt, alert: state.alert))
+        // The same query as the dashboard's alerts page (AlertStateStore.storedAlerts).
+        let entries = try await states.storedAlerts(includeResolved: all).map { stored in
+            Entry(key: stored.key, status: stored.state.status.rawValue, version: stored.version, updatedAt: stored.updatedAt,
+                  notices: stored.state.notices, lastNoticeAt: stored.state.lastNoticeAt, escalatedAt: stored.state.escalatedAt, alert: stored.alert)
         }
-        entries.sort { ($0.status, $1.alert.firingSince, $0.key) < ($1.status, $0.alert.firingSince, $1.key) }
         if json {
             let encoder = AlertJSON.encoder()
             encoder.outputFormatting.insert(.prettyPrinted)

@@ -92,8 +92,15 @@ struct ServeCommand: AsyncParsableCommand {
                 (or --read-only on a loopback address such as 127.0.0.1)
                 """, exitCode: ExitCodes.usage)
         }
+        try await storeOptions.withStore(create: true, logger: logger) { opened in
+            try await serve(opened, credentials: credentials, logger: logger)
+        }
+    }
+
+    /// Serves the dashboard on an open store (SQLite, or PostgreSQL whose pool runs meanwhile).
+    func serve(_ opened: OpenStore, credentials: [DashboardCredential], logger: Logger) async throws {
         let registry = Self.metricsRegistry
-        let (store, url) = try await storeOptions.open(create: true)
+        let (store, url) = (opened.store, opened.url)
         let dashboard = Dashboard(
             store: store, registry: DemoJobs.registry,
             configuration: DashboardConfiguration(credentials: credentials, readOnly: readOnly,
@@ -107,12 +114,14 @@ struct ServeCommand: AsyncParsableCommand {
             QueueDepthSampler(store: store, interval: .interval(metricsIntervalSeconds), logger: logger),
         ]
         if workers > 0 {
-            do { try await DemoSchema.migrate(store.database) } catch {
-                throw StoreOpener.describe(error, action: "create the demo tables in", url: url)
-            }
             var dependencies = JobDependencies()
-            dependencies.register(DemoServices(database: store.database, faults: DemoFaults(), seed: nil))
-            dependencies.register(store)
+            if let sqlite = opened.sqlite {
+                do { try await DemoSchema.migrate(sqlite.database) } catch {
+                    throw StoreOpener.describe(error, action: "create the demo tables in", url: url)
+                }
+                dependencies.register(DemoServices(database: sqlite.database, faults: DemoFaults(), seed: nil))
+                dependencies.register(sqlite)
+            }
             let configuration = WorkerConfiguration(queues: DemoJobs.queues, concurrency: workers)
             services.append(Worker(store: store, registry: DemoJobs.registry, configuration: configuration,
                                    dependencies: dependencies, logger: logger))

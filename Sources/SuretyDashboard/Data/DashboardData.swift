@@ -34,13 +34,42 @@ struct DashboardData: Sendable {
         var generatedAt: Date
         var queues: [QueueOverview]
         var all: QueueOverview
-        /// Jobs read for the rates (at most the sample limit).
+        /// Whether the figures come from the store's aggregation (``JobStatisticsStore``), exact;
+        /// otherwise from a sample of recent jobs (a custom store without the capability).
+        var aggregated: Bool
+        /// Jobs read for the rates (at most the sample limit); 0 when aggregated.
         var sampled: Int
         var sampleLimit: Int
-        var sampleTruncated: Bool { sampled >= sampleLimit }
+        var sampleTruncated: Bool { !aggregated && sampled >= sampleLimit }
     }
 
+    /// The overview: from the store's aggregation when it has one (every bundled store does),
+    /// else from a bounded sample of recent jobs.
     func overview(for principal: Principal, now: Date) async throws -> Overview {
+        guard let statistics = store as? any JobStatisticsStore else { return try await sampledOverview(for: principal, now: now) }
+        let result = try await statistics.jobStatistics(JobStatisticsRequest(now: now, tenant: principal.tenant))
+        var all = Self.overview(result.all)
+        all.queue = "all queues"
+        return Overview(generatedAt: now, queues: result.queues.map(Self.overview), all: all, aggregated: true, sampled: 0,
+                        sampleLimit: configuration.sampleLimit)
+    }
+
+    static func overview(_ statistics: QueueStatistics) -> QueueOverview {
+        func summary(_ value: LatencyPercentiles) -> LatencySummary {
+            LatencySummary(count: value.count, p50: value.p50, p95: value.p95, p99: value.p99, max: value.max)
+        }
+        func series(_ index: Int) -> TimeSeries {
+            let shape = statistics.series[index]
+            return TimeSeries(start: shape.start, bucket: Double(shape.bucketSeconds), completed: shape.completed, failed: shape.dead)
+        }
+        return QueueOverview(queue: statistics.queue, depth: statistics.counts, completedLastHour: statistics.completedInWindow,
+                             deadLastHour: statistics.deadInWindow, failedAttemptsLastHour: statistics.failedAttemptsInWindow,
+                             pickup: summary(statistics.pickup), runtime: summary(statistics.run), hour: series(0), day: series(1))
+    }
+
+    /// The overview from the most recent jobs (at most ``DashboardConfiguration/sampleLimit``),
+    /// for stores without ``JobStatisticsStore``.
+    func sampledOverview(for principal: Principal, now: Date) async throws -> Overview {
         var byQueue: [String: QueueOverview] = [:]
         func entry(_ queue: String) -> QueueOverview {
             byQueue[queue] ?? QueueOverview(queue: queue, hour: TimeSeries(end: now, span: 3600, buckets: 12),
@@ -106,7 +135,7 @@ struct DashboardData: Sendable {
         for (name, values) in runtimes { byQueue[name]?.runtime = Statistics.summary(values) }
         all.pickup = Statistics.summary(pickups.values.flatMap { $0 })
         all.runtime = Statistics.summary(runtimes.values.flatMap { $0 })
-        return Overview(generatedAt: now, queues: byQueue.values.sorted { $0.queue < $1.queue }, all: all,
+        return Overview(generatedAt: now, queues: byQueue.values.sorted { $0.queue < $1.queue }, all: all, aggregated: false,
                         sampled: sample.count, sampleLimit: configuration.sampleLimit)
     }
 
@@ -136,6 +165,44 @@ struct DashboardData: Sendable {
         var filter = JobFilter(states: [.scheduled], limit: limit)
         if let tenant = principal.tenant { filter.tenants = [tenant] }
         return try await store.jobs(filter).sorted { ($0.runAt, $0.id) < ($1.runAt, $1.id) }
+    }
+
+    // MARK: Alerts
+
+    /// The stored alerts, firing first (`surety alerts list --all` reads the same), or `nil`
+    /// when the store keeps no alert state. Alerts are about job types and queues across every
+    /// tenant, so a tenant credential may not read them.
+    func alerts(for principal: Principal) async throws -> [StoredAlert]? {
+        guard principal.tenant == nil else {
+            throw DashboardError(.forbidden, "alerts cover every tenant; a tenant credential may not read them")
+        }
+        guard let states = store as? any AlertStateStore else { return nil }
+        return try await states.storedAlerts(includeResolved: true)
+    }
+
+    // MARK: Schedules
+
+    /// The recurring schedules the principal may see (a tenant credential: those whose jobs
+    /// belong to its tenant), by name, or `nil` when the store keeps no schedules.
+    func schedules(for principal: Principal) async throws -> [ScheduleRecord]? {
+        guard let schedules = store as? any ScheduleStore else { return nil }
+        return try await schedules.schedules().filter { principal.maySee($0.definition.tenant) }
+    }
+
+    /// Pauses or resumes the schedule `name`, recording who and why. A schedule the principal
+    /// may not see is "not found", exactly like one that does not exist.
+    func setSchedulePaused(_ name: String, paused: Bool, reason: String, principal: Principal, now: Date) async throws -> ScheduleRecord {
+        guard principal.mayAct else { throw DashboardError(.forbidden, "this dashboard is read-only") }
+        let action: OperatorAction
+        do { action = try OperatorAction(actor: principal.actor, reason: reason, at: now) } catch {
+            throw DashboardError(.badRequest, "a reason is required to \(paused ? "pause" : "resume") a schedule")
+        }
+        guard let store = store as? any ScheduleStore,
+              let existing = try await store.schedules().first(where: { $0.definition.name == name }),
+              principal.maySee(existing.definition.tenant),
+              let record = try await store.setSchedulePaused(name, paused: paused, action: action)
+        else { throw DashboardError(.notFound, "no schedule named '\(name)'") }
+        return record
     }
 
     // MARK: Dead-letter inbox

@@ -33,6 +33,13 @@ struct TimeSeries: Sendable, Hashable {
     var completed: [Int]
     var failed: [Int]
 
+    init(start: Date, bucket: TimeInterval, completed: [Int], failed: [Int]) {
+        self.start = start
+        self.bucket = bucket
+        self.completed = completed
+        self.failed = failed
+    }
+
     init(end: Date, span: TimeInterval, buckets: Int) {
         self.bucket = span / Double(buckets)
         self.start = end.addingTimeInterval(-span)

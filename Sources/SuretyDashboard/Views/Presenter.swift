@@ -138,5 +138,86 @@ struct Presenter: Sendable {
         ]
     }
 
+    // MARK: Alerts
+
+    /// `escalated`, `firing` or `resolved`: Surety's rules have no configured severity; an alert
+    /// still firing past the escalation delay is the higher level.
+    static func severity(_ stored: StoredAlert) -> String {
+        stored.isFiring ? (stored.state.escalatedAt == nil ? "firing" : "escalated") : "resolved"
+    }
+
+    func alertRow(_ stored: StoredAlert) -> [String: Any] {
+        let alert = stored.alert
+        var row: [String: Any] = [
+            "key": stored.key, "rule": alert.rule, "kind": alert.kind.rawValue, "group": stored.subject,
+            "severity": Self.severity(stored), "status": stored.state.status.rawValue, "summary": alert.summary,
+            "environment": alert.environment, "since": Format.time(alert.firingSince), "firstFailure": Format.time(alert.firstFailureAt),
+            "lastNotified": Format.time(stored.state.lastNoticeAt), "notices": stored.state.notices,
+            "escalated": stored.state.escalatedAt.map(Format.time) ?? "-", "resolvedAt": Format.time(alert.resolvedAt),
+            "affected": alert.affected, "value": Self.number(alert.value), "threshold": Self.number(alert.threshold),
+            "deadLetter": alert.deadLetter.count, "whatToDo": alert.whatToDo,
+            "lastError": alert.lastError.map { "\($0.type) (\($0.errorClass)): \($0.message)" } ?? "-",
+        ]
+        if let type = alert.jobType { row["deadHref"] = "\(base)/dead-letters?type=\(type.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? type)" }
+        if let job = alert.lastError?.jobID { row["jobHref"] = jobHref(job) }
+        return row
+    }
+
+    static func number(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(format: "%.3g", value)
+    }
+
+    func json(_ stored: StoredAlert) -> [String: Any] {
+        let alert = stored.alert
+        var lastError: Any = NSNull()
+        if let error = alert.lastError {
+            lastError = ["type": error.type, "class": error.errorClass, "message": error.message,
+                         "job_id": nullable(error.jobID?.rawValue), "at": nullable(Format.iso(error.at))]
+        }
+        return [
+            "key": stored.key, "rule": alert.rule, "kind": alert.kind.rawValue, "group": stored.subject,
+            "job_type": nullable(alert.jobType), "queue": nullable(alert.queue), "queues": alert.queues,
+            "environment": alert.environment, "status": stored.state.status.rawValue, "severity": Self.severity(stored),
+            "summary": alert.summary, "firing_since": nullable(Format.iso(alert.firingSince)),
+            "first_failure_at": nullable(Format.iso(alert.firstFailureAt)), "observed_at": nullable(Format.iso(alert.observedAt)),
+            "resolved_at": nullable(Format.iso(alert.resolvedAt)), "last_notified_at": nullable(Format.iso(stored.state.lastNoticeAt)),
+            "notices": stored.state.notices, "escalated_at": nullable(Format.iso(stored.state.escalatedAt)),
+            "affected": alert.affected, "value": alert.value, "threshold": alert.threshold,
+            "dead_letter": ["count": alert.deadLetter.count, "arrived_in_window": alert.deadLetter.arrivedInWindow],
+            "last_error": lastError, "what_to_do": alert.whatToDo, "version": stored.version,
+            "updated_at": nullable(Format.iso(stored.updatedAt)),
+        ]
+    }
+
+    // MARK: Schedules
+
+    static let nextRunCount = 3
+
+    func scheduleRow(_ record: ScheduleRecord, now: Date, principal: Principal) -> [String: Any] {
+        let d = record.definition
+        let next = record.paused ? [] : record.nextRuns(after: now, count: Self.nextRunCount)
+        return [
+            "name": d.name, "cron": d.expression, "timeZone": d.timeZone, "jobType": d.jobType, "queue": d.queue,
+            "tenant": d.tenant.rawValue, "overlap": d.overlap, "missed": d.missed, "paused": record.paused,
+            "lastSlot": Format.time(record.lastSlot), "lastJobHref": record.lastJobID.map(jobHref) ?? "",
+            "lastJob": record.lastJobID.map { String($0.rawValue) } ?? "",
+            "nextRuns": record.paused ? "paused" : (next.isEmpty ? "none (the expression or time zone no longer parses)" : next.map(Format.time).joined(separator: ", ")),
+            "changed": record.changedBy.map { "\(record.paused ? "paused" : "resumed") by \($0) at \(Format.time(record.changedAt)): \(record.changeReason ?? "")" } ?? "",
+            "canAct": principal.mayAct,
+        ]
+    }
+
+    func json(_ record: ScheduleRecord, now: Date) -> [String: Any] {
+        let d = record.definition
+        let next = record.paused ? [] : record.nextRuns(after: now, count: Self.nextRunCount)
+        return [
+            "name": d.name, "cron": d.expression, "time_zone": d.timeZone, "job_type": d.jobType, "queue": d.queue,
+            "tenant": d.tenant.rawValue, "overlap": d.overlap, "missed": d.missed, "paused": record.paused,
+            "changed_by": nullable(record.changedBy), "change_reason": nullable(record.changeReason),
+            "changed_at": nullable(Format.iso(record.changedAt)), "last_slot": nullable(Format.iso(record.lastSlot)),
+            "last_job_id": nullable(record.lastJobID?.rawValue), "next_runs": next.compactMap(Format.iso),
+        ]
+    }
+
     private func nullable(_ value: Any?) -> Any { value ?? NSNull() }
 }

@@ -57,7 +57,7 @@ enum Templates {
     static let overview = #"""
     <h1>Overview</h1>
     <p class="muted">Generated {{generatedAt}} UTC. Rates and percentiles cover the last hour; charts the last hour and day
-    (completed in green, dead in red){{#truncated}}, from the {{sampled}} most recent jobs enqueued in the last day{{/truncated}}.</p>
+    (completed in green, dead in red){{#truncated}}, from the {{sampled}} most recent jobs enqueued in the last day (this store has no aggregation){{/truncated}}.</p>
     <div class="cards">
     {{#queues}}
     <section class="card queue" id="queue-{{anchor}}"><h2>{{name}}</h2>
@@ -163,8 +163,24 @@ enum Templates {
 
     static let scheduled = #"""
     <h1>Scheduled</h1>
+    <h2>Recurring schedules</h2>
+    {{#schedulesKept}}
+    <table id="schedules"><thead><tr><th>Name</th><th>Cron</th><th>Time zone</th><th>Job type</th><th>Queue</th><th>Tenant</th><th>Overlap</th><th>Missed runs</th><th>Last slot</th><th>Next runs</th><th></th></tr></thead><tbody>
+    {{#schedules}}<tr class="schedule-row" data-name="{{name}}" data-paused="{{paused}}"><td><b>{{name}}</b>{{#paused}} <span class="state state-cancelled">paused</span>{{/paused}}{{#changed}}<div class="muted">{{changed}}</div>{{/changed}}</td>
+    <td><code>{{cron}}</code></td><td>{{timeZone}}</td><td>{{jobType}}</td><td>{{queue}}</td><td>{{tenant}}</td><td>{{overlap}}</td><td>{{missed}}</td>
+    <td>{{lastSlot}}{{#lastJob}} (<a href="{{lastJobHref}}">job {{lastJob}}</a>){{/lastJob}}</td><td class="next-runs">{{nextRuns}}</td>
+    <td>{{#canAct}}<form method="post" action="{{base}}/scheduled/{{#paused}}resume{{/paused}}{{^paused}}pause{{/paused}}" class="actions">
+    <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="name" value="{{name}}">
+    <input type="text" name="reason" placeholder="Reason (required, recorded)" required>
+    <button type="submit" class="{{#paused}}primary{{/paused}}{{^paused}}danger{{/paused}}">{{#paused}}Resume{{/paused}}{{^paused}}Pause{{/paused}}</button>
+    </form>{{/canAct}}</td></tr>{{/schedules}}
+    </tbody></table>
+    {{^schedules}}<p class="muted" id="no-schedules">No recurring schedules (a Scheduler registers them when it starts).</p>{{/schedules}}
+    <p class="muted">Times in UTC. A paused schedule enqueues nothing until resumed; its missed slots are not run on resume.</p>
+    {{/schedulesKept}}
+    {{^schedulesKept}}<p class="muted">This store keeps no schedules.</p>{{/schedulesKept}}
+    <h2>Scheduled jobs</h2>
     <p class="muted">Jobs waiting for their run time, soonest first.</p>
-    <!-- SCHEDULES: recurring schedules (issue 7, point 5) are listed here once the store exposes them. -->
     <table id="scheduled"><thead><tr><th class="num">ID</th><th>Runs at</th><th>Type</th><th>Queue</th><th>Tenant</th><th class="num">Attempt</th></tr></thead><tbody>
     {{#jobs}}<tr><td class="num"><a href="{{href}}">{{id}}</a></td><td>{{runAt}}</td><td>{{type}}</td><td>{{queue}}</td><td>{{tenant}}</td><td class="num">{{attempt}}/{{maxAttempts}}</td></tr>{{/jobs}}
     </tbody></table>
@@ -173,9 +189,30 @@ enum Templates {
 
     static let alerts = #"""
     <h1>Alerts</h1>
-    <!-- ALERTS: active alerts (issue 5, point 3) are listed here once the store exposes alert state. -->
-    <p class="placeholder" id="alerts-pending">Built-in alerts are not available in this build yet. Dead-letter growth is visible on the
-    <a href="{{base}}/dead-letters">dead-letter inbox</a> and in <a href="{{base}}/metrics">/metrics</a> (surety_dead_letter_size).</p>
+    {{#alertsKept}}
+    <p class="muted">Evaluated by the alert monitors (<code>surety worker --alerts FILE</code>) and kept in the store; <code>surety alerts list --all</code> shows the same. Times in UTC.</p>
+    <h2>Firing ({{firingCount}})</h2>
+    {{#firing}}
+    <section class="group alert alert-{{severity}}" data-key="{{key}}">
+    <div><span class="state state-dead">{{severity}}</span> <b>{{rule}}</b> · {{group}} · {{environment}}</div>
+    <div class="summary">{{summary}}</div>
+    <table class="detail"><tbody>
+    <tr><th>Since</th><td>{{since}}</td><th>First failure</th><td>{{firstFailure}}</td></tr>
+    <tr><th>Last notified</th><td>{{lastNotified}} ({{notices}} notices)</td><th>Escalated</th><td>{{escalated}}</td></tr>
+    <tr><th>Affected</th><td>{{affected}} (value {{value}}, threshold {{threshold}})</td><th>Dead letters</th><td>{{#deadHref}}<a href="{{deadHref}}">{{deadLetter}}</a>{{/deadHref}}{{^deadHref}}{{deadLetter}}{{/deadHref}}</td></tr>
+    <tr><th>Last error</th><td colspan="3" class="err">{{lastError}}{{#jobHref}} (<a href="{{jobHref}}">job</a>){{/jobHref}}</td></tr>
+    <tr><th>What to do</th><td colspan="3">{{whatToDo}}</td></tr>
+    </tbody></table>
+    </section>
+    {{/firing}}
+    {{^firing}}<p class="placeholder" id="no-alerts">No alert is firing.</p>{{/firing}}
+    <h2>Recently resolved</h2>
+    <table id="resolved-alerts"><thead><tr><th>Rule</th><th>Group</th><th>Summary</th><th>Since</th><th>Resolved</th><th>Last notified</th><th>Escalated</th></tr></thead><tbody>
+    {{#resolved}}<tr data-key="{{key}}"><td>{{rule}}</td><td>{{group}}</td><td>{{summary}}</td><td>{{since}}</td><td>{{resolvedAt}}</td><td>{{lastNotified}}</td><td>{{escalated}}</td></tr>{{/resolved}}
+    </tbody></table>
+    {{^resolved}}<p class="muted">None kept.</p>{{/resolved}}
+    {{/alertsKept}}
+    {{^alertsKept}}<p class="placeholder">This store keeps no alert state. Dead-letter growth is visible on the <a href="{{base}}/dead-letters">dead-letter inbox</a>.</p>{{/alertsKept}}
     """#
 
     static let error = #"""
