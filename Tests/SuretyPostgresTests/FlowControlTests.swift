@@ -45,19 +45,28 @@ final class ConcurrencyProbe: Sendable {
 }
 
 /// A job that holds its slot for a few milliseconds (work, not synchronisation) and reports to
-/// the probe.
+/// the probe. With `holdForOverlap`, it instead holds its slot until the probe has seen more than
+/// 3 jobs and 2 of one key running at once (or 20 s pass): the control run then shows the overlap
+/// however slowly a loaded machine starts jobs, instead of depending on 4 ms windows meeting.
 struct ProbeJob: Job {
     static let name = "test.probe"
     static let options = JobOptions(queue: "limited", maxAttempts: 3)
     var key: String
     var seq: Int
+    var holdForOverlap = false
     var partitionKey: String? { key }
 
     func run(_ context: JobContext) async throws {
         let probe = try context.dependency(ConcurrencyProbe.self)
         probe.start(key: key, seq: seq)
         defer { probe.end(key: key) }
-        try await Task.sleep(for: .milliseconds(4))
+        if holdForOverlap {
+            try? await eventually("overlap", timeout: .seconds(20), pollEvery: .milliseconds(2)) {
+                probe.maxRunning > 3 && probe.maxPerKey > 1
+            }
+        } else {
+            try await Task.sleep(for: .milliseconds(4))
+        }
     }
 }
 
@@ -65,12 +74,12 @@ struct ProbeJob: Job {
 struct PostgresFlowControlTests {
     /// Two stores (two connection pools: two nodes to the server), each with its own worker of
     /// 8 slots, drain 160 jobs of 8 keys from a queue limited to 3 running jobs and 1 per key.
-    func drain(limits: QueueLimits?) async throws -> (probe: ConcurrencyProbe, workers: Set<String>) {
+    func drain(limits: QueueLimits?, holdForOverlap: Bool = false) async throws -> (probe: ConcurrencyProbe, workers: Set<String>) {
         try await TestServer.withFreshStore { store in
             if let limits { try await store.setQueueLimits(limits) }
             let queue = JobQueue(store: store)
             let keys = (0..<8).map { "acct-\($0)" }
-            let jobs = (0..<20).flatMap { seq in keys.map { ProbeJob(key: $0, seq: seq) } }
+            let jobs = (0..<20).flatMap { seq in keys.map { ProbeJob(key: $0, seq: seq, holdForOverlap: holdForOverlap) } }
             _ = try await queue.enqueue(jobs, tenant: .system)
             let probe = ConcurrencyProbe()
             var dependencies = JobDependencies()
@@ -112,7 +121,7 @@ struct PostgresFlowControlTests {
 
     @Test("without limits the same run overlaps jobs of one key (the limit test can fail)")
     func withoutLimitsTheyOverlap() async throws {
-        let (probe, _) = try await drain(limits: nil)
+        let (probe, _) = try await drain(limits: nil, holdForOverlap: true)
         #expect(probe.done == 160)
         #expect(probe.maxRunning > 3, "16 slots run more than 3 at once without limits, saw \(probe.maxRunning)")
         #expect(probe.maxPerKey > 1, "and several jobs of one key, saw \(probe.maxPerKey)")

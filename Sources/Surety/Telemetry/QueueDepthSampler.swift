@@ -34,7 +34,8 @@ public struct QueueDepthSampler: Service {
             } catch {
                 logger.warning("could not sample queue depth", metadata: ["error": "\(error)"])
             }
-            do { try await clock.sleep(for: interval) } catch { return }
+            // A graceful shutdown ends the wait at once instead of after up to one interval.
+            do { try await cancelWhenGracefulShutdown { try await clock.sleep(for: interval) } } catch { return }
         }
     }
 
