@@ -4,8 +4,10 @@
 # server with durable settings: fsync, synchronous_commit and full_page_writes on), writing one
 # JSON file per store setting to Benchmarks/results/, then redraws the plots.
 #
-#   Benchmarks/run.sh                 # the whole matrix, about 10 minutes on 2 quiet cores
-#   BENCH_STORES="sqlite-normal" Benchmarks/run.sh
+#   Benchmarks/run.sh --full          # the whole matrix: 10k/100k/1M backlogs, 1M completed rows
+#                                     # retained; about 10 minutes on 2 quiet cores
+#   Benchmarks/run.sh                 # a quick pass (backlogs of 10k and 100k), about 3 minutes
+#   BENCH_STORES="sqlite-normal" Benchmarks/run.sh --full
 #
 # Environment: BENCH_STORES (sqlite-normal sqlite-full postgres), BENCH_JOBS (20000),
 # BENCH_CONCURRENCY (16,64,256), BENCH_BACKLOGS_<STORE> (backlogs per store setting),
@@ -15,6 +17,21 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 swift=${SWIFT:-swift}
+full=""
+for argument in "$@"; do
+    case $argument in
+    --full) full=1 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) echo "unknown argument '$argument' (--full)" >&2; exit 2 ;;
+    esac
+done
+if [[ -n $full ]]; then
+    normal_backlogs=10000,100000,1000000
+    other_backlogs=10000,100000
+else
+    normal_backlogs=10000,100000
+    other_backlogs=10000
+fi
 stores=${BENCH_STORES:-sqlite-normal sqlite-full postgres}
 jobs=${BENCH_JOBS:-20000}
 concurrency=${BENCH_CONCURRENCY:-16,64,256}
@@ -41,6 +58,7 @@ trap cleanup EXIT
     echo "memory: $(grep MemTotal /proc/meminfo | awk '{printf "%.1f GiB", $2/1048576}')"
     echo "kernel: $(uname -r)"
     echo "disk of the stores: $(df -h "$work" | tail -1)"
+    echo "run: $([[ -n $full ]] && echo full || echo quick) (jobs $jobs, concurrency $concurrency)"
     echo "load before: $(uptime)"
 } >"$results/machine.txt"
 
@@ -56,11 +74,11 @@ for store in $stores; do
     case $store in
     sqlite-normal)
         run_bench sqlite-normal --store "sqlite:$work/bench.sqlite" --synchronous normal \
-            --backlogs "${BENCH_BACKLOGS_SQLITE_NORMAL:-10000,100000,1000000}"
+            --backlogs "${BENCH_BACKLOGS_SQLITE_NORMAL:-$normal_backlogs}"
         ;;
     sqlite-full)
         run_bench sqlite-full --store "sqlite:$work/bench.sqlite" --synchronous full \
-            --backlogs "${BENCH_BACKLOGS_SQLITE_FULL:-10000,100000}"
+            --backlogs "${BENCH_BACKLOGS_SQLITE_FULL:-$other_backlogs}" --no-retained
         ;;
     postgres)
         url=${SURETY_BENCH_POSTGRES_URL:-}
@@ -69,7 +87,7 @@ for store in $stores; do
             url=$(env -u SURETY_TEST_POSTGRES_URL SURETY_POSTGRES_DURABLE=1 scripts/postgres.sh start "$pg_dir" | tail -1)
             started_pg=1
         fi
-        if ! run_bench postgres --store "$url" --backlogs "${BENCH_BACKLOGS_POSTGRES:-10000,100000}"; then
+        if ! run_bench postgres --store "$url" --backlogs "${BENCH_BACKLOGS_POSTGRES:-$other_backlogs}" --no-retained; then
             echo "PostgreSQL run failed (does this build's 'surety bench' accept postgres:// URLs?)" >&2
             rm -f "$results/postgres.json.tmp"
         fi

@@ -82,3 +82,38 @@ extension PostgresStore {
         return result
     }
 }
+
+
+extension PostgresStore {
+    /// The server settings that decide what a commit costs (`fsync`, `synchronous_commit`,
+    /// `full_page_writes`, `wal_level`, `shared_buffers`) and `server_version`, by name: what a
+    /// benchmark report records beside its figures.
+    public func durabilitySettings() async throws -> [String: String] {
+        do {
+            let rows = try await client.query("""
+                SELECT name, setting FROM pg_settings
+                WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'wal_level', 'shared_buffers', 'server_version')
+                """)
+            var settings: [String: String] = [:]
+            for try await (name, setting) in rows.decode((String, String).self) { settings[name] = setting }
+            return settings
+        } catch {
+            throw PostgresErrors.wrap(error, configuration: configuration, operation: "read settings")
+        }
+    }
+
+    /// Drops this store's schema with everything in it (`DROP SCHEMA ... CASCADE`): for throwaway
+    /// schemas such as `surety bench`'s per-scenario ones. Refuses the `public` schema.
+    /// - Throws: ``Surety/SuretyError/Code/invalidArgument`` for `public`.
+    public func dropSchema() async throws {
+        // The schema name is validated (lower-case letters, digits, '_'), so quoting it is enough.
+        guard configuration.schema != "public" else {
+            throw SuretyError(.invalidArgument, "refusing to drop the public schema")
+        }
+        do {
+            try await client.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \"\(configuration.schema)\" CASCADE"))
+        } catch {
+            throw PostgresErrors.wrap(error, configuration: configuration, operation: "drop schema")
+        }
+    }
+}

@@ -104,14 +104,16 @@ public final class SQLiteStore: JobStore, JobAvailabilityNotifying {
 
     // MARK: Access
 
-    /// One write transaction. It runs in its own task, so cancelling the caller does not
-    /// interrupt a state transition halfway (GRDB would roll it back and report cancellation):
-    /// the caller waits for the commit and gets its result.
+    /// One write transaction. It is handed to GRDB's writer queue with a completion callback,
+    /// not through GRDB's async `write`, so cancelling the caller does not interrupt a state
+    /// transition halfway (GRDB would roll it back and report cancellation): the caller waits
+    /// for the commit and gets its result. (A callback, rather than a task per write: this is
+    /// every enqueue's and every batch's path.)
     func write<T: Sendable>(_ operation: String, _ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        let database = database
-        let task = Task { try await database.write(updates) }
         do {
-            return try await task.value
+            return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                database.asyncWrite(updates) { _, result in continuation.resume(with: result) }
+            }
         } catch {
             throw StoreErrors.wrap(error, path: path, operation: operation)
         }

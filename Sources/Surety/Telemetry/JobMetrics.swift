@@ -24,12 +24,29 @@ public struct MetricsOptions: Sendable {
 /// Records job metrics; created once per worker or queue client and cheap to call.
 final class JobMetrics: Sendable {
     private let options: MetricsOptions
-    private let counters = Mutex<[String: Counter]>([:])
-    private let timers = Mutex<[String: CoreMetrics.Timer]>([:])
+    private let counters = Mutex<[Key: Counter]>([:])
+    private let timers = Mutex<[Key: CoreMetrics.Timer]>([:])
 
     init(options: MetricsOptions) { self.options = options }
 
     private var factory: any MetricsFactory { options.factory ?? MetricsSystem.factory }
+
+    /// A metric's label and dimension values: hashed as they are, so a cached handle is found
+    /// without building its dimension list or a string key (this runs several times per job).
+    private struct Key: Hashable {
+        var label: String
+        var queue: String
+        var type: String
+        var tenant: String?
+        var extra: [String]
+    }
+
+    private func key(_ label: String, queue: String, type: String, tenant: TenantID?, extra: [(String, String)]) -> Key {
+        Key(
+            label: label, queue: queue, type: type, tenant: options.tenantDimension ? tenant?.rawValue : nil,
+            extra: extra.isEmpty ? [] : extra.flatMap { [$0.0, $0.1] }
+        )
+    }
 
     private func dimensions(queue: String, type: String, tenant: TenantID?, extra: [(String, String)]) -> [(String, String)] {
         var dimensions = [("queue", queue), ("type", type)]
@@ -37,16 +54,11 @@ final class JobMetrics: Sendable {
         return dimensions + extra
     }
 
-    private static func key(_ label: String, _ dimensions: [(String, String)]) -> String {
-        ([label] + dimensions.map { "\($0.0)=\($0.1)" }).joined(separator: "\u{1}")
-    }
-
     func count(_ label: String, queue: String, type: String, tenant: TenantID?, extra: [(String, String)] = [], by amount: Int = 1) {
-        let dims = dimensions(queue: queue, type: type, tenant: tenant, extra: extra)
-        let key = Self.key(label, dims)
+        let key = key(label, queue: queue, type: type, tenant: tenant, extra: extra)
         let counter = counters.withLock { cache -> Counter in
             if let existing = cache[key] { return existing }
-            let created = Counter(label: label, dimensions: dims, factory: factory)
+            let created = Counter(label: label, dimensions: dimensions(queue: queue, type: type, tenant: tenant, extra: extra), factory: factory)
             cache[key] = created
             return created
         }
@@ -54,11 +66,13 @@ final class JobMetrics: Sendable {
     }
 
     func time(_ label: String, seconds: TimeInterval, queue: String, type: String, tenant: TenantID?, extra: [(String, String)] = []) {
-        let dims = dimensions(queue: queue, type: type, tenant: tenant, extra: extra)
-        let key = Self.key(label, dims)
+        let key = key(label, queue: queue, type: type, tenant: tenant, extra: extra)
         let timer = timers.withLock { cache -> CoreMetrics.Timer in
             if let existing = cache[key] { return existing }
-            let created = CoreMetrics.Timer(label: label, dimensions: dims, preferredDisplayUnit: .seconds, factory: factory)
+            let created = CoreMetrics.Timer(
+                label: label, dimensions: dimensions(queue: queue, type: type, tenant: tenant, extra: extra),
+                preferredDisplayUnit: .seconds, factory: factory
+            )
             cache[key] = created
             return created
         }

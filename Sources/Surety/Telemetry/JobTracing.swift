@@ -25,6 +25,8 @@ enum JobTracing {
         var context = ServiceContext.current ?? .topLevel
         context.suretyTenant = job.tenant
         let span = tracer.startSpan("surety.job \(job.type)", context: context, ofKind: .consumer)
+        // A span that records nothing (no tracer bootstrapped) skips the attributes and the link.
+        guard span.isRecording else { return span }
         span.attributes["surety.job.id"] = job.id.rawValue
         span.attributes["surety.job.type"] = job.type
         span.attributes["surety.job.queue"] = job.queue
@@ -41,6 +43,10 @@ enum JobTracing {
     /// Records the attempt's outcome and ends its span. Only the recorded error (already scrubbed
     /// of the job's secret values) is attached, never the raw error.
     static func endAttempt(_ span: any Span, outcome: AttemptOutcome, next: NextState, error: AttemptError?) {
+        guard span.isRecording else {
+            span.end()
+            return
+        }
         span.attributes["surety.job.outcome"] = outcome.rawValue
         span.attributes["surety.job.next"] = next.spanDescription
         if let error {

@@ -29,19 +29,20 @@ public final class Worker: Service, Sendable {
 
     private struct Running {
         var lease: Lease
-        var cancel: AsyncStream<CancelReason>.Continuation
+        /// How the attempt's body is stopped early (timeout, lost lease, shutdown, cancel request).
+        var control: AttemptControl
+        /// When the attempt times out; set when it starts.
+        var deadline: Date?
         var finishing = false
-    }
-
-    enum CancelReason: Sendable {
-        case leaseLost, shutdown
-        /// An operator (or the application) cancelled the running job; the note says who and why.
-        case requested(String)
     }
 
     private let running = Mutex<[JobID: Running]>([:])
     private let draining = Mutex(false)
     private let wake = WakeSignal()
+    /// Wakes the timeout loop when an attempt starts with a deadline earlier than the one it sleeps to.
+    private let timeoutWake = WakeSignal()
+    /// The deadline the timeout loop sleeps until (`nil`: it waits for a signal).
+    private let armedDeadline = Mutex<Date?>(nil)
 
     /// - Parameters:
     ///   - store: where jobs are kept.
@@ -84,6 +85,7 @@ public final class Worker: Service, Sendable {
                 outer.addTask { await completer.run() }
                 await withTaskGroup(of: Void.self) { aux in
                     aux.addTask { await self.heartbeatLoop() }
+                    aux.addTask { await self.timeoutLoop() }
                     if let interval = self.configuration.rescueInterval {
                         aux.addTask { await self.rescueLoop(every: interval) }
                     }
@@ -150,9 +152,9 @@ public final class Worker: Service, Sendable {
                     continue
                 }
                 for job in claimed {
-                    let (stream, continuation) = AsyncStream<CancelReason>.makeStream(bufferingPolicy: .bufferingNewest(1))
-                    running.withLock { $0[job.id] = Running(lease: job.lease, cancel: continuation) }
-                    jobs.addTask { await self.execute(job, cancellation: stream, completer: completer) }
+                    let control = AttemptControl()
+                    running.withLock { $0[job.id] = Running(lease: job.lease, control: control) }
+                    jobs.addTask { await self.execute(job, control: control, completer: completer) }
                 }
                 if claimed.count < limit {
                     await wake.wait(until: now.adding(configuration.pollInterval), clock: clock)
@@ -169,7 +171,7 @@ public final class Worker: Service, Sendable {
             let remaining = deadline.timeIntervalSince(clock.now())
             if remaining <= 0 {
                 let cancelled = running.withLock { running -> Int in
-                    for job in running.values { job.cancel.yield(.shutdown) }
+                    for job in running.values { job.control.stop(.shutdown) }
                     return running.count
                 }
                 logger.warning("grace period over; cancelling running jobs and releasing them", metadata: ["jobs": "\(cancelled)"])
@@ -181,17 +183,11 @@ public final class Worker: Service, Sendable {
 
     // MARK: Running one attempt
 
-    private enum Signal: Sendable {
-        case body((any Error)?)
-        case timedOut
-        case cancelled(CancelReason)
-        case none
-    }
-
-    private func execute(_ job: ClaimedJob, cancellation: AsyncStream<CancelReason>, completer: CompletionBatcher) async {
+    private func execute(_ job: ClaimedJob, control: AttemptControl, completer: CompletionBatcher) async {
         let startedAt = clock.now()
         let entry = registry.entry(for: job.type)
         let options = entry?.options ?? JobOptions()
+        armTimeout(job.id, deadline: startedAt.adding(options.timeout))
         // The job's metadata is set on the handler in one assignment: a handler may do work on
         // every change (StreamLogHandler re-renders all of its metadata each time).
         var jobLogger = logger
@@ -216,39 +212,19 @@ public final class Worker: Service, Sendable {
             worker: configuration.workerID, lease: job.lease, startedAt: startedAt, completionState: completionState
         )
 
-        var bodyError: (any Error)?
-        var trigger: Signal?
-        await withTaskGroup(of: Signal.self) { group in
-            group.addTask { .body(await self.runBody(job, entry: entry, context: context, span: span)) }
-            group.addTask { [clock] in
-                do { try await clock.sleep(until: startedAt.adding(options.timeout)) } catch { return .none }
-                return .timedOut
-            }
-            group.addTask {
-                for await reason in cancellation { return .cancelled(reason) }
-                return .none
-            }
-            for await signal in group {
-                switch signal {
-                case .body(let error):
-                    bodyError = error
-                    group.cancelAll()
-                case .timedOut, .cancelled:
-                    if trigger == nil { trigger = signal }
-                    group.cancelAll()
-                case .none:
-                    continue
-                }
-            }
+        // One child task runs the body; this task waits for it to end or for a reason to stop it
+        // early (the timeout loop, a heartbeat that lost the lease or found a cancel request, the
+        // shutdown), then cancels it and still waits for it to end.
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { control.bodyEnded(await self.runBody(job, entry: entry, context: context, span: span)) }
+            if await control.waitForEndOrStop() { group.cancelAll() }
         }
+        let (bodyError, trigger) = control.result
 
         if let completedAt = await completionState.resolvedCompletion() {
             // The job completed itself inside the application's transaction (fenced on the same
             // lease token): the outcome is already durable and must not be written twice.
-            running.withLock { running in
-                running[job.id]?.cancel.finish()
-                running[job.id] = nil
-            }
+            running.withLock { $0[job.id] = nil }
             wake.signal()
             let finish = AttemptFinish(lease: job.lease, attempt: job.attempt, worker: configuration.workerID, startedAt: startedAt, endedAt: completedAt, outcome: .succeeded, next: .completed)
             metrics.attemptFinished(job, finish: finish, fence: .applied)
@@ -263,9 +239,13 @@ public final class Worker: Service, Sendable {
         let endedAt = clock.now()
         let redactor = entry?.redactor ?? Redactor(secretFields: [])
         let (outcome, result, error) = judge(bodyError: bodyError, trigger: trigger, options: options, redactor: redactor, payload: job.payload)
+        // The jitter's random number only for an attempt that did not succeed (the system
+        // generator costs a system call).
+        let unitRandom: Double
+        if case .succeeded = result { unitRandom = 0 } else { unitRandom = Double.random(in: 0..<1) }
         let next = RetryDecision.next(
             after: result, attempt: job.attempt, maxAttempts: job.maxAttempts, firstAttemptAt: job.firstAttemptAt,
-            now: endedAt, options: options, unitRandom: Double.random(in: 0..<1)
+            now: endedAt, options: options, unitRandom: unitRandom
         )
         running.withLock { $0[job.id]?.finishing = true }
         JobTracing.endAttempt(span, outcome: outcome, next: next, error: error)
@@ -275,10 +255,7 @@ public final class Worker: Service, Sendable {
         )
         let fence = await completer.submit(finish)
         metrics.attemptFinished(job, finish: finish, fence: fence)
-        running.withLock { running in
-            running[job.id]?.cancel.finish()
-            running[job.id] = nil
-        }
+        running.withLock { $0[job.id] = nil }
         wake.signal()
         logAttempt(jobLogger, outcome: outcome, next: next, error: error, fence: fence, duration: endedAt.timeIntervalSince(startedAt))
         if let fence {
@@ -305,20 +282,20 @@ public final class Worker: Service, Sendable {
     }
 
     private func judge(
-        bodyError: (any Error)?, trigger: Signal?, options: JobOptions, redactor: Redactor, payload: String
+        bodyError: (any Error)?, trigger: AttemptControl.Stop?, options: JobOptions, redactor: Redactor, payload: String
     ) -> (AttemptOutcome, RetryDecision.Result, AttemptError?) {
         guard let bodyError else { return (.succeeded, .succeeded, nil) }
         switch trigger {
         case .timedOut:
             let error = AttemptError(type: "Timeout", message: "attempt exceeded its timeout of \(options.timeout)", errorClass: .transient)
             return (.timedOut, .failed(.transient, undecodablePayload: false), error)
-        case .cancelled(.shutdown):
+        case .shutdown:
             let error = AttemptError(type: "Shutdown", message: "worker shut down before the job finished; released without using an attempt", errorClass: .transient)
             return (.interrupted, .interrupted, error)
-        case .cancelled(.leaseLost):
+        case .leaseLost:
             let error = AttemptError(type: "LeaseLost", message: "the job's lease was lost while it ran", errorClass: .transient)
             return (.lost, .failed(.transient, undecodablePayload: false), error)
-        case .cancelled(.requested(let note)):
+        case .requested(let note):
             return (.cancelled, .cancelled, AttemptError(type: "Cancelled", message: note, errorClass: .permanent))
         default:
             break
@@ -338,6 +315,9 @@ public final class Worker: Service, Sendable {
     }
 
     private func logAttempt(_ logger: Logger, outcome: AttemptOutcome, next: NextState, error: AttemptError?, fence: FenceResult?, duration: TimeInterval) {
+        // A completed attempt logs at info: skip building its metadata when that level is off
+        // (the worker's hot path; every other outcome logs at warning or above).
+        if fence == .applied, case .completed = next, logger.logLevel > .info { return }
         var metadata: Logger.Metadata = [
             "outcome": "\(outcome.rawValue)",
             "next": "\(next.logDescription)",
@@ -383,7 +363,7 @@ public final class Worker: Service, Sendable {
                 for lease in lost {
                     let stillRunning = running.withLock { running -> Bool in
                         guard let job = running[lease.jobID], job.lease == lease, !job.finishing else { return false }
-                        job.cancel.yield(.leaseLost)
+                        job.control.stop(.leaseLost)
                         return true
                     }
                     guard stillRunning else { continue }
@@ -403,7 +383,7 @@ public final class Worker: Service, Sendable {
         for request in requests {
             let cancelled = running.withLock { running -> Bool in
                 guard let job = running[request.lease.jobID], job.lease == request.lease, !job.finishing else { return false }
-                job.cancel.yield(.requested(request.note))
+                job.control.stop(.requested(request.note))
                 return true
             }
             guard cancelled else { continue }
@@ -411,6 +391,45 @@ public final class Worker: Service, Sendable {
                 "job_id": "\(request.lease.jobID)", "cancelled_by": "\(request.actor)",
             ])
             configuration.onEvent?(.cancelRequested(request.lease.jobID))
+        }
+    }
+
+    // MARK: Timeouts
+
+    /// Records an attempt's deadline and wakes the timeout loop if it sleeps until a later one.
+    private func armTimeout(_ id: JobID, deadline: Date) {
+        // Both under the `running` lock, like the loop's computation of its next deadline, so a
+        // deadline is never missed between that computation and the loop's sleep.
+        let earlier = running.withLock { running -> Bool in
+            running[id]?.deadline = deadline
+            return armedDeadline.withLock { armed in armed.map { deadline < $0 } ?? true }
+        }
+        if earlier { timeoutWake.signal() }
+    }
+
+    /// One loop enforces every running attempt's timeout: it sleeps until the earliest deadline
+    /// (instead of a timer per job), stops the attempts whose deadline passed, and sleeps again.
+    private func timeoutLoop() async {
+        while !Task.isCancelled {
+            let now = clock.now()
+            let next = running.withLock { running -> Date? in
+                var earliest: Date?
+                for job in running.values where !job.finishing {
+                    guard let deadline = job.deadline else { continue }
+                    if deadline <= now {
+                        job.control.stop(.timedOut)
+                    } else if earliest.map({ deadline < $0 }) ?? true {
+                        earliest = deadline
+                    }
+                }
+                armedDeadline.withLock { $0 = earliest }
+                return earliest
+            }
+            if let next {
+                await timeoutWake.wait(until: next, clock: clock)
+            } else {
+                await timeoutWake.wait()
+            }
         }
     }
 

@@ -29,16 +29,20 @@ struct BenchRunner {
     func run() async throws -> BenchReport {
         let started = ContinuousClock.now
         var report = BenchReport(
-            store: target.kind, settings: target.settings, machine: BenchMachine.current(), startedAt: Date(), jobs: plan.jobs
+            store: target.kind, settings: try await target.settings(), machine: BenchMachine.current(), startedAt: Date(), jobs: plan.jobs
         )
         progress("machine load at start: \(BenchReport.loads(report.machine.loadAtStart))")
         for workload in plan.workloads {
             report.workloads.append(try await measure(workload))
         }
+        let largest = plan.backlogs.max()
+        var retained: BenchReport.DrainFigures?
         for backlog in plan.backlogs {
-            report.backlogs.append(try await drainBacklog(backlog))
+            let (figures, again) = try await drainBacklog(backlog, thenRetained: plan.retained && backlog == largest && plan.backlogs.count > 0)
+            report.backlogs.append(figures)
+            if let again { retained = again }
         }
-        if let retained = try await drainRetained() { report.backlogs.append(retained) }
+        if let retained { report.backlogs.append(retained) }
         report.machine.loadAtEnd = BenchMachine.loadAverage()
         report.seconds = started.duration(to: .now).benchSeconds
         return report
@@ -101,30 +105,20 @@ struct BenchRunner {
 
     // MARK: Backlogs
 
-    /// Drains `backlog` no-op jobs; for the largest backlog, then drains the smallest backlog
-    /// again on the same table, with the largest one's completed rows retained.
-    func drainBacklog(_ backlog: Int) async throws -> BenchReport.DrainFigures {
+    /// Drains `backlog` no-op jobs. With `thenRetained` (the largest backlog), then drains the
+    /// smallest backlog again on the same table, which now holds the first drain's completed rows
+    /// (retention keeps them): the figure for a table with many completed rows retained.
+    func drainBacklog(_ backlog: Int, thenRetained: Bool) async throws -> (BenchReport.DrainFigures, BenchReport.DrainFigures?) {
         let scenario = "backlog-\(backlog)"
         let rows = try BenchWorkload.noop.newJobs(5000, now: Date())
         return try await target.withStore(scenario, fresh: true) { store in
             progress("backlog \(backlog): enqueueing")
             try await fill(store, rows: rows, count: backlog)
-            return try await drainInChild(scenario, workload: .noop, backlog: backlog, concurrency: plan.backlogConcurrency, retained: 0)
-        }
-    }
-
-    /// With `retained`: the smallest backlog drained on a table that already holds the largest
-    /// backlog's completed rows.
-    func drainRetained() async throws -> BenchReport.DrainFigures? {
-        guard plan.retained, let largest = plan.backlogs.max(), let smallest = plan.backlogs.min() else { return nil }
-        let scenario = "retained-\(largest)"
-        let rows = try BenchWorkload.noop.newJobs(5000, now: Date())
-        return try await target.withStore(scenario, fresh: true) { store in
-            progress("retained: enqueueing and draining \(largest) jobs to leave completed rows")
-            try await fill(store, rows: rows, count: largest)
-            _ = try await drainInChild(scenario, workload: .noop, backlog: largest, concurrency: plan.backlogConcurrency, retained: 0, quiet: true)
+            let figures = try await drainInChild(scenario, workload: .noop, backlog: backlog, concurrency: plan.backlogConcurrency, retained: 0)
+            guard thenRetained, let smallest = plan.backlogs.min() else { return (figures, nil) }
             try await fill(store, rows: rows, count: smallest)
-            return try await drainInChild(scenario, workload: .noop, backlog: smallest, concurrency: plan.backlogConcurrency, retained: largest)
+            let retained = try await drainInChild(scenario, workload: .noop, backlog: smallest, concurrency: plan.backlogConcurrency, retained: backlog)
+            return (figures, retained)
         }
     }
 
@@ -163,7 +157,7 @@ struct BenchRunner {
             "--child-drain", scenario, "--child-expected", "\(backlog)", "--concurrency", "\(concurrency)",
             "--drain-timeout-seconds", "\(Int(plan.drainTimeout.benchSeconds))",
         ]
-        let child = try ChildProcess(executable: executable, arguments: arguments, outputPath: output)
+        let child = try ChildProcess(executable: executable, arguments: arguments, outputPath: output, environment: target.childEnvironment())
         try child.start()
         let status = await child.waitForExit()
         let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""

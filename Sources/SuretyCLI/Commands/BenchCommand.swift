@@ -104,9 +104,6 @@ struct BenchCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = Logs.standardError("surety.bench", level: .warning)
         let url = try storeOptions.url()
-        if case .postgres = url {
-            throw SuretyError(.invalidStoreURL, "surety bench runs on sqlite:PATH stores in this build; PostgreSQL runs are not implemented yet (see docs/benchmarks.md)")
-        }
         let target = BenchTarget(url: url, synchronous: storeOptions.synchronous)
         if let scenario = childDrain {
             try await runChild(target, scenario: scenario, logger: logger)

@@ -20,9 +20,11 @@ final class ChildProcess: @unchecked Sendable {
         let state = Mutex<(status: Int32?, waiters: [CheckedContinuation<Int32, Never>])>((nil, []))
     }
 
-    init(executable: String, arguments: [String], outputPath: String) throws {
+    /// - Parameter environment: the child's environment. Default: `nil`, this process's.
+    init(executable: String, arguments: [String], outputPath: String, environment: [String: String]? = nil) throws {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let environment { process.environment = environment }
         _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
         process.standardOutput = output
