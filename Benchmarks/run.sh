@@ -43,6 +43,7 @@ $swift build -c release --product surety >&2
 bin=$($swift build -c release --show-bin-path)/surety
 
 work=$(mktemp -d /tmp/surety-bench.XXXXXX)
+chmod 755 "$work"  # the postgres user (a PostgreSQL server started as root) must reach $work/postgres
 pg_dir=$work/postgres
 started_pg=""
 cleanup() {
