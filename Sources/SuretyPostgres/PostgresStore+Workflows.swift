@@ -28,7 +28,7 @@ extension PostgresStore: WorkflowStore {
             let positions = Array(0..<workflow.steps.count)
             let types = workflow.steps.map(\.template.type)
             let queues = workflow.steps.map(\.template.queue)
-            let parents = workflow.steps.map { Self.encodeParents($0.parents) }
+            let parents = workflow.steps.map { WorkflowRowCoding.encodeParents($0.parents) }
             let compensation = workflow.steps.map(\.isCompensation)
             let templates = workflow.steps.map { $0.template.encoded() }
             try await connection.query("""
@@ -205,9 +205,9 @@ extension PostgresStore: WorkflowStore {
             WHERE s.workflow_id = \(id.rawValue) ORDER BY s.position
             """, logger: logger).collect { step in
                 WorkflowStepRecord(
-                    name: try step[0].decode(String.self), parents: try decodeParents(try step[1].decode(String.self)),
+                    name: try step[0].decode(String.self), parents: try WorkflowRowCoding.decodeParents(try step[1].decode(String.self)),
                     isCompensation: try step[2].decode(Bool.self),
-                    state: try decodeEnum(WorkflowStepState.self, try step[3].decode(String.self)),
+                    state: try WorkflowRowCoding.decodeEnum(WorkflowStepState.self, try step[3].decode(String.self)),
                     jobID: try step[4].decode(Int64?.self).map { JobID($0) },
                     jobState: try step[5].decode(String?.self).flatMap { JobState(rawValue: $0) },
                     result: try step[6].decode(String?.self),
@@ -216,25 +216,11 @@ extension PostgresStore: WorkflowStore {
                 )
             }
         return WorkflowRecord(
-            id: id, name: row.0, tenant: TenantID(unchecked: row.1), state: try decodeEnum(WorkflowState.self, row.2),
+            id: id, name: row.0, tenant: TenantID(unchecked: row.1), state: try WorkflowRowCoding.decodeEnum(WorkflowState.self, row.2),
             uniqueKey: row.3, createdAt: Timestamp.date(row.4), finishedAt: row.5.map(Timestamp.date), note: row.6, steps: steps
         )
     }
 
-    static func decodeEnum<E: RawRepresentable>(_ type: E.Type, _ text: String) throws -> E where E.RawValue == String {
-        guard let value = E(rawValue: text) else { throw SuretyError(.storeCorrupt, "unknown \(E.self) '\(text)' in a workflow row") }
-        return value
-    }
-
-    static func encodeParents(_ parents: [String]) -> String {
-        String(decoding: (try? JSONEncoder().encode(parents)) ?? Data("[]".utf8), as: UTF8.self)
-    }
-
-    static func decodeParents(_ text: String) throws -> [String] {
-        do { return try JSONDecoder().decode([String].self, from: Data(text.utf8)) } catch {
-            throw SuretyError(.storeCorrupt, "a workflow step's parents do not decode")
-        }
-    }
 }
 
 /// A workflow and a step name, Sendable for crossing the transaction's boundary.

@@ -21,7 +21,7 @@ extension SQLiteStore: WorkflowStore {
             for (position, step) in workflow.steps.enumerated() {
                 try insert.execute(arguments: [
                     id.rawValue, position, step.name, step.template.type, step.template.queue,
-                    Self.encodeParents(step.parents), step.isCompensation, step.template.encoded(),
+                    WorkflowRowCoding.encodeParents(step.parents), step.isCompensation, step.template.encoded(),
                 ])
             }
             let changes = WorkflowTransition.start(workflow.record(id: id), at: workflow.createdAt)
@@ -166,9 +166,9 @@ extension SQLiteStore: WorkflowStore {
             WHERE s.workflow_id = ? ORDER BY s.position
             """), arguments: [id.rawValue]).map { step in
             WorkflowStepRecord(
-                name: try step.decode(String.self, atIndex: 0), parents: try decodeParents(try step.decode(String.self, atIndex: 1)),
+                name: try step.decode(String.self, atIndex: 0), parents: try WorkflowRowCoding.decodeParents(try step.decode(String.self, atIndex: 1)),
                 isCompensation: try step.decode(Bool.self, atIndex: 2),
-                state: try decodeEnum(WorkflowStepState.self, try step.decode(String.self, atIndex: 3)),
+                state: try WorkflowRowCoding.decodeEnum(WorkflowStepState.self, try step.decode(String.self, atIndex: 3)),
                 jobID: try step.decode(Int64?.self, atIndex: 4).map { JobID($0) },
                 jobState: try step.decode(String?.self, atIndex: 5).flatMap { JobState(rawValue: $0) },
                 result: try step.decode(String?.self, atIndex: 6),
@@ -178,27 +178,13 @@ extension SQLiteStore: WorkflowStore {
         }
         return WorkflowRecord(
             id: id, name: try row.decode(String.self, atIndex: 1), tenant: TenantID(unchecked: try row.decode(String.self, atIndex: 2)),
-            state: try decodeEnum(WorkflowState.self, try row.decode(String.self, atIndex: 3)),
+            state: try WorkflowRowCoding.decodeEnum(WorkflowState.self, try row.decode(String.self, atIndex: 3)),
             uniqueKey: try row.decode(String?.self, atIndex: 4), createdAt: Timestamp.date(try row.decode(Int64.self, atIndex: 5)),
             finishedAt: try row.decode(Int64?.self, atIndex: 6).map(Timestamp.date), note: try row.decode(String?.self, atIndex: 7),
             steps: steps
         )
     }
 
-    static func decodeEnum<E: RawRepresentable>(_ type: E.Type, _ text: String) throws -> E where E.RawValue == String {
-        guard let value = E(rawValue: text) else { throw SuretyError(.storeCorrupt, "unknown \(E.self) '\(text)' in a workflow row") }
-        return value
-    }
-
-    static func encodeParents(_ parents: [String]) -> String {
-        String(decoding: (try? JSONEncoder().encode(parents)) ?? Data("[]".utf8), as: UTF8.self)
-    }
-
-    static func decodeParents(_ text: String) throws -> [String] {
-        do { return try JSONDecoder().decode([String].self, from: Data(text.utf8)) } catch {
-            throw SuretyError(.storeCorrupt, "a workflow step's parents do not decode")
-        }
-    }
 }
 
 /// A workflow and a step name, Sendable for crossing the reader's boundary.
