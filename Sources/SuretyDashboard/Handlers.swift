@@ -232,19 +232,37 @@ struct Handlers: Sendable {
 
     // MARK: Form actions
 
-    func formAction(_ request: Request, _ action: DashboardData.Action) async -> Response {
-        guard let principal = auth.authenticate(request, now: now) else { return redirect("\(base)/login") }
+    /// A posted dashboard form, checked the same way for every action.
+    enum FormCheck {
+        case accepted(Principal, FormData)
+        /// The sign-in redirect, a body over the limit, or a CSRF token or origin that does not match.
+        case refused(Response)
+    }
+
+    /// Authenticates the request, reads its form body (up to `maximumBody`) and checks the origin
+    /// and the CSRF token.
+    func checkedForm(_ request: Request) async -> FormCheck {
+        guard let principal = auth.authenticate(request, now: now) else { return .refused(redirect("\(base)/login")) }
         var request = request
         let form: FormData
         do {
             let body = try await request.collectBody(upTo: Self.maximumBody)
             form = FormData(encoded: String(buffer: body))
         } catch {
-            return html(.badRequest, "request body too large")
+            return .refused(html(.badRequest, "request body too large"))
         }
         guard Authenticator.sameOrigin(request), Authenticator.csrfMatches(request, form: form) else {
-            return html(.forbidden, dashboard.renderer.render(.error, ["status": "403 forbidden", "message": "the form's CSRF token or origin does not match; reload the page and try again"],
-                                                              chrome: chromeContext(request, principal: principal, csrf: "").merging(["nav": navigation(on: ""), "pageTitle": "Forbidden"]) { $1 }))
+            return .refused(html(.forbidden, dashboard.renderer.render(.error, ["status": "403 forbidden", "message": "the form's CSRF token or origin does not match; reload the page and try again"],
+                                                              chrome: chromeContext(request, principal: principal, csrf: "").merging(["nav": navigation(on: ""), "pageTitle": "Forbidden"]) { $1 })))
+        }
+        return .accepted(principal, form)
+    }
+
+    func formAction(_ request: Request, _ action: DashboardData.Action) async -> Response {
+        let principal: Principal, form: FormData
+        switch await checkedForm(request) {
+        case .accepted(let who, let posted): (principal, form) = (who, posted)
+        case .refused(let response): return response
         }
         let ids = form.all("id").compactMap { Int64($0) }.map { JobID($0) }
         let back = form.first("return") == "job" && ids.count == 1 ? presenter.jobHref(ids[0]) : "\(base)/dead-letters"
@@ -266,18 +284,10 @@ struct Handlers: Sendable {
     /// `POST /scheduled/pause` and `/scheduled/resume` from the page's forms (CSRF token, same
     /// origin, a reason).
     func scheduleFormAction(_ request: Request, paused: Bool) async -> Response {
-        guard let principal = auth.authenticate(request, now: now) else { return redirect("\(base)/login") }
-        var request = request
-        let form: FormData
-        do {
-            let body = try await request.collectBody(upTo: Self.maximumBody)
-            form = FormData(encoded: String(buffer: body))
-        } catch {
-            return html(.badRequest, "request body too large")
-        }
-        guard Authenticator.sameOrigin(request), Authenticator.csrfMatches(request, form: form) else {
-            return html(.forbidden, dashboard.renderer.render(.error, ["status": "403 forbidden", "message": "the form's CSRF token or origin does not match; reload the page and try again"],
-                                                              chrome: chromeContext(request, principal: principal, csrf: "").merging(["nav": navigation(on: ""), "pageTitle": "Forbidden"]) { $1 }))
+        let principal: Principal, form: FormData
+        switch await checkedForm(request) {
+        case .accepted(let who, let posted): (principal, form) = (who, posted)
+        case .refused(let response): return response
         }
         let back = "\(base)/scheduled"
         let name = form.first("name") ?? ""
