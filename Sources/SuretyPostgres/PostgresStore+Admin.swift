@@ -10,14 +10,14 @@ extension PostgresStore {
         let result = try await transaction("requeue") { connection in
             let result = try await Self.apply(ids, action: action, name: "requeue", connection, logger: logger) { job in
                 if let key = job.uniqueKey, job.uniqueScope == .whileActive {
-                    let holder = try await connection.query("""
+                    let holder = try await connection.queryIfOpen("""
                         SELECT id FROM surety_jobs WHERE tenant = \(job.tenant.rawValue) AND unique_slot = \(key) AND id <> \(job.id.rawValue) LIMIT 1
                         """, logger: logger).collect { try $0[0].decode(Int64.self) }.first
                     if let holder { return .failure(JobLifecycle.SkipReason("unique key is held by job \(holder)")) }
                 }
                 return JobLifecycle.requeue(job, action: action)
             }
-            if !result.changed.isEmpty { try await connection.query(notify, logger: logger) }
+            if !result.changed.isEmpty { try await connection.queryIfOpen(notify, logger: logger) }
             return result
         }
         if !result.changed.isEmpty { signal() }
@@ -50,7 +50,7 @@ extension PostgresStore {
     ) async throws -> BulkResult {
         var result = BulkResult()
         for id in ids {
-            let rows = try await connection.query(
+            let rows = try await connection.queryIfOpen(
                 "SELECT \(unescaped: JobRow.columns) FROM surety_jobs WHERE id = \(id.rawValue) FOR UPDATE", logger: logger
             ).collect { try JobRow.decode($0).record }
             guard let job = rows.first else {
@@ -60,7 +60,7 @@ extension PostgresStore {
             switch try await transition(job) {
             case .success(let next):
                 let slot = JobLifecycle.holdsUniqueKey(next) ? next.uniqueKey : nil
-                try await connection.query("""
+                try await connection.queryIfOpen("""
                     UPDATE surety_jobs SET
                         state = \(next.state.rawValue), run_at = \(Timestamp.micros(next.runAt)), attempt = \(next.attempt),
                         first_attempt_at = \(next.firstAttemptAt.map { Timestamp.micros($0) }),
@@ -70,7 +70,7 @@ extension PostgresStore {
                         note = \(next.note), unique_slot = \(slot)
                     WHERE id = \(id.rawValue)
                     """, logger: logger)
-                try await connection.query("""
+                try await connection.queryIfOpen("""
                     INSERT INTO surety_audit (job_id, action, actor, reason, at)
                     VALUES (\(id.rawValue), \(name), \(action.actor), \(action.reason), \(Timestamp.micros(action.at)))
                     """, logger: logger)
@@ -89,16 +89,14 @@ extension PostgresStore {
     /// `full_page_writes`, `wal_level`, `shared_buffers`) and `server_version`, by name: what a
     /// benchmark report records beside its figures.
     public func durabilitySettings() async throws -> [String: String] {
-        do {
-            let rows = try await client.query("""
-                SELECT name, setting FROM pg_settings
-                WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'wal_level', 'shared_buffers', 'server_version')
-                """)
+        let query: PostgresQuery = """
+            SELECT name, setting FROM pg_settings
+            WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'wal_level', 'shared_buffers', 'server_version')
+            """
+        return try await self.query("read settings", query) { rows in
             var settings: [String: String] = [:]
             for try await (name, setting) in rows.decode((String, String).self) { settings[name] = setting }
             return settings
-        } catch {
-            throw PostgresErrors.wrap(error, configuration: configuration, operation: "read settings")
         }
     }
 
@@ -110,10 +108,6 @@ extension PostgresStore {
         guard configuration.schema != "public" else {
             throw SuretyError(.invalidArgument, "refusing to drop the public schema")
         }
-        do {
-            try await client.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \"\(configuration.schema)\" CASCADE"))
-        } catch {
-            throw PostgresErrors.wrap(error, configuration: configuration, operation: "drop schema")
-        }
+        try await self.query("drop schema", PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \"\(configuration.schema)\" CASCADE")) { _ in }
     }
 }

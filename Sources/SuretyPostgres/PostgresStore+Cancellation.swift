@@ -20,17 +20,17 @@ extension PostgresStore: RunningJobCancellation {
     static func requestCancellation(_ ids: [JobID], action: OperatorAction, _ connection: PostgresConnection, logger: Logger) async throws -> CancellationResult {
         var result = CancellationResult()
         for id in ids {
-            let states = try await connection.query(
+            let states = try await connection.queryIfOpen(
                 "SELECT state FROM surety_jobs WHERE id = \(id.rawValue) FOR UPDATE", logger: logger
             ).collect { try $0[0].decode(String.self) }
             if states.first == JobState.running.rawValue {
                 let at = Timestamp.micros(action.at)
-                try await connection.query("""
+                try await connection.queryIfOpen("""
                     INSERT INTO surety_cancel_requests (job_id, actor, reason, at)
                     VALUES (\(id.rawValue), \(action.actor), \(action.reason), \(at))
                     ON CONFLICT (job_id) DO UPDATE SET actor = excluded.actor, reason = excluded.reason, at = excluded.at
                     """, logger: logger)
-                try await connection.query("""
+                try await connection.queryIfOpen("""
                     INSERT INTO surety_audit (job_id, action, actor, reason, at)
                     VALUES (\(id.rawValue), 'cancel_request', \(action.actor), \(action.reason), \(at))
                     """, logger: logger)
@@ -85,7 +85,7 @@ extension PostgresStore: RunningJobCancellation {
         guard !done.isEmpty else { return }
         let ids = done.map { finishes[$0].lease.jobID.rawValue }
         let ended = done.map { Timestamp.micros(finishes[$0].endedAt) }
-        try await connection.query("""
+        try await connection.queryIfOpen("""
             WITH taken AS (
                 DELETE FROM surety_cancel_requests WHERE job_id = ANY(\(ids)::int8[]) RETURNING job_id, actor, reason)
             UPDATE surety_jobs AS j SET

@@ -11,11 +11,11 @@ extension PostgresStore: EffectLedgerStore {
             if let existing = try await Self.fetchEffect(key, connection, logger: logger) { return .existing(existing) }
             // Lock the job row in share mode: a concurrent finish cannot end the attempt between
             // this check and the insert.
-            let held = try await connection.query("""
+            let held = try await connection.queryIfOpen("""
                 SELECT 1 FROM surety_jobs WHERE id = \(lease.jobID.rawValue) AND state = 'running' AND lease_token = \(lease.token) FOR SHARE
                 """, logger: logger).collect { _ in true }
             guard !held.isEmpty else { return .leaseLost }
-            let inserted = try await connection.query("""
+            let inserted = try await connection.queryIfOpen("""
                 INSERT INTO surety_effects (tenant, job_id, name, key, state, attempt, worker, started_at)
                 VALUES (\(key.tenant.rawValue), \(key.jobID.rawValue), \(key.name), \(key.key), 'started', \(attempt), \(worker), \(Timestamp.micros(now)))
                 ON CONFLICT DO NOTHING
@@ -56,7 +56,7 @@ extension PostgresStore: EffectLedgerStore {
     }
 
     static func fetchEffect(_ key: EffectKey, _ connection: PostgresConnection, logger: Logger) async throws -> EffectRecord? {
-        try await connection.query("""
+        try await connection.queryIfOpen("""
             SELECT \(unescaped: effectColumns) FROM surety_effects
             WHERE job_id = \(key.jobID.rawValue) AND name = \(key.name) AND key = \(key.key) AND tenant = \(key.tenant.rawValue)
             """, logger: logger).collect { try decodeEffect($0) }.first

@@ -74,7 +74,7 @@ extension PostgresStore {
     static func insert(_ jobs: [NewJob], _ rows: EnqueueRows, _ connection: PostgresConnection, notify: PostgresQuery, logger: Logger) async throws -> [EnqueuedJob] {
         // Ids come from the sequence in the order of the sorted SELECT, so the inserted rows'
         // ids ascend in batch order.
-        let inserted = try await connection.query("""
+        let inserted = try await connection.queryIfOpen("""
             INSERT INTO surety_jobs (type, queue, priority, tenant, state, payload, max_attempts, run_at, enqueued_at,
                                      unique_key, unique_scope, unique_slot, tags, correlation, partition_key, trace_context)
             SELECT u.type, u.queue, u.priority, u.tenant, u.state, u.payload, u.max_attempts, u.run_at, u.enqueued_at,
@@ -124,7 +124,7 @@ extension PostgresStore {
         if !refused.isEmpty {
             let tenants = refused.map(\.tenant)
             let keys = refused.map(\.key)
-            let found = try await connection.query("""
+            let found = try await connection.queryIfOpen("""
                 SELECT j.tenant, j.unique_slot, j.id FROM surety_jobs j
                 JOIN unnest(\(tenants)::text[], \(keys)::text[]) AS k(tenant, key)
                   ON j.tenant = k.tenant AND j.unique_slot = k.key
@@ -147,7 +147,7 @@ extension PostgresStore {
                 results.append(EnqueuedJob(id: JobID(holder), inserted: false))
             }
         }
-        if !ids.isEmpty { try await connection.query(notify, logger: logger) }
+        if !ids.isEmpty { try await connection.queryIfOpen(notify, logger: logger) }
         return results
     }
 }

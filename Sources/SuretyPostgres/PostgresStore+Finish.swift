@@ -47,7 +47,7 @@ extension PostgresStore {
         let history = finishes.indices.filter { applied[$0] && transitions[$0].writesHistory }
         if !history.isEmpty { try await appendHistory(history.map { finishes[$0] }, connection, logger: logger) }
         if finishes.indices.contains(where: { applied[$0] && transitions[$0].isDue }) {
-            try await connection.query(notify, logger: logger)
+            try await connection.queryIfOpen(notify, logger: logger)
         }
         return (applied, released)
     }
@@ -96,7 +96,7 @@ extension PostgresStore {
               AND (f.expired_by = \(none) OR j.lease_until IS NULL OR j.lease_until <= f.expired_by)
             RETURNING j.id
             """
-        let ids = try await connection.query(query, logger: logger).collect { try $0[0].decode(Int64.self) }
+        let ids = try await connection.queryIfOpen(query, logger: logger).collect { try $0[0].decode(Int64.self) }
         return Set(ids)
     }
 
@@ -112,7 +112,7 @@ extension PostgresStore {
         let errorType = finishes.map { $0.error?.type ?? "" }
         let errorMessage = finishes.map { $0.error?.message ?? "" }
         let errorClass = finishes.map { $0.error?.errorClass.rawValue ?? "" }
-        try await connection.query("""
+        try await connection.queryIfOpen("""
             INSERT INTO surety_attempts (job_id, attempt, worker, started_at, ended_at, outcome, error_type, error_message, error_class)
             SELECT h.job_id, h.attempt, h.worker, h.started_at, h.ended_at, h.outcome,
                    CASE WHEN h.has_error THEN h.error_type END, CASE WHEN h.has_error THEN h.error_message END,

@@ -36,7 +36,7 @@ extension PostgresStore: FlowControlStore {
     public func setQueueLimits(_ limits: QueueLimits) async throws {
         try limits.validate()
         try await transaction("setQueueLimits") { connection in
-            try await connection.query("""
+            try await connection.queryIfOpen("""
                 INSERT INTO surety_queue_limits
                     (queue, concurrency, concurrency_per_key, rate_count, rate_period_us, rate_burst,
                      key_rate_count, key_rate_period_us, key_rate_burst, fair, max_backlog, overflow, key_cursor)
@@ -52,7 +52,7 @@ extension PostgresStore: FlowControlStore {
                     overflow = excluded.overflow, key_cursor = NULL
                 """, logger: logger)
             // New limits start with full buckets.
-            try await connection.query("DELETE FROM surety_rate_buckets WHERE queue = \(limits.queue)", logger: logger)
+            try await connection.queryIfOpen("DELETE FROM surety_rate_buckets WHERE queue = \(limits.queue)", logger: logger)
         }
         limitsCache.invalidate()
     }
@@ -60,9 +60,9 @@ extension PostgresStore: FlowControlStore {
     @discardableResult
     public func removeQueueLimits(queue: String) async throws -> Bool {
         let removed = try await transaction("removeQueueLimits") { connection -> Bool in
-            let rows = try await connection.query("DELETE FROM surety_queue_limits WHERE queue = \(queue) RETURNING queue", logger: logger)
+            let rows = try await connection.queryIfOpen("DELETE FROM surety_queue_limits WHERE queue = \(queue) RETURNING queue", logger: logger)
                 .collect { try $0[0].decode(String.self) }
-            try await connection.query("DELETE FROM surety_rate_buckets WHERE queue = \(queue)", logger: logger)
+            try await connection.queryIfOpen("DELETE FROM surety_rate_buckets WHERE queue = \(queue)", logger: logger)
             return !rows.isEmpty
         }
         limitsCache.invalidate()
@@ -77,7 +77,7 @@ extension PostgresStore: FlowControlStore {
 
     func lockQueue(_ queue: String, _ connection: PostgresConnection) async throws {
         let name = "\(configuration.schema)/\(queue)"
-        try await connection.query("SELECT pg_advisory_xact_lock(\(Self.flowLockClass), hashtext(\(name)))", logger: logger)
+        try await connection.queryIfOpen("SELECT pg_advisory_xact_lock(\(Self.flowLockClass), hashtext(\(name)))", logger: logger)
     }
 
     // MARK: Enqueue
@@ -115,7 +115,7 @@ extension PostgresStore: FlowControlStore {
         var backlogs: [String: Int] = [:]
         for (queue, limits) in bounded.sorted(by: { $0.key < $1.key }) {
             try await lockQueue(queue, connection)
-            let counted = try await connection.query("""
+            let counted = try await connection.queryIfOpen("""
                 SELECT count(*) FROM (
                     SELECT 1 FROM surety_jobs
                     WHERE state IN ('scheduled', 'available', 'retrying') AND queue = \(queue)
@@ -163,7 +163,7 @@ extension PostgresStore: FlowControlStore {
     private func claimLimited(_ connection: PostgresConnection, queue: String, limits: QueueLimits, limit: Int, request: ClaimRequest) async throws -> [ClaimedJob] {
         let now = request.now
         let nowMicros = Timestamp.micros(now)
-        let runningTotal = try await connection.query(
+        let runningTotal = try await connection.queryIfOpen(
             "SELECT count(*) FROM surety_jobs WHERE state = 'running' AND queue = \(queue)", logger: logger
         ).collect { try $0[0].decode(Int.self) }.first ?? 0
         let allowance = FlowClaimPlanner.allowance(limits, limit: limit, running: runningTotal)
@@ -177,7 +177,7 @@ extension PostgresStore: FlowControlStore {
             let (bucket, tokens) = FlowClaimPlanner.queueTokens(limits, bucket: stored[FlowClaimPlanner.queueBucket], now: now)
             let take = min(allowance, tokens)
             if take > 0 {
-                claimed = try await connection.query(Self.claimQuery(queues: [queue], limit: take, request: request), logger: logger).collect { row in
+                claimed = try await connection.queryIfOpen(Self.claimQuery(queues: [queue], limit: take, request: request), logger: logger).collect { row in
                     var json = JSONColumns.DecodingCache()
                     return try Self.decodeClaimed(row, json: &json)
                 }
@@ -186,13 +186,13 @@ extension PostgresStore: FlowControlStore {
         } else {
             var runningPerKey: [String: Int] = [:]
             if limits.concurrencyPerKey != nil {
-                let rows = try await connection.query("""
+                let rows = try await connection.queryIfOpen("""
                     SELECT partition_key, count(*) FROM surety_jobs
                     WHERE state = 'running' AND partition_key IS NOT NULL AND queue = \(queue) GROUP BY partition_key
                     """, logger: logger).collect { (try $0[0].decode(String.self), try $0[1].decode(Int.self)) }
                 for (key, count) in rows { runningPerKey[key] = count }
             }
-            let cursor = try await connection.query("SELECT key_cursor FROM surety_queue_limits WHERE queue = \(queue)", logger: logger)
+            let cursor = try await connection.queryIfOpen("SELECT key_cursor FROM surety_queue_limits WHERE queue = \(queue)", logger: logger)
                 .collect { try $0[0].decode(String?.self) }.first ?? nil
             let window = FlowClaimPlanner.keyWindow(limit: limit)
             var keys = try await self.keys(connection, queue: queue, after: cursor ?? "", limit: window)
@@ -205,7 +205,7 @@ extension PostgresStore: FlowControlStore {
             let fetch = FlowClaimPlanner.perKeyFetch(limits, limit: limit, keys: keys.count)
             let dueOnly = !limits.isOrdered
             let perKey = limits.isOrdered ? 1 : fetch
-            let rows = try await connection.query("""
+            let rows = try await connection.queryIfOpen("""
                 SELECT k.key, j.id, j.priority, j.run_at FROM unnest(\(keys)::text[]) WITH ORDINALITY AS k(key, ord)
                 CROSS JOIN LATERAL (
                     SELECT id, priority, run_at FROM surety_jobs
@@ -219,7 +219,7 @@ extension PostgresStore: FlowControlStore {
             var jobsByKey: [String: [FlowClaimPlanner.Candidate]] = [:]
             for (key, candidate) in rows { jobsByKey[key, default: []].append(candidate) }
             let groups = keys.map { FlowClaimPlanner.KeyGroup(key: $0, jobs: jobsByKey[$0] ?? []) }
-            let unkeyed = try await connection.query("""
+            let unkeyed = try await connection.queryIfOpen("""
                 SELECT id, priority, run_at FROM surety_jobs
                 WHERE state IN ('scheduled', 'available', 'retrying') AND queue = \(queue) AND partition_key IS NULL AND run_at <= \(nowMicros)
                 ORDER BY priority, run_at, id LIMIT \(limit)
@@ -235,11 +235,11 @@ extension PostgresStore: FlowControlStore {
                 keyed: groups, windowComplete: complete, unkeyed: unkeyed, buckets: stored
             ))
             changedBuckets = plan.buckets
-            try await connection.query("UPDATE surety_queue_limits SET key_cursor = \(plan.cursor) WHERE queue = \(queue)", logger: logger)
+            try await connection.queryIfOpen("UPDATE surety_queue_limits SET key_cursor = \(plan.cursor) WHERE queue = \(queue)", logger: logger)
             if !plan.ids.isEmpty {
                 let ids = plan.ids.map(\.rawValue)
                 let leaseUntil = Timestamp.micros(request.leaseUntil)
-                claimed = try await connection.query("""
+                claimed = try await connection.queryIfOpen("""
                     UPDATE surety_jobs AS j
                     SET state = 'running', attempt = j.attempt + 1, attempted_at = \(nowMicros), attempted_by = \(request.worker),
                         first_attempt_at = coalesce(j.first_attempt_at, \(nowMicros)), lease_until = \(leaseUntil),
@@ -257,7 +257,7 @@ extension PostgresStore: FlowControlStore {
             let names = Array(changedBuckets.keys)
             let tokens = names.map { changedBuckets[$0]!.tokens }
             let refilled = names.map { changedBuckets[$0]!.refilledAt }
-            try await connection.query("""
+            try await connection.queryIfOpen("""
                 INSERT INTO surety_rate_buckets (queue, bucket, tokens, refilled_at)
                 SELECT \(queue), u.bucket, u.tokens, u.refilled_at
                 FROM unnest(\(names)::text[], \(tokens)::int8[], \(refilled)::int8[]) AS u(bucket, tokens, refilled_at)
@@ -270,7 +270,7 @@ extension PostgresStore: FlowControlStore {
     /// Up to `limit` distinct partition keys with waiting jobs, after `after`, in order: a loose
     /// index scan (one seek of surety_jobs_partitioned per key, never a scan of a key's jobs).
     private func keys(_ connection: PostgresConnection, queue: String, after: String, limit: Int) async throws -> [String] {
-        try await connection.query("""
+        try await connection.queryIfOpen("""
             WITH RECURSIVE k(key, n) AS (
                 SELECT (SELECT partition_key FROM surety_jobs
                         WHERE state IN ('scheduled', 'available', 'retrying') AND partition_key IS NOT NULL
@@ -288,7 +288,7 @@ extension PostgresStore: FlowControlStore {
     }
 
     private func buckets(_ connection: PostgresConnection, queue: String, names: [String]) async throws -> [String: RateBucket] {
-        let rows = try await connection.query("""
+        let rows = try await connection.queryIfOpen("""
             SELECT bucket, tokens, refilled_at FROM surety_rate_buckets WHERE queue = \(queue) AND bucket = ANY(\(names)::text[])
             """, logger: logger).collect { (try $0[0].decode(String.self), RateBucket(tokens: try $0[1].decode(Int64.self), refilledAt: try $0[2].decode(Int64.self))) }
         var buckets: [String: RateBucket] = [:]

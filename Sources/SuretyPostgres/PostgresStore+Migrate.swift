@@ -13,11 +13,11 @@ extension PostgresStore {
     public func migrate() async throws {
         let schema = configuration.schema
         try await transaction("migrate") { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(\(Migrations.lockKey))", logger: logger)
+            try await connection.queryIfOpen("SELECT pg_advisory_xact_lock(\(Migrations.lockKey))", logger: logger)
             // Identifiers cannot be bound; the schema name was validated (a-z, 0-9, _) and is quoted.
-            try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \"\(schema)\""), logger: logger)
-            try await connection.query(PostgresQuery(unsafeSQL: Migrations.createMigrationsTable), logger: logger)
-            let applied = try await connection.query("SELECT identifier FROM surety_migrations", logger: logger)
+            try await connection.queryIfOpen(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \"\(schema)\""), logger: logger)
+            try await connection.queryIfOpen(PostgresQuery(unsafeSQL: Migrations.createMigrationsTable), logger: logger)
+            let applied = try await connection.queryIfOpen("SELECT identifier FROM surety_migrations", logger: logger)
                 .collect { try $0[0].decode(String.self) }
             let known = Set(Migrations.all.map(\.identifier))
             if let unknown = applied.first(where: { !known.contains($0) }) {
@@ -28,9 +28,9 @@ extension PostgresStore {
             }
             for migration in Migrations.all where !applied.contains(migration.identifier) {
                 for statement in migration.statements {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    try await connection.queryIfOpen(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
-                try await connection.query("INSERT INTO surety_migrations (identifier) VALUES (\(migration.identifier))", logger: logger)
+                try await connection.queryIfOpen("INSERT INTO surety_migrations (identifier) VALUES (\(migration.identifier))", logger: logger)
             }
         }
     }

@@ -13,7 +13,7 @@ extension PostgresStore: ScheduleStore {
         let at = Timestamp.micros(now)
         try await transaction("saveSchedules") { connection in
             for d in definitions {
-                try await connection.query("""
+                try await connection.queryIfOpen("""
                     INSERT INTO surety_schedules (name, expression, time_zone, job_type, queue, tenant, overlap, missed, created_at, updated_at)
                     VALUES (\(d.name), \(d.expression), \(d.timeZone), \(d.jobType), \(d.queue), \(d.tenant.rawValue), \(d.overlap), \(d.missed), \(at), \(at))
                     ON CONFLICT (name) DO UPDATE SET

@@ -20,7 +20,7 @@ extension PostgresStore: JobStatisticsStore {
                 SELECT queue, state, count(*) FROM surety_jobs WHERE (\(tenant)::text IS NULL OR tenant = \(tenant))
                 GROUP BY queue, state
                 """
-            for try await (queue, state, count) in try await connection.query(counts, logger: logger).decode((String, String, Int).self) {
+            for try await (queue, state, count) in try await connection.queryIfOpen(counts, logger: logger).decode((String, String, Int).self) {
                 guard let state = JobState(rawValue: state) else { continue }
                 assembler.addCount(queue: queue, state: state, count: count)
             }
@@ -31,7 +31,7 @@ extension PostgresStore: JobStatisticsStore {
                       AND (\(tenant)::text IS NULL OR tenant = \(tenant))
                     GROUP BY queue, state, b
                     """
-                for try await (queue, state, bucket, count) in try await connection.query(series, logger: logger).decode((String, String, Int64, Int).self) {
+                for try await (queue, state, bucket, count) in try await connection.queryIfOpen(series, logger: logger).decode((String, String, Int64, Int).self) {
                     guard let state = JobState(rawValue: state) else { continue }
                     assembler.addFinished(queue: queue, state: state, series: index, bucket: Int(bucket), count: count)
                 }
@@ -47,7 +47,7 @@ extension PostgresStore: JobStatisticsStore {
                   AND (\(tenant)::text IS NULL OR j.tenant = \(tenant))
                 GROUP BY j.queue
                 """
-            for try await (queue, completed, dead, failed) in try await connection.query(window, logger: logger).decode((String, Int, Int, Int).self) {
+            for try await (queue, completed, dead, failed) in try await connection.queryIfOpen(window, logger: logger).decode((String, Int, Int, Int).self) {
                 assembler.addWindow(queue: queue, completed: completed, dead: dead, failedAttempts: failed)
             }
             let latencies: PostgresQuery = """
@@ -64,7 +64,7 @@ extension PostgresStore: JobStatisticsStore {
                 ) v
                 GROUP BY GROUPING SETS ((metric, queue), (metric))
                 """
-            for try await (metric, queue, grouped, count, values, max) in try await connection.query(latencies, logger: logger)
+            for try await (metric, queue, grouped, count, values, max) in try await connection.queryIfOpen(latencies, logger: logger)
                 .decode((String, String?, Int32, Int, [Double], Double).self) {
                 let seconds = values.map { $0 / 1_000_000 }
                 let result = LatencyPercentiles(count: count, p50: seconds.first, p95: seconds.dropFirst().first, p99: seconds.dropFirst(2).first, max: max / 1_000_000)

@@ -17,7 +17,7 @@ extension PostgresStore {
     ///
     /// ```swift
     /// try await appClient.withTransaction(logger: logger) { connection in
-    ///     try await connection.query("INSERT INTO orders (id, total) VALUES (\(id), \(total))", logger: logger)
+    ///     try await connection.queryIfOpen("INSERT INTO orders (id, total) VALUES (\(id), \(total))", logger: logger)
     ///     try await store.enqueue([receiptJob], on: connection)
     /// }
     /// ```
@@ -69,8 +69,8 @@ extension PostgresStore {
     /// func run(_ context: JobContext) async throws {
     ///     let (store, app) = (try context.dependency(PostgresStore.self), try context.dependency(PostgresClient.self))
     ///     try await app.withTransaction(logger: context.logger) { connection in
-    ///         try await connection.query("UPDATE accounts SET balance = balance - \(amount) WHERE id = \(from)", logger: context.logger)
-    ///         try await connection.query("UPDATE accounts SET balance = balance + \(amount) WHERE id = \(to)", logger: context.logger)
+    ///         try await connection.queryIfOpen("UPDATE accounts SET balance = balance - \(amount) WHERE id = \(from)", logger: context.logger)
+    ///         try await connection.queryIfOpen("UPDATE accounts SET balance = balance + \(amount) WHERE id = \(to)", logger: context.logger)
     ///         try await store.complete(context, on: connection)
     ///     }
     /// }
@@ -103,7 +103,7 @@ extension PostgresStore {
                 let (applied, _) = try await Self.applyFinishes([finish], connection, notify: notifyQuery, logger: logger)
                 if applied == [true] { return true }
                 // Leave the application's transaction failed: it can only roll back now.
-                try await connection.query("""
+                try await connection.queryIfOpen("""
                     DO $$ BEGIN RAISE EXCEPTION 'surety: the lease was lost; this transaction must roll back' USING ERRCODE = 'P0001'; END $$
                     """, logger: logger)
                 return false
@@ -132,7 +132,7 @@ extension PostgresStore {
         let logger = logger
         let value = try await client.withConnection { connection -> T in
             do {
-                try await connection.query("BEGIN", logger: logger)
+                try await connection.queryIfOpen("BEGIN", logger: logger)
             } catch {
                 throw PostgresErrors.wrap(error, configuration: configuration, operation: "complete in transaction")
             }
@@ -141,11 +141,11 @@ extension PostgresStore {
                 value = try await body(connection)
                 try await complete(context, on: connection)
             } catch {
-                if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
+                if !connection.isClosed { _ = try? await connection.queryIfOpen("ROLLBACK", logger: logger) }
                 throw error
             }
             do {
-                try await connection.query("COMMIT", logger: logger)
+                try await connection.queryIfOpen("COMMIT", logger: logger)
             } catch {
                 throw PostgresErrors.wrap(error, configuration: configuration, operation: "complete in transaction")
             }
@@ -188,26 +188,26 @@ extension PostgresStore {
             var ownTransaction = false
             if let savepoint {
                 if try await Self.isInTransaction(connection, logger: logger) {
-                    try await connection.query(PostgresQuery(unsafeSQL: "SAVEPOINT \(savepoint)"), logger: logger)
+                    try await connection.queryIfOpen(PostgresQuery(unsafeSQL: "SAVEPOINT \(savepoint)"), logger: logger)
                 } else {
-                    try await connection.query("BEGIN", logger: logger)
+                    try await connection.queryIfOpen("BEGIN", logger: logger)
                     ownTransaction = true
                 }
             }
-            let previous = try await connection.query("SELECT current_setting('search_path')", logger: logger).collect { try $0[0].decode(String.self) }.first ?? ""
+            let previous = try await connection.queryIfOpen("SELECT current_setting('search_path')", logger: logger).collect { try $0[0].decode(String.self) }.first ?? ""
             do {
-                try await connection.query("SELECT set_config('search_path', \(schema), true)", logger: logger)
+                try await connection.queryIfOpen("SELECT set_config('search_path', \(schema), true)", logger: logger)
                 let value = try await body(connection)
-                try await connection.query("SELECT set_config('search_path', \(previous), true)", logger: logger)
+                try await connection.queryIfOpen("SELECT set_config('search_path', \(previous), true)", logger: logger)
                 if let savepoint {
-                    try await connection.query(PostgresQuery(unsafeSQL: ownTransaction ? "COMMIT" : "RELEASE SAVEPOINT \(savepoint)"), logger: logger)
+                    try await connection.queryIfOpen(PostgresQuery(unsafeSQL: ownTransaction ? "COMMIT" : "RELEASE SAVEPOINT \(savepoint)"), logger: logger)
                 }
                 return value
             } catch {
                 if let savepoint, !connection.isClosed {
                     // Undoes the inserts and the search_path change; the application's transaction goes on.
-                    _ = try? await connection.query(PostgresQuery(unsafeSQL: ownTransaction ? "ROLLBACK" : "ROLLBACK TO SAVEPOINT \(savepoint)"), logger: logger)
-                    if !ownTransaction { _ = try? await connection.query(PostgresQuery(unsafeSQL: "RELEASE SAVEPOINT \(savepoint)"), logger: logger) }
+                    _ = try? await connection.queryIfOpen(PostgresQuery(unsafeSQL: ownTransaction ? "ROLLBACK" : "ROLLBACK TO SAVEPOINT \(savepoint)"), logger: logger)
+                    if !ownTransaction { _ = try? await connection.queryIfOpen(PostgresQuery(unsafeSQL: "RELEASE SAVEPOINT \(savepoint)"), logger: logger) }
                 }
                 throw error
             }
@@ -225,11 +225,11 @@ extension PostgresStore {
             throw SuretyError(.storeUnavailable, "the application's connection is closed")
         }
         do {
-            try await connection.query("SAVEPOINT surety_probe", logger: logger)
+            try await connection.queryIfOpen("SAVEPOINT surety_probe", logger: logger)
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "25P01" {
             return false
         }
-        try await connection.query("RELEASE SAVEPOINT surety_probe", logger: logger)
+        try await connection.queryIfOpen("RELEASE SAVEPOINT surety_probe", logger: logger)
         return true
     }
 }

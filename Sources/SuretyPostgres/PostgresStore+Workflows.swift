@@ -9,14 +9,14 @@ extension PostgresStore: WorkflowStore {
             if let key = workflow.uniqueKey {
                 // Serialises enqueues of one key (the partial unique index would refuse the
                 // second insert with an error instead).
-                try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(workflow.tenant.rawValue) || ':' || \(key)))", logger: logger)
-                let holder = try await connection.query("""
+                try await connection.queryIfOpen("SELECT pg_advisory_xact_lock(hashtext(\(workflow.tenant.rawValue) || ':' || \(key)))", logger: logger)
+                let holder = try await connection.queryIfOpen("""
                     SELECT id FROM surety_workflows WHERE tenant = \(workflow.tenant.rawValue) AND unique_key = \(key) AND state = 'running'
                     """, logger: logger).collect { try $0[0].decode(Int64.self) }.first
                 if let holder { return (EnqueuedWorkflow(id: WorkflowID(holder), inserted: false), false) }
             }
             let created = Timestamp.micros(workflow.createdAt)
-            guard let raw = try await connection.query("""
+            guard let raw = try await connection.queryIfOpen("""
                 INSERT INTO surety_workflows (name, tenant, state, unique_key, created_at)
                 VALUES (\(workflow.name), \(workflow.tenant.rawValue), 'running', \(workflow.uniqueKey), \(created))
                 RETURNING id
@@ -31,7 +31,7 @@ extension PostgresStore: WorkflowStore {
             let parents = workflow.steps.map { WorkflowRowCoding.encodeParents($0.parents) }
             let compensation = workflow.steps.map(\.isCompensation)
             let templates = workflow.steps.map { $0.template.encoded() }
-            try await connection.query("""
+            try await connection.queryIfOpen("""
                 INSERT INTO surety_workflow_steps (workflow_id, position, name, job_type, queue, parents, compensation, state, template)
                 SELECT \(raw), s.position, s.name, s.job_type, s.queue, s.parents, s.compensation, 'waiting', s.template
                 FROM unnest(\(positions)::int8[], \(names)::text[], \(types)::text[], \(queues)::text[], \(parents)::text[],
@@ -56,7 +56,7 @@ extension PostgresStore: WorkflowStore {
         let name = filter.name ?? ""
         let limit = max(0, filter.limit)
         return try await transaction("workflows") { connection in
-            let ids = try await connection.query("""
+            let ids = try await connection.queryIfOpen("""
                 SELECT id FROM surety_workflows
                 WHERE (cardinality(\(states)::text[]) = 0 OR state = ANY(\(states)::text[]))
                   AND (cardinality(\(tenants)::text[]) = 0 OR tenant = ANY(\(tenants)::text[]))
@@ -73,7 +73,7 @@ extension PostgresStore: WorkflowStore {
 
     public func workflowStep(ofJob id: JobID) async throws -> (workflow: WorkflowRecord, step: String)? {
         let found: WorkflowStepLookup? = try await transaction("workflowStep") { connection in
-            guard let row = try await connection.query(
+            guard let row = try await connection.queryIfOpen(
                 "SELECT workflow_id, name FROM surety_workflow_steps WHERE job_id = \(id.rawValue)", logger: logger
             ).collect({ (try $0[0].decode(Int64.self), try $0[1].decode(String.self)) }).first,
                 let workflow = try await Self.fetchWorkflow(WorkflowID(row.0), connection, logger: logger) else { return nil }
@@ -98,7 +98,7 @@ extension PostgresStore: WorkflowStore {
             // Lock the active steps' jobs before the workflow row, in id order: a finish locks its
             // jobs first and the workflow second, so taking them in the same order avoids a
             // deadlock with a step that is finishing right now.
-            try await connection.query("""
+            try await connection.queryIfOpen("""
                 SELECT j.id FROM surety_jobs AS j JOIN surety_workflow_steps AS s ON s.job_id = j.id
                 WHERE s.workflow_id = \(id.rawValue) AND s.state = 'active' ORDER BY j.id FOR UPDATE OF j
                 """, logger: logger)
@@ -125,7 +125,7 @@ extension PostgresStore: WorkflowStore {
     static func advanceWorkflows(_ ids: [JobID], at now: Date, _ connection: PostgresConnection, notify: PostgresQuery, logger: Logger) async throws -> Bool {
         guard !ids.isEmpty else { return false }
         let raw = ids.map(\.rawValue)
-        let rows = try await connection.query("""
+        let rows = try await connection.queryIfOpen("""
             SELECT s.workflow_id, s.job_id, j.state FROM surety_workflow_steps AS s JOIN surety_jobs AS j ON j.id = s.job_id
             WHERE s.job_id = ANY(\(raw)::int8[]) AND s.state = 'active' AND j.state IN ('completed', 'dead', 'cancelled')
             """, logger: logger).collect { (try $0[0].decode(Int64.self), JobID(try $0[1].decode(Int64.self)), try $0[2].decode(String.self)) }
@@ -149,7 +149,7 @@ extension PostgresStore: WorkflowStore {
     }
 
     static func lockWorkflow(_ id: WorkflowID, _ connection: PostgresConnection, logger: Logger) async throws -> Bool {
-        try await !connection.query("SELECT id FROM surety_workflows WHERE id = \(id.rawValue) FOR UPDATE", logger: logger)
+        try await !connection.queryIfOpen("SELECT id FROM surety_workflows WHERE id = \(id.rawValue) FOR UPDATE", logger: logger)
             .collect { try $0[0].decode(Int64.self) }.isEmpty
     }
 
@@ -162,7 +162,7 @@ extension PostgresStore: WorkflowStore {
     ) async throws -> CancellationResult {
         let workflow = changes.workflow
         if changes.workflowChanged {
-            try await connection.query("""
+            try await connection.queryIfOpen("""
                 UPDATE surety_workflows SET state = \(workflow.state.rawValue), finished_at = \(workflow.finishedAt.map { Timestamp.micros($0) }),
                     note = \(workflow.note)
                 WHERE id = \(workflow.id.rawValue)
@@ -179,7 +179,7 @@ extension PostgresStore: WorkflowStore {
         }
         for name in changes.changedSteps {
             guard let step = workflow.step(name) else { continue }
-            try await connection.query("""
+            try await connection.queryIfOpen("""
                 UPDATE surety_workflow_steps SET state = \(step.state.rawValue), finished_at = \(step.finishedAt.map { Timestamp.micros($0) }),
                     job_id = coalesce(\(jobIDs[name]?.rawValue), job_id)
                 WHERE workflow_id = \(workflow.id.rawValue) AND name = \(name)
@@ -192,14 +192,14 @@ extension PostgresStore: WorkflowStore {
     // MARK: Reading
 
     static func fetchWorkflow(_ id: WorkflowID, _ connection: PostgresConnection, logger: Logger) async throws -> WorkflowRecord? {
-        let rows = try await connection.query("""
+        let rows = try await connection.queryIfOpen("""
             SELECT name, tenant, state, unique_key, created_at, finished_at, note FROM surety_workflows WHERE id = \(id.rawValue)
             """, logger: logger).collect { row in
                 (try row[0].decode(String.self), try row[1].decode(String.self), try row[2].decode(String.self),
                  try row[3].decode(String?.self), try row[4].decode(Int64.self), try row[5].decode(Int64?.self), try row[6].decode(String?.self))
             }
         guard let row = rows.first else { return nil }
-        let steps = try await connection.query("""
+        let steps = try await connection.queryIfOpen("""
             SELECT s.name, s.parents, s.compensation, s.state, s.job_id, j.state, s.result, s.finished_at, s.template
             FROM surety_workflow_steps AS s LEFT JOIN surety_jobs AS j ON j.id = s.job_id
             WHERE s.workflow_id = \(id.rawValue) ORDER BY s.position

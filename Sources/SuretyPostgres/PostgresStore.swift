@@ -125,8 +125,7 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
         try await ensureReachable(operation)
         do {
             return try await client.withConnection { connection in
-                try Self.requireOpen(connection, operation)
-                try await connection.query("BEGIN", logger: logger)
+                try await connection.queryIfOpen("BEGIN", logger: logger)
                 let value: T
                 do {
                     value = try await body(connection)
@@ -134,10 +133,10 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
                     // Not postgres-nio's withTransaction: after a failure it writes ROLLBACK even to
                     // a connection the server closed (a crash or restart), and waits forever for the
                     // answer. A closed connection's transaction is gone with it anyway.
-                    if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
+                    if !connection.isClosed { _ = try? await connection.queryIfOpen("ROLLBACK", logger: logger) }
                     throw error
                 }
-                try await connection.query("COMMIT", logger: logger)
+                try await connection.queryIfOpen("COMMIT", logger: logger)
                 return value
             }
         } catch {
@@ -150,20 +149,11 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
         try await ensureReachable(operation)
         do {
             return try await client.withConnection { connection in
-                try Self.requireOpen(connection, operation)
-                return try await collect(try await connection.query(query, logger: logger))
+                return try await collect(try await connection.queryIfOpen(query, logger: logger))
             }
         } catch {
             throw PostgresErrors.wrap(error, configuration: configuration, operation: operation)
         }
-    }
-
-    /// Refuses a pooled connection that the server already closed (the pool can hand one out
-    /// just after a server restart): postgres-nio 1.33 never completes a query written to a
-    /// closed connection, so writing to it would hang the caller instead of failing it.
-    static func requireOpen(_ connection: PostgresConnection, _ operation: String) throws {
-        guard connection.isClosed else { return }
-        throw SuretyError(.storeUnavailable, "\(operation): the connection to the PostgreSQL server was closed (the server went away or restarted); retry")
     }
 
     /// The first call connects once directly (outside the pool, whose retries would hide the

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Synchronization
 
@@ -17,6 +18,10 @@ public final class LogCapture: Sendable {
     private let storage = Mutex<[Entry]>([])
 
     public init() {}
+
+    /// `SURETY_TEST_ECHO_LOGS=1` also writes every captured entry to standard error as it is
+    /// logged (default off), for diagnosing a test that hangs before it can print what it saw.
+    static let echo = ProcessInfo.processInfo.environment["SURETY_TEST_ECHO_LOGS"] == "1"
 
     public var entries: [Entry] { storage.withLock { $0 } }
 
@@ -42,7 +47,11 @@ public final class LogCapture: Sendable {
         func log(event: LogEvent) {
             var merged = metadata
             if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-            capture.append(Entry(level: event.level, message: "\(event.message)", metadata: merged.mapValues { "\($0)" }))
+            let entry = Entry(level: event.level, message: "\(event.message)", metadata: merged.mapValues { "\($0)" })
+            capture.append(entry)
+            if LogCapture.echo {
+                FileHandle.standardError.write(Data("\(Date().timeIntervalSince1970) [\(event.level)] \(entry.line)\n".utf8))
+            }
         }
     }
 }

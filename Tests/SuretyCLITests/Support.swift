@@ -53,13 +53,9 @@ struct CLITestError: Error, CustomStringConvertible {
 final class SuretyProcess: @unchecked Sendable {
     // `Process` is touched only from `init` and `pid`; its termination handler writes `exit`.
     private let process = Process()
-    private let exit = ExitBox()
+    private let exit: ProcessExit
     let stdoutPath: String
     let stderrPath: String
-
-    final class ExitBox: Sendable {
-        let state = Mutex<(status: Int32?, waiters: [CheckedContinuation<Int32, Never>])>((nil, []))
-    }
 
     init(_ arguments: [String], in dir: TempDir, name: String = UUID().uuidString, environment: [String: String]? = nil) throws {
         stdoutPath = dir.file("\(name).stdout")
@@ -79,20 +75,12 @@ final class SuretyProcess: @unchecked Sendable {
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
         process.standardInput = FileHandle.nullDevice
-        process.terminationHandler = { [exit] finished in
-            let status = finished.terminationStatus
-            let waiters = exit.state.withLock { state -> [CheckedContinuation<Int32, Never>] in
-                state.status = status
-                defer { state.waiters = [] }
-                return state.waiters
-            }
-            for waiter in waiters { waiter.resume(returning: status) }
-        }
+        exit = ProcessExit(of: process)
         try process.run()
     }
 
     var pid: Int32 { process.processIdentifier }
-    var hasExited: Bool { exit.state.withLock { $0.status != nil } }
+    var hasExited: Bool { exit.hasExited }
 
     func send(_ signal: Int32) {
         guard !hasExited else { return }
@@ -104,29 +92,11 @@ final class SuretyProcess: @unchecked Sendable {
 
     /// The exit status (the terminating signal's number when killed by one).
     func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32 {
-        try await withThrowingTaskGroup(of: Int32?.self) { group in
-            group.addTask {
-                await withCheckedContinuation { continuation in
-                    let status = self.exit.state.withLock { state -> Int32? in
-                        if let status = state.status { return status }
-                        state.waiters.append(continuation)
-                        return nil
-                    }
-                    if let status { continuation.resume(returning: status) }
-                }
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return nil
-            }
-            let first = try await group.next() ?? nil
-            group.cancelAll()
-            guard let status = first else {
-                send(SIGKILL)
-                throw CLITestError("surety \(process.arguments ?? []) did not exit within \(timeout)")
-            }
-            return status
+        guard let outcome = await exit.wait(timeout: timeout) else {
+            send(SIGKILL)
+            throw CLITestError("surety \(process.arguments ?? []) did not exit within \(timeout)")
         }
+        return outcome.status
     }
 
     var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }

@@ -61,12 +61,17 @@ struct OwnServer {
         process.standardOutput = handle
         process.standardError = handle
         process.standardInput = FileHandle.nullDevice
+        let exit = ProcessExit(of: process)
+        try process.run()
+        // pg_ctl's own waits are bounded (60 s), so a script still running after 180 s is stuck.
+        let outcome = await exit.wait(timeout: .seconds(180))
         // The Process must outlive the wait: a released Process never calls its terminationHandler.
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do { try process.run() } catch { continuation.resume(throwing: error) }
-        }
         withExtendedLifetime(process) {}
+        guard let outcome else {
+            process.terminate()
+            throw ScriptFailed(command: command, status: -1, output: "still running after 180 s; stopped")
+        }
+        let status = outcome.status
         try handle.close()
         let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
         try? FileManager.default.removeItem(at: output)
@@ -102,7 +107,8 @@ struct PostgresServerRestartTests {
         let capture = LogCapture()
         let runs = RestartProbe.Runs()
         let events = EventRecorder()
-        try await PostgresStore.withStore(configuration: configuration, logger: capture.logger(label: "surety.postgres", level: .info)) { store in
+        let phase = capture.logger(label: "test.phase", level: .info)
+        try await PostgresStore.withStore(configuration: configuration, logger: capture.logger(label: "surety.postgres", level: ProcessInfo.processInfo.environment["SURETY_TEST_TRACE"] == "1" ? .trace : .info)) { store in
             try await store.migrate()
             let now = Date()
             for chunk in stride(from: 0, to: jobs, by: 500) {
@@ -125,7 +131,9 @@ struct PostgresServerRestartTests {
                 try await eventuallyTrue("a quarter of the jobs ran", timeout: .seconds(120)) { runs.distinct >= jobs / 4 }
 
                 // Stop the server hard (SIGQUIT to every backend, no checkpoint) in the middle of the run.
+                phase.info("phase: killing the server")
                 try await server.script("kill")
+                phase.info("phase: server killed")
                 let outageStarted = ContinuousClock.now
                 let ranBefore = runs.distinct
                 try await eventuallyTrue("the worker logs the outage", timeout: .seconds(60)) {
@@ -133,15 +141,19 @@ struct PostgresServerRestartTests {
                 }
                 // While the server is down, calls wait in the pool (postgres-nio retries connecting
                 // with its own backoff) or fail and back off (StoreBackoff); none spins.
+                phase.info("phase: resuming the server")
                 try await server.script("resume")
+                phase.info("phase: server resumed")
                 let outage = ContinuousClock.now - outageStarted
 
                 try await eventuallyTrue("every job ran", timeout: .seconds(180)) { runs.distinct == jobs }
                 try await eventuallyTrue("every job is stored completed", timeout: .seconds(60)) {
                     try await store.client.query("SELECT count(*) FROM restart.surety_jobs WHERE state = 'completed'").collect { try $0[0].decode(Int.self) }[0] == jobs
                 }
+                phase.info("phase: every job completed; draining the worker")
                 worker.beginDrain()
                 try await group.waitForAll()
+                phase.info("phase: worker stopped")
 
                 let claimFailures = capture.entries.filter { $0.message.contains("claim failed") }.count
                 let outageSeconds = Double(outage.components.seconds) + Double(outage.components.attoseconds) / 1e18

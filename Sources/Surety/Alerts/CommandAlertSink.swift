@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -63,75 +62,23 @@ public struct CommandAlertSink: AlertSink {
         process.environment = ProcessInfo.processInfo.environment.merging(Self.environment(for: notice)) { $1 }
         process.standardInput = try FileHandle(forReadingFrom: input)
         process.standardOutput = FileHandle.nullDevice
-        let exit = ExitWaiter()
-        process.terminationHandler = { process in exit.finish(process.terminationStatus, reason: process.terminationReason) }
+        let exit = ProcessExit(of: process)
+        // Foundation never calls the termination handler of a released Process.
+        defer { withExtendedLifetime(process) {} }
         do {
             try process.run()
         } catch {
             throw SuretyError(.alertDeliveryFailed, "alert sink '\(name)' cannot start '\(program)': \((error as NSError).localizedDescription)")
         }
-        let timeout = self.timeout
-        let pid = process.processIdentifier
-        let outcome = await withTaskGroup(of: ExitWaiter.Outcome?.self) { group in
-            group.addTask { await exit.wait() }
-            group.addTask {
-                // Also reached at once when the delivery is cancelled (shutdown): stop the program.
-                try? await Task.sleep(for: timeout)
-                if exit.isFinished { return nil }
-                kill(pid, SIGTERM)
-                try? await Task.sleep(for: .seconds(2))
-                if !exit.isFinished { kill(pid, SIGKILL) }
-                return .timedOut
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
-        }
-        switch outcome {
-        case .exited(let status, let signalled)?:
-            guard status == 0, !signalled else {
-                throw SuretyError(.alertDeliveryFailed, "alert sink '\(name)': '\(program)' \(signalled ? "was killed by signal" : "exited with status") \(status)")
-            }
-        case .timedOut?, nil:
+        // Also ends at once when the delivery is cancelled (shutdown): the program is stopped then.
+        guard let outcome = await exit.wait(timeout: timeout) else {
+            let pid = process.processIdentifier
+            kill(pid, SIGTERM)
+            if await exit.wait(timeout: .seconds(2)) == nil { kill(pid, SIGKILL) }
             throw SuretyError(.alertDeliveryFailed, "alert sink '\(name)': '\(program)' did not finish within \(timeout) and was stopped")
         }
-    }
-}
-
-/// Bridges `Process.terminationHandler` to async waiters.
-final class ExitWaiter: Sendable {
-    enum Outcome: Sendable {
-        case exited(Int32, signalled: Bool)
-        case timedOut
-    }
-
-    private struct State {
-        var outcome: Outcome?
-        var waiters: [CheckedContinuation<Outcome, Never>] = []
-    }
-
-    private let state = Mutex(State())
-
-    var isFinished: Bool { state.withLock { $0.outcome != nil } }
-
-    func finish(_ status: Int32, reason: Process.TerminationReason) {
-        let outcome = Outcome.exited(status, signalled: reason == .uncaughtSignal)
-        let waiters = state.withLock { state -> [CheckedContinuation<Outcome, Never>] in
-            state.outcome = outcome
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume(returning: outcome) }
-    }
-
-    func wait() async -> Outcome {
-        await withCheckedContinuation { continuation in
-            let ready = state.withLock { state -> Outcome? in
-                if let outcome = state.outcome { return outcome }
-                state.waiters.append(continuation)
-                return nil
-            }
-            if let ready { continuation.resume(returning: ready) }
+        guard outcome.succeeded else {
+            throw SuretyError(.alertDeliveryFailed, "alert sink '\(name)': '\(program)' \(outcome.signalled ? "was killed by signal" : "exited with status") \(outcome.status)")
         }
     }
 }

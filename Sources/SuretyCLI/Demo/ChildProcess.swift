@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import Surety
 
 #if canImport(Glibc)
 import Glibc
@@ -14,11 +14,7 @@ final class ChildProcess: @unchecked Sendable {
     // `Process` is not Sendable; it is touched only in `init`, `start` and `pid`, and its
     // termination handler only writes `state` under the mutex.
     private let process = Process()
-    private let exit = ExitState()
-
-    private final class ExitState: Sendable {
-        let state = Mutex<(status: Int32?, waiters: [CheckedContinuation<Int32, Never>])>((nil, []))
-    }
+    private let exit: ProcessExit
 
     /// - Parameter environment: the child's environment. Default: `nil`, this process's.
     init(executable: String, arguments: [String], outputPath: String, environment: [String: String]? = nil) throws {
@@ -30,22 +26,14 @@ final class ChildProcess: @unchecked Sendable {
         process.standardOutput = output
         process.standardError = output
         process.standardInput = FileHandle.nullDevice
-        process.terminationHandler = { [exit] finished in
-            let status = finished.terminationStatus
-            let waiters = exit.state.withLock { state -> [CheckedContinuation<Int32, Never>] in
-                state.status = status
-                defer { state.waiters = [] }
-                return state.waiters
-            }
-            for waiter in waiters { waiter.resume(returning: status) }
-        }
+        exit = ProcessExit(of: process)
     }
 
     func start() throws { try process.run() }
 
     var pid: Int32 { process.processIdentifier }
 
-    var hasExited: Bool { exit.state.withLock { $0.status != nil } }
+    var hasExited: Bool { exit.hasExited }
 
     /// Sends `signal` to the child (no-op once it has exited).
     func send(_ signal: Int32) {
@@ -53,17 +41,8 @@ final class ChildProcess: @unchecked Sendable {
         _ = kill(pid, signal)
     }
 
-    /// The exit status once the child has exited.
-    func waitForExit() async -> Int32 {
-        await withCheckedContinuation { continuation in
-            let status = exit.state.withLock { state -> Int32? in
-                if let status = state.status { return status }
-                state.waiters.append(continuation)
-                return nil
-            }
-            if let status { continuation.resume(returning: status) }
-        }
-    }
+    /// The exit status (the signal's number when a signal ended it) once the child has exited.
+    func waitForExit() async -> Int32 { await exit.wait().status }
 
     /// The path of the `surety` executable: this process's own executable when it is `surety`,
     /// else a `surety` next to it (a test runner in the same build folder).
