@@ -188,6 +188,15 @@ public struct StoreConformance: Sendable {
         try check.that(later.map(\.id) == [ids[3]], "a scheduled job becomes claimable at its run_at")
         let other = try await Self.claim(store, queues: ["other", "default"])
         try check.that(other.map(\.id) == [ids[4]], "claims honour the queue list")
+        // Across several queues the order is still priority, then run_at, over all of them.
+        let mixed = try await store.enqueue([
+            Self.job(queue: "a", priority: 1, runAt: now.addingTimeInterval(-5)),
+            Self.job(queue: "b", priority: 0, runAt: now.addingTimeInterval(-1)),
+            Self.job(queue: "a", priority: 0, runAt: now.addingTimeInterval(-3)),
+            Self.job(queue: "b", priority: 1, runAt: now.addingTimeInterval(-9)),
+        ]).map(\.id)
+        let across = try await Self.claim(store, limit: 3, queues: ["a", "b"])
+        try check.that(across.map(\.id) == [mixed[2], mixed[1], mixed[3]], "a claim over several queues takes priority first, then run_at, across them: expected \([mixed[2], mixed[1], mixed[3]]), got \(across.map(\.id))")
         let attempts = try await store.attempts(of: ids[2])
         try check.that(attempts.count == 1 && attempts[0].outcome == nil && attempts[0].worker == "w1", "a running attempt shows in the history from the job row")
     }
