@@ -12,6 +12,11 @@ extension PostgresStore {
         // Queues with a maximum backlog take the load-shedding path (PostgresStore+FlowControl.swift).
         if let shed = try await enqueueShedding(jobs) { return shed }
         let rows = EnqueueRows(jobs)
+        if jobs.allSatisfy({ $0.uniqueKey == nil }) {
+            let results = try await insertUnkeyed(jobs, rows)
+            signal()
+            return results
+        }
         var attempt = 0
         while true {
             attempt += 1
@@ -71,29 +76,72 @@ extension PostgresStore {
         var key: String
     }
 
-    static func insert(_ jobs: [NewJob], _ rows: EnqueueRows, _ connection: PostgresConnection, notify: PostgresQuery, logger: Logger) async throws -> [EnqueuedJob] {
-        // Ids come from the sequence in the order of the sorted SELECT, so the inserted rows'
-        // ids ascend in batch order.
-        let inserted = try await connection.queryIfOpen("""
+    /// `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING RETURNING id, tenant,
+    /// unique_slot`. With `notifying`, the INSERT is a CTE of one statement that also sends the
+    /// NOTIFY on that channel for that payload when it inserted a row: one round trip and one
+    /// (implicit) transaction for the whole enqueue.
+    static func insertQuery(_ rows: EnqueueRows, notifying: (channel: String, payload: String)?) -> PostgresQuery {
+        var sql = PostgresQuery.StringInterpolation(literalCapacity: 1500, interpolationCount: 19)
+        if notifying != nil { sql.appendLiteral("WITH inserted AS (\n") }
+        sql.appendLiteral("""
             INSERT INTO surety_jobs (type, queue, priority, tenant, state, payload, max_attempts, run_at, enqueued_at,
                                      unique_key, unique_scope, unique_slot, tags, correlation, partition_key, trace_context)
             SELECT u.type, u.queue, u.priority, u.tenant, u.state, u.payload, u.max_attempts, u.run_at, u.enqueued_at,
                    CASE WHEN u.has_key THEN u.unique_key END, u.unique_scope, CASE WHEN u.has_key THEN u.unique_key END,
                    u.tags::jsonb, u.correlation::jsonb, CASE WHEN u.has_partition THEN u.partition_key END,
                    nullif(u.trace_context, '')
-            FROM unnest(\(rows.type)::text[], \(rows.queue)::text[], \(rows.priority)::int8[], \(rows.tenant)::text[],
-                        \(rows.state)::text[], \(rows.payload)::text[], \(rows.maxAttempts)::int8[], \(rows.runAt)::int8[],
-                        \(rows.enqueuedAt)::int8[], \(rows.uniqueKey)::text[], \(rows.hasKey)::bool[], \(rows.uniqueScope)::text[],
-                        \(rows.tags)::text[], \(rows.correlation)::text[], \(rows.partitionKey)::text[], \(rows.hasPartition)::bool[],
-                        \(rows.traceContext)::text[])
+            FROM unnest(
+            """)
+        func column<T: PostgresDynamicTypeEncodable>(_ values: T, _ type: String, last: Bool = false) {
+            sql.appendInterpolation(values)
+            sql.appendLiteral("::\(type)" + (last ? "" : ", "))
+        }
+        column(rows.type, "text[]"); column(rows.queue, "text[]"); column(rows.priority, "int8[]"); column(rows.tenant, "text[]")
+        column(rows.state, "text[]"); column(rows.payload, "text[]"); column(rows.maxAttempts, "int8[]"); column(rows.runAt, "int8[]")
+        column(rows.enqueuedAt, "int8[]"); column(rows.uniqueKey, "text[]"); column(rows.hasKey, "bool[]"); column(rows.uniqueScope, "text[]")
+        column(rows.tags, "text[]"); column(rows.correlation, "text[]"); column(rows.partitionKey, "text[]"); column(rows.hasPartition, "bool[]")
+        column(rows.traceContext, "text[]", last: true)
+        sql.appendLiteral("""
+            )
                  WITH ORDINALITY AS u(type, queue, priority, tenant, state, payload, max_attempts, run_at, enqueued_at,
                                       unique_key, has_key, unique_scope, tags, correlation, partition_key, has_partition, trace_context, ord)
             ORDER BY u.ord
             ON CONFLICT DO NOTHING
             RETURNING id, tenant, unique_slot
-            """, logger: logger).collect { row in
-                (id: try row[0].decode(Int64.self), tenant: try row[1].decode(String.self), slot: try row[2].decode(String?.self))
-            }
+            """)
+        if let notifying {
+            // A CTE that calls a volatile function is evaluated once, and only when referenced.
+            sql.appendLiteral("\n), woken AS (SELECT pg_notify(")
+            sql.appendInterpolation(notifying.channel)
+            sql.appendLiteral(", ")
+            sql.appendInterpolation(notifying.payload)
+            sql.appendLiteral(") AS sent WHERE EXISTS (SELECT 1 FROM inserted))\n")
+            sql.appendLiteral("SELECT i.id, i.tenant, i.unique_slot FROM inserted AS i LEFT JOIN woken ON true")
+        }
+        return PostgresQuery(stringInterpolation: sql)
+    }
+
+    /// Jobs without unique keys: one statement (the INSERT and the NOTIFY), no BEGIN and COMMIT
+    /// round trips. That is most of what a one-at-a-time enqueue costs on a local server: the
+    /// server spends about 0.2 ms on the four statements of the transaction path, the client
+    /// about 1 ms on their round trips.
+    func insertUnkeyed(_ jobs: [NewJob], _ rows: EnqueueRows) async throws -> [EnqueuedJob] {
+        let query = Self.insertQuery(rows, notifying: (Self.channel, configuration.schema))
+        let ids = try await self.query("enqueue", query) { rows in
+            try await rows.collect { row in try row[0].decode(Int64.self) }
+        }.sorted()
+        guard ids.count == jobs.count else {
+            throw SuretyError(.storeCorrupt, "enqueue: the database inserted \(ids.count) jobs where \(jobs.count) were expected")
+        }
+        return ids.map { EnqueuedJob(id: JobID($0), inserted: true) }
+    }
+
+    static func insert(_ jobs: [NewJob], _ rows: EnqueueRows, _ connection: PostgresConnection, notify: PostgresQuery, logger: Logger) async throws -> [EnqueuedJob] {
+        // Ids come from the sequence in the order of the sorted SELECT, so the inserted rows'
+        // ids ascend in batch order.
+        let inserted = try await connection.queryIfOpen(insertQuery(rows, notifying: nil), logger: logger).collect { row in
+            (id: try row[0].decode(Int64.self), tenant: try row[1].decode(String.self), slot: try row[2].decode(String?.self))
+        }
         let ids = inserted.map(\.id).sorted()
         let insertedKeys = Set(inserted.compactMap { row in row.slot.map { Holder(tenant: row.tenant, key: $0) } })
 

@@ -12,13 +12,15 @@ extension PostgresStore {
         "SELECT pg_notify(\(Self.channel), \(configuration.schema))"
     }
 
-    /// Holds one pooled connection in LISTEN while the store runs, and signals subscribers for
+    /// From the first wake-up subscriber on (``availabilitySignals()``, ``waitUntilListening()``),
+    /// holds one pooled connection in LISTEN while the store runs, and signals subscribers for
     /// each notification about this store's schema. Reconnects after errors with a short backoff;
     /// ends when the task is cancelled.
     func listenLoop() async {
         let schema = configuration.schema
         var backoff: Duration = .milliseconds(100)
         var wasListening = false
+        await listenWanted.wait()
         await poolStarted.wait()
         while !Task.isCancelled {
             do {
@@ -78,6 +80,7 @@ extension PostgresStore {
     /// task is cancelled: from then on, enqueues by other processes on the same schema wake this
     /// store's subscribers. Waits while ``run()`` is not running; bound it with a timeout.
     public func waitUntilListening() async {
+        listenWanted.open()
         let key = listenState.withLock { state in
             defer { state.next += 1 }
             return state.next

@@ -40,6 +40,9 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
     private let reachable = Mutex(false)
     /// Opens once ``run()`` has started the pool, so no call reaches the client before it runs.
     let poolStarted = StartGate()
+    /// Opened by the first wake-up subscriber: a process that only enqueues (a web app) never
+    /// holds a LISTEN connection nor decodes every NOTIFY on the database.
+    let listenWanted = StartGate()
     /// The dedicated session that holds maintenance leadership (PostgresStore+Leadership.swift).
     let leadership: LeadershipSession
 
@@ -113,7 +116,12 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
 
     // MARK: Wake-ups
 
-    public func availabilitySignals() -> AsyncStream<Void> { availability.subscribe() }
+    /// Wake-ups for an idle worker. The first call also starts the LISTEN connection (while
+    /// ``run()`` runs); until then the store holds none.
+    public func availabilitySignals() -> AsyncStream<Void> {
+        listenWanted.open()
+        return availability.subscribe()
+    }
 
     /// Tells every in-process subscriber that jobs may have become claimable.
     func signal() { availability.signal() }
@@ -224,27 +232,44 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
     }
 }
 
-/// A one-way gate: ``wait()`` returns once ``open()`` was called (at once after that).
+/// A one-way gate: ``wait()`` returns once ``open()`` was called (at once after that), or when
+/// the waiting task is cancelled.
 final class StartGate: Sendable {
-    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private struct State {
+        var open = false
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        var next = 0
+    }
+
+    private let state = Mutex(State())
+
+    var isOpen: Bool { state.withLock { $0.open } }
 
     func open() {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.open = true
-            defer { state.waiters = [] }
-            return state.waiters
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
         }
         for waiter in waiters { waiter.resume() }
     }
 
     func wait() async {
-        await withCheckedContinuation { continuation in
-            let resumeNow = state.withLock { state -> Bool in
-                if state.open { return true }
-                state.waiters.append(continuation)
-                return false
+        let key = state.withLock { state in
+            defer { state.next += 1 }
+            return state.next
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.open || Task.isCancelled { return true }
+                    state.waiters[key] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
             }
-            if resumeNow { continuation.resume() }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: key) }?.resume()
         }
     }
 }
