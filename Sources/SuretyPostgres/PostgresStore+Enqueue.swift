@@ -9,6 +9,12 @@ extension PostgresStore {
     /// partial unique index like any other holder.
     public func enqueue(_ jobs: [NewJob]) async throws -> [EnqueuedJob] {
         guard !jobs.isEmpty else { return [] }
+        // Concurrent enqueues share one statement or transaction (EnqueueGroupCommit); a lone
+        // one is written at once.
+        return try await enqueueGroup.enqueue(jobs) { batch in try await self.enqueueNow(batch) }
+    }
+
+    func enqueueNow(_ jobs: [NewJob]) async throws -> [EnqueuedJob] {
         // Queues with a maximum backlog take the load-shedding path (PostgresStore+FlowControl.swift).
         if let shed = try await enqueueShedding(jobs) { return shed }
         let rows = EnqueueRows(jobs)

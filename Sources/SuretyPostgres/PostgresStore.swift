@@ -43,6 +43,8 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
     /// Opened by the first wake-up subscriber: a process that only enqueues (a web app) never
     /// holds a LISTEN connection nor decodes every NOTIFY on the database.
     let listenWanted = StartGate()
+    /// Shares one statement or transaction among concurrent enqueues.
+    let enqueueGroup = EnqueueGroupCommit()
     /// The dedicated session that holds maintenance leadership (PostgresStore+Leadership.swift).
     let leadership: LeadershipSession
 

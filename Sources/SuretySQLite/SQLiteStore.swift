@@ -27,6 +27,8 @@ public final class SQLiteStore: JobStore, JobAvailabilityNotifying {
     public let configuration: Configuration
 
     private let availability = AvailabilityBroadcaster()
+    /// Shares one write transaction among concurrent enqueues.
+    let enqueueGroup = EnqueueGroupCommit()
     /// The queue limits claims and enqueues read (SQLiteStore+FlowControl.swift).
     let limitsCache: LimitsCache
 
