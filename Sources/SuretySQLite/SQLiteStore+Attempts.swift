@@ -17,7 +17,7 @@ extension SQLiteStore {
         ]
         for (index, queue) in queues.enumerated() { arguments["q\(index)"] = queue }
         let statementArguments = StatementArguments(arguments)
-        let sql = Self.claimSQL(queueCount: queues.count)
+        let sql = Self.cachedClaimSQL(queueCount: queues.count)
         let claimQueues = queues
         let claimed = try await write("claim") { db in
             // Queues with claim limits take the flow-control path (SQLiteStore+FlowControl.swift);
@@ -48,6 +48,13 @@ extension SQLiteStore {
     /// allows). A plain `ORDER BY priority, run_at` walk would step over every job scheduled for
     /// later at a more urgent priority, while holding the write lock. The candidates of all
     /// branches (at most `limit` each) are then ordered and cut to `limit`.
+    /// ``claimSQL(queueCount:)`` for one to four queues, built once.
+    static let claimSQLs = (1...4).map { claimSQL(queueCount: $0) }
+
+    static func cachedClaimSQL(queueCount: Int) -> String {
+        queueCount >= 1 && queueCount <= claimSQLs.count ? claimSQLs[queueCount - 1] : claimSQL(queueCount: queueCount)
+    }
+
     static func claimSQL(queueCount: Int) -> String {
         let claimable = "state IN ('scheduled', 'available', 'retrying')"
         let priorities = ["priority IN (0, 1, 2, 3, 4, 5, 6, 7, 8, 9)", "priority < 0", "priority > 9"]

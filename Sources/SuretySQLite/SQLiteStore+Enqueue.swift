@@ -62,6 +62,10 @@ extension SQLiteStore {
     /// first: one statement execution per row cost as much again as the rows themselves.
     static let chunkSizes = [64, 16, 4, 1]
 
+    /// The INSERTs for each of ``chunkSizes``, built once (the hot path looks them up instead of
+    /// joining the same string for every enqueue).
+    static let plainInsertSQLs = Dictionary(uniqueKeysWithValues: chunkSizes.map { ($0, plainInsertSQL(rows: $0)) })
+
     /// A multi-row INSERT for `rows` jobs without unique keys.
     static func plainInsertSQL(rows: Int) -> String {
         let row = "(" + Array(repeating: "?", count: insertColumnCount).joined(separator: ", ") + ")"
@@ -127,7 +131,7 @@ extension SQLiteStore {
                     results.append(EnqueuedJob(id: JobID(nextID), inserted: true))
                     nextID += 1
                 }
-                let statement = try db.cachedStatement(sql: plainInsertSQL(rows: rows))
+                let statement = try db.cachedStatement(sql: plainInsertSQLs[rows] ?? plainInsertSQL(rows: rows))
                 statement.setUncheckedArguments(StatementArguments(values))
                 try statement.execute()
                 index += rows

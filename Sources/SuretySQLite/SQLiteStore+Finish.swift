@@ -77,6 +77,9 @@ extension SQLiteStore {
 
     static let chunkSizesForFinish = [128, 32, 8, 1]
 
+    /// The statements for each of ``chunkSizesForFinish``, built once.
+    static let finishSQLs = Dictionary(uniqueKeysWithValues: chunkSizesForFinish.map { ($0, finishSQL(rows: $0)) })
+
     static func appendValues(_ finish: AttemptFinish, _ transition: Transition, to values: inout [DatabaseValue]) {
         let expiredBy = finish.onlyIfLeaseExpiredBy.map(Timestamp.micros).sqlValue
         values.append(finish.lease.jobID.rawValue.databaseValue)
@@ -103,7 +106,7 @@ extension SQLiteStore {
             var values: [DatabaseValue] = []
             values.reserveCapacity(rows * finishColumnCount)
             for offset in index..<(index + rows) { appendValues(finishes[offset], transitions[offset], to: &values) }
-            let statement = try db.cachedStatement(sql: finishSQL(rows: rows))
+            let statement = try db.cachedStatement(sql: finishSQLs[rows] ?? finishSQL(rows: rows))
             statement.setUncheckedArguments(StatementArguments(values))
             let ids = try Int64.fetchCursor(statement)
             while let id = try ids.next() { appliedIDs.insert(id) }
@@ -114,7 +117,7 @@ extension SQLiteStore {
 
     /// Finishes in order, one statement each. Returns whether each finish applied.
     static func updateOneByOne(_ finishes: [AttemptFinish], _ transitions: [Transition], _ db: Database) throws -> [Bool] {
-        let statement = try db.cachedStatement(sql: finishSQL(rows: 1))
+        let statement = try db.cachedStatement(sql: finishSQLs[1] ?? finishSQL(rows: 1))
         return try zip(finishes, transitions).map { finish, transition in
             var values: [DatabaseValue] = []
             values.reserveCapacity(finishColumnCount)

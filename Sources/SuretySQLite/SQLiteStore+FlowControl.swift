@@ -110,7 +110,7 @@ extension SQLiteStore: FlowControlStore {
             "leaseUntil": Timestamp.micros(request.leaseUntil), "limit": limit,
         ]
         for (index, queue) in queues.enumerated() { arguments["q\(index)"] = queue }
-        let rows = try Row.fetchCursor(db.cachedStatement(sql: claimSQL(queueCount: queues.count)), arguments: StatementArguments(arguments))
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: cachedClaimSQL(queueCount: queues.count)), arguments: StatementArguments(arguments))
         var claimed: [ClaimedJob] = []
         var json = JSONColumns.DecodingCache()
         while let row = try rows.next() { claimed.append(try decodeClaimed(row, json: &json)) }
