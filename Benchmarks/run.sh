@@ -10,7 +10,8 @@
 #   BENCH_STORES="sqlite-normal" Benchmarks/run.sh --full
 #
 # Environment: BENCH_STORES (sqlite-normal sqlite-full postgres), BENCH_JOBS (20000),
-# BENCH_CONCURRENCY (16,64,256), BENCH_BACKLOGS_<STORE> (backlogs per store setting),
+# BENCH_CONCURRENCY (16,64,256), BENCH_REPEAT (3: runs per figure, the median reported; backlogs
+# above 100,000 run once), BENCH_BACKLOGS_<STORE> (backlogs per store setting),
 # SURETY_BENCH_POSTGRES_URL (use this server instead of starting one; it must be durable),
 # SWIFT (the swift command).
 set -euo pipefail
@@ -21,7 +22,7 @@ full=""
 for argument in "$@"; do
     case $argument in
     --full) full=1 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "unknown argument '$argument' (--full)" >&2; exit 2 ;;
     esac
 done
@@ -35,6 +36,7 @@ fi
 stores=${BENCH_STORES:-sqlite-normal sqlite-full postgres}
 jobs=${BENCH_JOBS:-20000}
 concurrency=${BENCH_CONCURRENCY:-16,64,256}
+repeats=${BENCH_REPEAT:-3}
 results=$root/Benchmarks/results
 mkdir -p "$results"
 
@@ -67,7 +69,7 @@ run_bench() {
     local name=$1; shift
     echo "== $name ==" >&2
     echo "load before $name: $(uptime)" >>"$results/machine.txt"
-    "$bin" bench "$@" --jobs "$jobs" --concurrency "$concurrency" --json >"$results/$name.json.tmp"
+    "$bin" bench "$@" --jobs "$jobs" --concurrency "$concurrency" --repeat "$repeats" --json >"$results/$name.json.tmp"
     mv "$results/$name.json.tmp" "$results/$name.json"
 }
 

@@ -30,6 +30,9 @@ struct BenchReport: Codable, Sendable {
         var jobs: Int
         var seconds: Double
         var jobsPerSecond: Double
+        /// With `--repeat`: every run's jobs/s, in the order they ran (this figure is the median
+        /// run's). `nil` for a single run.
+        var runs: [Double]?
         init(jobs: Int, seconds: Double) {
             self.jobs = jobs
             self.seconds = seconds
@@ -113,7 +116,11 @@ struct BenchReport: Codable, Sendable {
     }
 
     static func rate(_ rate: Rate) -> String {
-        String(format: "%9.0f jobs/s  (%d jobs in %.3f s)", rate.jobsPerSecond, rate.jobs, rate.seconds)
+        var text = String(format: "%9.0f jobs/s  (%d jobs in %.3f s)", rate.jobsPerSecond, rate.jobs, rate.seconds)
+        if let runs = rate.runs, runs.count > 1, let low = runs.min(), let high = runs.max() {
+            text += String(format: "  [median of %d: %.0f–%.0f]", runs.count, low, high)
+        }
+        return text
     }
 
     static func drainText(_ drain: DrainFigures) -> String {

@@ -15,6 +15,8 @@ struct BenchRunner {
         var backlogConcurrency: Int
         var retained: Bool
         var drainTimeout: Duration
+        /// Runs per figure; the median run is reported (``BenchRunner/median(_:rate:_:)``).
+        var repeats: Int = 1
     }
 
     let target: BenchTarget
@@ -53,18 +55,22 @@ struct BenchRunner {
     func measure(_ workload: BenchWorkload) async throws -> BenchReport.WorkloadFigures {
         let name = workload.rawValue
         let rows = try workload.newJobs(Self.bulkBatch, now: Date())
-        let bulk = try await target.withStore("\(name)-bulk", fresh: true) { store in
-            try await timed(plan.jobs) { try await fill(store, rows: rows, count: plan.jobs) }
+        let bulk: BenchReport.Rate = try await median(plan.repeats, rate: { (rate: BenchReport.Rate) in rate }, { rate, runs in rate.runs = runs }) {
+            try await target.withStore("\(name)-bulk", fresh: true) { store in
+                try await timed(plan.jobs) { try await fill(store, rows: rows, count: plan.jobs) }
+            }
         }
         report("\(name): bulk enqueue (store)", bulk)
-        let client = try await target.withStore("\(name)-bulk-client", fresh: true) { store in
-            let queue = JobQueue(store: store, logger: logger)
-            return try await timed(plan.jobs) {
-                var left = plan.jobs
-                while left > 0 {
-                    let count = min(left, Self.bulkBatch)
-                    try await workload.enqueueMany(count, queue)
-                    left -= count
+        let client: BenchReport.Rate = try await median(plan.repeats, rate: { (rate: BenchReport.Rate) in rate }, { rate, runs in rate.runs = runs }) {
+            try await target.withStore("\(name)-bulk-client", fresh: true) { store in
+                let queue = JobQueue(store: store, logger: logger)
+                return try await timed(plan.jobs) {
+                    var left = plan.jobs
+                    while left > 0 {
+                        let count = min(left, Self.bulkBatch)
+                        try await workload.enqueueMany(count, queue)
+                        left -= count
+                    }
                 }
             }
         }
@@ -74,16 +80,18 @@ struct BenchRunner {
         )
         for producers in [1, 16] {
             let total = max(producers, plan.oneAtATimeJobs / producers * producers)
-            let rate = try await target.withStore("\(name)-single-\(producers)", fresh: true) { store in
-                let queue = JobQueue(store: store, logger: logger)
-                return try await timed(total) {
-                    try await withThrowingTaskGroup(of: Void.self) { group in
-                        for _ in 0..<producers {
-                            group.addTask {
-                                for _ in 0..<(total / producers) { try await workload.enqueueOne(queue) }
+            let rate: BenchReport.Rate = try await median(plan.repeats, rate: { (rate: BenchReport.Rate) in rate }, { rate, runs in rate.runs = runs }) {
+                try await target.withStore("\(name)-single-\(producers)", fresh: true) { store in
+                    let queue = JobQueue(store: store, logger: logger)
+                    return try await timed(total) {
+                        try await withThrowingTaskGroup(of: Void.self) { group in
+                            for _ in 0..<producers {
+                                group.addTask {
+                                    for _ in 0..<(total / producers) { try await workload.enqueueOne(queue) }
+                                }
                             }
+                            try await group.waitForAll()
                         }
-                        try await group.waitForAll()
                     }
                 }
             }
@@ -93,10 +101,14 @@ struct BenchRunner {
         // Every concurrency for no-op jobs; the highest for the others (what the guarantee costs).
         let concurrencies = workload == .noop ? plan.concurrencies : [plan.concurrencies.max() ?? 64]
         for concurrency in concurrencies {
-            let drain = try await target.withStore("\(name)-drain-\(concurrency)", fresh: true) { store in
-                try await fill(store, rows: rows, count: plan.jobs)
-                return try await drainInChild("\(name)-drain-\(concurrency)", workload: workload, backlog: plan.jobs, concurrency: concurrency, retained: 0)
+            let scenario = "\(name)-drain-\(concurrency)"
+            let drain: BenchReport.DrainFigures = try await median(plan.repeats, rate: { (figures: BenchReport.DrainFigures) in figures.rate }, { figures, runs in figures.rate.runs = runs }) {
+                try await target.withStore(scenario, fresh: true) { store -> BenchReport.DrainFigures in
+                    try await fill(store, rows: rows, count: plan.jobs)
+                    return try await drainInChild(scenario, workload: workload, backlog: plan.jobs, concurrency: concurrency, retained: 0, quiet: plan.repeats > 1)
+                }
             }
+            if plan.repeats > 1 { reportDrain(drain) }
             figures.drain.append(drain)
         }
         figures.pickup = try await pickup(workload)
@@ -111,15 +123,42 @@ struct BenchRunner {
     func drainBacklog(_ backlog: Int, thenRetained: Bool) async throws -> (BenchReport.DrainFigures, BenchReport.DrainFigures?) {
         let scenario = "backlog-\(backlog)"
         let rows = try BenchWorkload.noop.newJobs(5000, now: Date())
-        return try await target.withStore(scenario, fresh: true) { store in
-            progress("backlog \(backlog): enqueueing")
-            try await fill(store, rows: rows, count: backlog)
-            let figures = try await drainInChild(scenario, workload: .noop, backlog: backlog, concurrency: plan.backlogConcurrency, retained: 0)
-            guard thenRetained, let smallest = plan.backlogs.min() else { return (figures, nil) }
-            try await fill(store, rows: rows, count: smallest)
-            let retained = try await drainInChild(scenario, workload: .noop, backlog: smallest, concurrency: plan.backlogConcurrency, retained: backlog)
-            return (figures, retained)
+        // A million-job backlog takes minutes to fill and drain: it runs once.
+        let repeats = backlog > 100_000 ? 1 : plan.repeats
+        var runs: [(BenchReport.DrainFigures, BenchReport.DrainFigures?)] = []
+        for _ in 0..<repeats {
+            runs.append(try await target.withStore(scenario, fresh: true) { store in
+                progress("backlog \(backlog): enqueueing")
+                try await fill(store, rows: rows, count: backlog)
+                let figures = try await drainInChild(scenario, workload: .noop, backlog: backlog, concurrency: plan.backlogConcurrency, retained: 0, quiet: repeats > 1)
+                guard thenRetained, let smallest = plan.backlogs.min() else { return (figures, nil) }
+                try await fill(store, rows: rows, count: smallest)
+                let retained = try await drainInChild(scenario, workload: .noop, backlog: smallest, concurrency: plan.backlogConcurrency, retained: backlog, quiet: repeats > 1)
+                return (figures, retained)
+            })
         }
+        guard repeats > 1 else { return runs[0] }
+        let rates = runs.map(\.0.rate.jobsPerSecond)
+        var chosen = runs.sorted { $0.0.rate.jobsPerSecond < $1.0.rate.jobsPerSecond }[repeats / 2]
+        chosen.0.rate.runs = rates
+        reportDrain(chosen.0)
+        if let retained = chosen.1 { reportDrain(retained) }
+        return chosen
+    }
+
+    /// Runs `body` `repeats` times and returns the run with the median rate, with every run's
+    /// jobs/s recorded by `record` (a machine whose speed varies from second to second makes one
+    /// run a poor figure).
+    func median<T>(
+        _ repeats: Int, rate: (T) -> BenchReport.Rate, _ record: (inout T, [Double]) -> Void, _ body: () async throws -> T
+    ) async throws -> T {
+        guard repeats > 1 else { return try await body() }
+        var runs: [T] = []
+        for _ in 0..<repeats { runs.append(try await body()) }
+        let rates = runs.map { rate($0).jobsPerSecond }
+        var chosen = runs.sorted { rate($0).jobsPerSecond < rate($1).jobsPerSecond }[repeats / 2]
+        record(&chosen, rates)
+        return chosen
     }
 
     // MARK: Pieces
@@ -142,6 +181,12 @@ struct BenchRunner {
 
     func report(_ what: String, _ rate: BenchReport.Rate) {
         progress(what.padding(toLength: 40, withPad: " ", startingAt: 0) + BenchReport.rate(rate))
+    }
+
+    /// Prints one drain's progress line.
+    func reportDrain(_ figures: BenchReport.DrainFigures) {
+        let retainedText = figures.retainedCompleted > 0 ? " (+\(figures.retainedCompleted) completed)" : ""
+        progress("\(figures.workload.rawValue): drain \(figures.backlog)\(retainedText), concurrency \(figures.concurrency)".padding(toLength: 40, withPad: " ", startingAt: 0) + BenchReport.drainText(figures))
     }
 
     /// Runs a worker in a child `surety bench` process over the scenario's store.
@@ -176,10 +221,7 @@ struct BenchRunner {
             memoryBeforeMib: (Double(result.beforeKiB) / 1024 * 10).rounded() / 10,
             cpuMicrosecondsPerJob: result.jobs > 0 ? (result.cpuSeconds / Double(result.jobs) * 1e6 * 10).rounded() / 10 : 0
         )
-        if !quiet {
-            let retainedText = retained > 0 ? " (+\(retained) completed)" : ""
-            progress("\(workload.rawValue): drain \(backlog)\(retainedText), concurrency \(concurrency)".padding(toLength: 40, withPad: " ", startingAt: 0) + BenchReport.drainText(figures))
-        }
+        if !quiet { reportDrain(figures) }
         return figures
     }
 

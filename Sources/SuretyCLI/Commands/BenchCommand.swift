@@ -42,6 +42,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-retained"), help: "Skip the drain of the smallest backlog with the largest backlog's completed rows retained.")
     var noRetained = false
 
+    @Option(name: .customLong("repeat"), help: "Run each enqueue and drain figure this many times (each on a fresh store) and report the median run, with every run's rate in the JSON. Backlogs above 100,000 run once.")
+    var repeats: Int = 1
+
     @Option(name: .customLong("drain-timeout-seconds"), help: "Give up on a drain after this long.")
     var drainTimeoutSeconds: Int = 900
 
@@ -66,6 +69,7 @@ struct BenchCommand: AsyncParsableCommand {
         if let backlogConcurrency, !(1...1000).contains(backlogConcurrency) {
             throw ValidationError("--backlog-concurrency must be between 1 and 1000")
         }
+        guard (1...15).contains(repeats) else { throw ValidationError("--repeat must be between 1 and 15") }
         guard drainTimeoutSeconds >= 1 else { throw ValidationError("--drain-timeout-seconds must be at least 1") }
     }
 
@@ -114,7 +118,7 @@ struct BenchCommand: AsyncParsableCommand {
             jobs: jobs, concurrencies: levels, workloads: try workloadList(),
             oneAtATimeJobs: oneAtATimeJobs ?? min(jobs, 2000), pickupSamples: pickupSamples ?? min(jobs, 200),
             backlogs: try backlogList(), backlogConcurrency: backlogConcurrency ?? levels.max() ?? 64,
-            retained: !noRetained, drainTimeout: .seconds(drainTimeoutSeconds)
+            retained: !noRetained, drainTimeout: .seconds(drainTimeoutSeconds), repeats: repeats
         )
         let json = json
         let runner = BenchRunner(target: target, plan: plan, logger: logger) { line in
