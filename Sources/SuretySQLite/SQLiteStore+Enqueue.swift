@@ -5,10 +5,9 @@ import Surety
 extension SQLiteStore {
     public func enqueue(_ jobs: [NewJob]) async throws -> [EnqueuedJob] {
         guard !jobs.isEmpty else { return [] }
-        // Concurrent enqueues share one transaction (EnqueueGroupCommit); a lone one writes at once.
-        let results = try await enqueueGroup.enqueue(jobs) { batch in
-            try await self.write("enqueue") { db in try self.insertShedding(batch, db) }
-        }
+        // Concurrent enqueues share one transaction through the store's write groups (each in
+        // its own savepoint); a lone one writes at once.
+        let results = try await write("enqueue") { db in try self.insertShedding(jobs, db) }
         if results.contains(where: \.inserted) { signal() }
         return results
     }

@@ -27,8 +27,8 @@ public final class SQLiteStore: JobStore, JobAvailabilityNotifying {
     public let configuration: Configuration
 
     private let availability = AvailabilityBroadcaster()
-    /// Shares one write transaction among concurrent enqueues.
-    let enqueueGroup = EnqueueGroupCommit()
+    /// Shares one write transaction among every concurrent write.
+    let writeGroups: SQLiteWriteGroups
     /// The queue limits claims and enqueues read (SQLiteStore+FlowControl.swift).
     let limitsCache: LimitsCache
 
@@ -60,6 +60,7 @@ public final class SQLiteStore: JobStore, JobAvailabilityNotifying {
                 try db.execute(sql: "PRAGMA synchronous = \(configuration.synchronous.rawValue)")
             }
             database = pool
+            writeGroups = SQLiteWriteGroups(database: pool)
         } catch {
             throw StoreErrors.wrap(error, path: path, operation: "opening the store")
         }
@@ -111,11 +112,12 @@ public final class SQLiteStore: JobStore, JobAvailabilityNotifying {
     /// transition halfway (GRDB would roll it back and report cancellation): the caller waits
     /// for the commit and gets its result. (A callback, rather than a task per write: this is
     /// every enqueue's and every batch's path.)
+    ///
+    /// Writes that queue up while another is being written share the next transaction, each in a
+    /// savepoint of its own (``SQLiteWriteGroups``): one commit for many writers.
     func write<T: Sendable>(_ operation: String, _ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
-            return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-                database.asyncWrite(updates) { _, result in continuation.resume(with: result) }
-            }
+            return try await writeGroups.write(updates)
         } catch {
             throw StoreErrors.wrap(error, path: path, operation: operation)
         }
