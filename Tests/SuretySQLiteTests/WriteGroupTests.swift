@@ -30,7 +30,15 @@ struct WriteGroupTests {
                 return true
             }
             // The holder's transaction is running (its group taken) before the others arrive.
-            while !entered.isSet { await Task.yield() }
+            let started = ContinuousClock.now + .seconds(20)
+            while !entered.isSet {
+                guard ContinuousClock.now < started else {
+                    release.signal()
+                    Issue.record("the held write never started")
+                    break
+                }
+                await Task.yield()
+            }
             for value in 0..<20 {
                 group.addTask {
                     // 7 collides with 3 (UNIQUE): that write fails, and only it.
