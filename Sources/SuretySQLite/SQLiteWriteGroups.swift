@@ -1,4 +1,5 @@
 import GRDB
+import Surety
 import Synchronization
 
 /// Group commit for every write of a store: writes that queue up while one transaction is being
@@ -81,26 +82,21 @@ final class SQLiteWriteGroups: Sendable {
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             submit(Write(
                 run: { db, alone in
+                    // Runs the write once and keeps its outcome for `finish`.
+                    func attempt() -> Result<T, any Error> {
+                        let result = Result { try updates(db) }
+                        outcome.withLock { $0 = result }
+                        return result
+                    }
                     if alone {
-                        do {
-                            let value = try updates(db)
-                            outcome.withLock { $0 = .success(value) }
-                        } catch {
-                            outcome.withLock { $0 = .failure(error) }
-                            throw error
-                        }
+                        // The whole transaction: its error rolls it back.
+                        _ = try attempt().get()
                         return
                     }
                     // In a group: a savepoint of its own, so its failure undoes only its changes.
                     try db.inSavepoint {
-                        do {
-                            let value = try updates(db)
-                            outcome.withLock { $0 = .success(value) }
-                            return .commit
-                        } catch {
-                            outcome.withLock { $0 = .failure(error) }
-                            return .rollback
-                        }
+                        if case .failure = attempt() { return .rollback }
+                        return .commit
                     }
                 },
                 finish: { failure in
@@ -109,15 +105,11 @@ final class SQLiteWriteGroups: Sendable {
                     } else if let result = outcome.withLock({ $0 }) {
                         continuation.resume(with: result)
                     } else {
-                        continuation.resume(throwing: SuretyWriteNotRun())
+                        // Cannot happen (a committed group ran every write); reported rather than hung.
+                        continuation.resume(throwing: SuretyError(.invalidState, "internal error: a write was committed without running"))
                     }
                 }
             ))
         }
     }
-}
-
-/// A committed group that did not run a write (cannot happen; reported rather than hanging).
-struct SuretyWriteNotRun: Error, CustomStringConvertible {
-    var description: String { "internal error: a write was committed without running" }
 }

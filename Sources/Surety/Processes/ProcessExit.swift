@@ -57,6 +57,27 @@ public final class ProcessExit: Sendable {
     /// Whether the process has exited.
     public var hasExited: Bool { outcome != nil }
 
+    private func newWaiter() -> UInt64 {
+        state.withLock { state in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+    }
+
+    /// Parks waiter `id` until the exit (its outcome) or its deadline (`nil`, from
+    /// ``wait(timeout:)``'s timer), whichever comes first.
+    private func register(_ id: UInt64) async -> Outcome? {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state -> Outcome?? in
+                if let outcome = state.outcome { return .some(outcome) }
+                if state.expired.remove(id) != nil { return .some(nil) }
+                state.waiters[id] = continuation
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+
     private func record(_ outcome: Outcome) {
         let waiters = state.withLock { state -> [CheckedContinuation<Outcome?, Never>] in
             state.outcome = outcome
@@ -68,9 +89,10 @@ public final class ProcessExit: Sendable {
 
     /// Waits until the process exits.
     public func wait() async -> Outcome {
-        // Only a deadline can end the wait without an outcome; there is none here.
+        let id = newWaiter()
+        // Without a deadline only the exit resumes the continuation, so it is never `nil`.
         while true {
-            if let outcome = await wait(timeout: .seconds(86_400)) { return outcome }
+            if let outcome = await register(id) { return outcome }
         }
     }
 
@@ -78,22 +100,9 @@ public final class ProcessExit: Sendable {
     /// running). Cancelling the calling task ends the wait early with `nil` too.
     public func wait(timeout: Duration) async -> Outcome? {
         if let outcome { return outcome }
-        let id = state.withLock { state -> UInt64 in
-            state.nextWaiter += 1
-            return state.nextWaiter
-        }
+        let id = newWaiter()
         return await withTaskGroup(of: Outcome?.self) { group in
-            group.addTask {
-                await withCheckedContinuation { continuation in
-                    let ready = self.state.withLock { state -> Outcome?? in
-                        if let outcome = state.outcome { return .some(outcome) }
-                        if state.expired.remove(id) != nil { return .some(nil) }
-                        state.waiters[id] = continuation
-                        return nil
-                    }
-                    if let ready { continuation.resume(returning: ready) }
-                }
-            }
+            group.addTask { await self.register(id) }
             group.addTask {
                 try? await Task.sleep(for: timeout)
                 // Time is up (or the wait was cancelled): release the other child's continuation.

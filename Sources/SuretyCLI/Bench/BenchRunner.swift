@@ -125,9 +125,8 @@ struct BenchRunner {
         let rows = try BenchWorkload.noop.newJobs(5000, now: Date())
         // A million-job backlog takes minutes to fill and drain: it runs once.
         let repeats = backlog > 100_000 ? 1 : plan.repeats
-        var runs: [(BenchReport.DrainFigures, BenchReport.DrainFigures?)] = []
-        for _ in 0..<repeats {
-            runs.append(try await target.withStore(scenario, fresh: true) { store in
+        let chosen = try await median(repeats, rate: { $0.0.rate }, { $0.0.rate.runs = $1 }) {
+            try await target.withStore(scenario, fresh: true) { store -> (BenchReport.DrainFigures, BenchReport.DrainFigures?) in
                 progress("backlog \(backlog): enqueueing")
                 try await fill(store, rows: rows, count: backlog)
                 let figures = try await drainInChild(scenario, workload: .noop, backlog: backlog, concurrency: plan.backlogConcurrency, retained: 0, quiet: repeats > 1)
@@ -135,14 +134,12 @@ struct BenchRunner {
                 try await fill(store, rows: rows, count: smallest)
                 let retained = try await drainInChild(scenario, workload: .noop, backlog: smallest, concurrency: plan.backlogConcurrency, retained: backlog, quiet: repeats > 1)
                 return (figures, retained)
-            })
+            }
         }
-        guard repeats > 1 else { return runs[0] }
-        let rates = runs.map(\.0.rate.jobsPerSecond)
-        var chosen = runs.sorted { $0.0.rate.jobsPerSecond < $1.0.rate.jobsPerSecond }[repeats / 2]
-        chosen.0.rate.runs = rates
-        reportDrain(chosen.0)
-        if let retained = chosen.1 { reportDrain(retained) }
+        if repeats > 1 {
+            reportDrain(chosen.0)
+            if let retained = chosen.1 { reportDrain(retained) }
+        }
         return chosen
     }
 
