@@ -1,4 +1,5 @@
 import Foundation
+import PostgresNIO
 import Surety
 @testable import SuretyPostgres
 import Testing
@@ -94,6 +95,41 @@ struct ConnectionTests {
         }
         #expect(error?.code == .storeUnavailable)
         #expect(error?.message.contains("surety_no_such_db") == true, "\(String(describing: error))")
+    }
+
+    @Test("a statement for a connection the server closed fails at once with storeUnavailable and is not run", .enabled(if: TestServer.enabled))
+    func closedConnectionRefusesStatements() async throws {
+        let configuration = try PostgresStore.Configuration(url: try TestServer.requireURL(), schema: TestServer.freshSchema())
+        let store = PostgresStore(configuration: configuration)
+        let schema = configuration.schema
+        let admin = try await store.connectDirectly(startupParameters: [])
+        let victim = try await store.connectDirectly(startupParameters: [])
+        do {
+            try await admin.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA \(schema)"), logger: store.logger)
+            try await admin.query(PostgresQuery(unsafeSQL: "CREATE TABLE \(schema).scratch (x int)"), logger: store.logger)
+            let pid = try await victim.query("SELECT pg_backend_pid()", logger: store.logger).collect { try $0[0].decode(Int.self) }[0]
+            // The server ends the session (as a restart does), and the client sees it close.
+            try await admin.query("SELECT pg_terminate_backend(\(pid)::int)", logger: store.logger)
+            try await victim.closeFuture.get()
+
+            // postgres-nio alone would drop this statement and never answer; queryIfOpen refuses it.
+            let error = await #expect(throws: SuretyError.self) {
+                try await withStartupBound {
+                    try await victim.queryIfOpen(PostgresQuery(unsafeSQL: "INSERT INTO \(schema).scratch VALUES (1)"), logger: store.logger)
+                }
+            }
+            #expect(error?.code == .storeUnavailable)
+            #expect(error?.message.contains("closed before the statement was sent") == true, "\(String(describing: error))")
+            // Nothing half-done: the statement did not run, and the caller was told so.
+            let rows = try await admin.query(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(schema).scratch"), logger: store.logger)
+                .collect { try $0[0].decode(Int.self) }[0]
+            #expect(rows == 0)
+        } catch {
+            Issue.record("\(String(reflecting: error))")
+        }
+        _ = try? await admin.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \(schema) CASCADE"), logger: store.logger)
+        try? await admin.close()
+        try? await victim.close()
     }
 }
 
