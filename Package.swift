@@ -48,7 +48,8 @@ let package = Package(
         // The embedded default store: one SQLite file through GRDB.
         .target(
             name: "SuretySQLite",
-            dependencies: ["Surety", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Surety", .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "GRDBSQLite", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         // The PostgreSQL store: a PostgresClient pool, SKIP LOCKED claims, LISTEN/NOTIFY wake-ups.

@@ -9,15 +9,6 @@ extension SQLiteStore {
         var queues: [String] = []
         for queue in request.queues where !queues.contains(queue) { queues.append(queue) }
         guard request.limit > 0, !queues.isEmpty else { return [] }
-        var arguments: [String: (any DatabaseValueConvertible)?] = [
-            "now": Timestamp.micros(request.now),
-            "worker": request.worker,
-            "leaseUntil": Timestamp.micros(request.leaseUntil),
-            "limit": request.limit,
-        ]
-        for (index, queue) in queues.enumerated() { arguments["q\(index)"] = queue }
-        let statementArguments = StatementArguments(arguments)
-        let sql = Self.cachedClaimSQL(queueCount: queues.count)
         let claimQueues = queues
         let claimed = try await write("claim") { db in
             // Queues with claim limits take the flow-control path (SQLiteStore+FlowControl.swift);
@@ -26,13 +17,7 @@ extension SQLiteStore {
             if !limits.isEmpty, claimQueues.contains(where: { limits[$0]?.limitsClaims == true }) {
                 return try self.claimWithLimits(db, queues: claimQueues, limits: limits, request: request)
             }
-            let statement = try db.cachedStatement(sql: sql)
-            let rows = try Row.fetchCursor(statement, arguments: statementArguments)
-            var claimed: [ClaimedJob] = []
-            claimed.reserveCapacity(request.limit)
-            var json = JSONColumns.DecodingCache()
-            while let row = try rows.next() { claimed.append(try Self.decodeClaimed(row, json: &json)) }
-            return claimed
+            return try Self.fastClaim(db, queues: claimQueues, limit: request.limit, request: request)
         }
         // RETURNING does not promise an order.
         return claimed.sorted { ($0.priority, $0.runAt, $0.id) < ($1.priority, $1.runAt, $1.id) }
@@ -86,25 +71,26 @@ extension SQLiteStore {
             """
     }
 
-    static func decodeClaimed(_ row: Row, json: inout JSONColumns.DecodingCache) throws -> ClaimedJob {
-        let id = JobID(try row.decode(Int64.self, atIndex: 0))
+    /// A claimed job from a row of the claim's `RETURNING` list (the columns in that order).
+    static func decodeClaimed(_ row: DirectStatement.Columns, json: inout JSONColumns.DecodingCache) -> ClaimedJob {
+        let id = JobID(row.int64(0))
         return ClaimedJob(
             id: id,
-            type: try row.decode(String.self, atIndex: 1),
-            queue: try row.decode(String.self, atIndex: 2),
-            priority: try row.decode(Int.self, atIndex: 3),
-            tenant: TenantID(unchecked: try row.decode(String.self, atIndex: 4)),
-            payload: try row.decode(String.self, atIndex: 5),
-            attempt: try row.decode(Int.self, atIndex: 6),
-            maxAttempts: try row.decode(Int.self, atIndex: 7),
-            lease: Lease(jobID: id, token: try row.decode(Int64.self, atIndex: 8)),
-            leaseUntil: Timestamp.date(try row.decode(Int64.self, atIndex: 9)),
-            enqueuedAt: Timestamp.date(try row.decode(Int64.self, atIndex: 10)),
-            runAt: Timestamp.date(try row.decode(Int64.self, atIndex: 11)),
-            firstAttemptAt: Timestamp.date(try row.decode(Int64.self, atIndex: 12)),
-            tags: json.tags(try row.decode(String?.self, atIndex: 13)),
-            correlation: json.correlation(try row.decode(String?.self, atIndex: 14)),
-            traceContext: JSONColumns.decodeCorrelation(try row.decode(String?.self, atIndex: 15))
+            type: row.string(1),
+            queue: row.string(2),
+            priority: row.int(3),
+            tenant: TenantID(unchecked: row.string(4)),
+            payload: row.string(5),
+            attempt: row.int(6),
+            maxAttempts: row.int(7),
+            lease: Lease(jobID: id, token: row.int64(8)),
+            leaseUntil: Timestamp.date(row.int64(9)),
+            enqueuedAt: Timestamp.date(row.int64(10)),
+            runAt: Timestamp.date(row.int64(11)),
+            firstAttemptAt: Timestamp.date(row.int64(12)),
+            tags: json.tags(row.stringIfPresent(13)),
+            correlation: json.correlation(row.stringIfPresent(14)),
+            traceContext: JSONColumns.decodeCorrelation(row.stringIfPresent(15))
         )
     }
 

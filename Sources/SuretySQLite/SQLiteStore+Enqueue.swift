@@ -93,7 +93,9 @@ extension SQLiteStore {
     /// same batch) is refused by the partial unique index on (tenant, unique_slot) and the
     /// holder's id returned instead.
     static func insert(_ jobs: [NewJob], _ db: Database) throws -> [EnqueuedJob] {
-        guard var nextID = try Int64.fetchOne(db.cachedStatement(sql: nextIDSQL)) else {
+        var next: Int64?
+        try DirectStatement(nextIDSQL, db).forEachRow([]) { row in next = row.int64IfPresent(0) }
+        guard var nextID = next else {
             throw SuretyError(.storeCorrupt, "could not read the next job id from surety_jobs")
         }
         var results: [EnqueuedJob] = []
@@ -106,8 +108,7 @@ extension SQLiteStore {
                 var values: [DatabaseValue] = []
                 values.reserveCapacity(insertColumnCount)
                 encoder.append(job, id: nextID, to: &values)
-                try db.cachedStatement(sql: keyedInsertSQL).execute(arguments: StatementArguments(values))
-                if db.changesCount > 0 {
+                if try DirectStatement(keyedInsertSQL, db).execute(values) > 0 {
                     results.append(EnqueuedJob(id: JobID(nextID), inserted: true))
                     nextID += 1
                 } else {
@@ -130,9 +131,7 @@ extension SQLiteStore {
                     results.append(EnqueuedJob(id: JobID(nextID), inserted: true))
                     nextID += 1
                 }
-                let statement = try db.cachedStatement(sql: plainInsertSQLs[rows] ?? plainInsertSQL(rows: rows))
-                statement.setUncheckedArguments(StatementArguments(values))
-                try statement.execute()
+                try DirectStatement(plainInsertSQLs[rows] ?? plainInsertSQL(rows: rows), db).execute(values)
                 index += rows
             }
         }

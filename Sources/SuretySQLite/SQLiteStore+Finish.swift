@@ -106,10 +106,9 @@ extension SQLiteStore {
             var values: [DatabaseValue] = []
             values.reserveCapacity(rows * finishColumnCount)
             for offset in index..<(index + rows) { appendValues(finishes[offset], transitions[offset], to: &values) }
-            let statement = try db.cachedStatement(sql: finishSQLs[rows] ?? finishSQL(rows: rows))
-            statement.setUncheckedArguments(StatementArguments(values))
-            let ids = try Int64.fetchCursor(statement)
-            while let id = try ids.next() { appliedIDs.insert(id) }
+            try DirectStatement(finishSQLs[rows] ?? finishSQL(rows: rows), db).forEachRow(values) { row in
+                appliedIDs.insert(row.int64(0))
+            }
             index += rows
         }
         return finishes.map { appliedIDs.contains($0.lease.jobID.rawValue) }
@@ -117,13 +116,14 @@ extension SQLiteStore {
 
     /// Finishes in order, one statement each. Returns whether each finish applied.
     static func updateOneByOne(_ finishes: [AttemptFinish], _ transitions: [Transition], _ db: Database) throws -> [Bool] {
-        let statement = try db.cachedStatement(sql: finishSQLs[1] ?? finishSQL(rows: 1))
+        let statement = try DirectStatement(finishSQLs[1] ?? finishSQL(rows: 1), db)
         return try zip(finishes, transitions).map { finish, transition in
             var values: [DatabaseValue] = []
             values.reserveCapacity(finishColumnCount)
             appendValues(finish, transition, to: &values)
-            statement.setUncheckedArguments(StatementArguments(values))
-            return try Int64.fetchOne(statement) != nil
+            var applied = false
+            try statement.forEachRow(values) { _ in applied = true }
+            return applied
         }
     }
 
@@ -139,7 +139,7 @@ extension SQLiteStore {
             finish.outcome.rawValue.databaseValue, (finish.error?.type).sqlValue, (finish.error?.message).sqlValue,
             (finish.error?.errorClass.rawValue).sqlValue,
         ]
-        try db.cachedStatement(sql: historySQL).execute(arguments: StatementArguments(values))
+        try DirectStatement(historySQL, db).execute(values)
     }
 
     // MARK: Transition

@@ -105,15 +105,20 @@ extension SQLiteStore: FlowControlStore {
 
     /// The fast claim statement (``claimSQL(queueCount:)``) for some queues.
     static func fastClaim(_ db: Database, queues: [String], limit: Int, request: ClaimRequest) throws -> [ClaimedJob] {
-        var arguments: [String: (any DatabaseValueConvertible)?] = [
-            "now": Timestamp.micros(request.now), "worker": request.worker,
-            "leaseUntil": Timestamp.micros(request.leaseUntil), "limit": limit,
+        var arguments: [String: DatabaseValue] = [
+            ":now": Timestamp.micros(request.now).databaseValue,
+            ":worker": request.worker.databaseValue,
+            ":leaseUntil": Timestamp.micros(request.leaseUntil).databaseValue,
+            ":limit": limit.databaseValue,
         ]
-        for (index, queue) in queues.enumerated() { arguments["q\(index)"] = queue }
-        let rows = try Row.fetchCursor(db.cachedStatement(sql: cachedClaimSQL(queueCount: queues.count)), arguments: StatementArguments(arguments))
+        for (index, queue) in queues.enumerated() { arguments[":q\(index)"] = queue.databaseValue }
+        let statement = try DirectStatement(cachedClaimSQL(queueCount: queues.count), db)
         var claimed: [ClaimedJob] = []
+        claimed.reserveCapacity(limit)
         var json = JSONColumns.DecodingCache()
-        while let row = try rows.next() { claimed.append(try decodeClaimed(row, json: &json)) }
+        try statement.forEachRow(try statement.positional(arguments)) { row in
+            claimed.append(decodeClaimed(row, json: &json))
+        }
         return claimed
     }
 
@@ -206,7 +211,7 @@ extension SQLiteStore: FlowControlStore {
             ids = plan.ids
             changedBuckets = plan.buckets
             try db.execute(sql: "UPDATE surety_queue_limits SET key_cursor = ? WHERE queue = ?", arguments: [plan.cursor, queue])
-            let update = try db.cachedStatement(sql: """
+            let update = try DirectStatement("""
                 UPDATE surety_jobs
                 SET state = 'running', attempt = attempt + 1, attempted_at = ?, attempted_by = ?,
                     first_attempt_at = coalesce(first_attempt_at, ?), lease_until = ?,
@@ -214,13 +219,12 @@ extension SQLiteStore: FlowControlStore {
                 WHERE id = ? AND state IN ('scheduled', 'available', 'retrying')
                 RETURNING id, type, queue, priority, tenant, payload, attempt, max_attempts, lease_token, lease_until,
                           enqueued_at, run_at, first_attempt_at, tags, correlation, trace_context
-                """)
+                """, db)
             var json = JSONColumns.DecodingCache()
             let leaseUntil = Timestamp.micros(request.leaseUntil)
             for id in ids {
-                if let row = try Row.fetchOne(update, arguments: [nowMicros, request.worker, nowMicros, leaseUntil, id.rawValue]) {
-                    claimed.append(try Self.decodeClaimed(row, json: &json))
-                }
+                let values = [nowMicros.databaseValue, request.worker.databaseValue, nowMicros.databaseValue, leaseUntil.databaseValue, id.rawValue.databaseValue]
+                try update.forEachRow(values) { row in claimed.append(Self.decodeClaimed(row, json: &json)) }
             }
         }
         let save = try db.cachedStatement(sql: """

@@ -53,16 +53,21 @@ final class SQLiteWriteGroups: Sendable {
             defer { state.pending = [] }
             return state.pending
         }
-        database.asyncWrite({ db in
-            if group.count == 1 {
-                // Alone: the write is the whole transaction (its error rolls it back).
-                try group[0].run(db, true)
-            } else {
-                for write in group { try write.run(db, false) }
-            }
-        }, completion: { [self] _, result in
+        database.asyncWriteWithoutTransaction { [self] db in
             let failure: (any Error)?
-            if case .failure(let error) = result { failure = error } else { failure = nil }
+            do {
+                try Self.transaction(db) {
+                    if group.count == 1 {
+                        // Alone: the write is the whole transaction (its error rolls it back).
+                        try group[0].run(db, true)
+                    } else {
+                        for write in group { try write.run(db, false) }
+                    }
+                }
+                failure = nil
+            } catch {
+                failure = error
+            }
             // A lone write's own error, or a failed commit (every write of the group).
             for write in group { write.finish(failure) }
             let again = state.withLock { state -> Bool in
@@ -73,7 +78,33 @@ final class SQLiteWriteGroups: Sendable {
                 return true
             }
             if again { flush() }
-        })
+        }
+    }
+
+    /// `BEGIN IMMEDIATE`, `body`, `COMMIT`; `ROLLBACK` if either throws.
+    ///
+    /// The statements are GRDB's cached statements, not `Database.inTransaction`: GRDB builds
+    /// and parses its transaction SQL on every call, a measurable share of a one-row write
+    /// (docs/benchmarks.md). GRDB still executes them, so its transaction state stays right.
+    static func transaction(_ db: Database, _ body: () throws -> Void) throws {
+        try db.cachedStatement(sql: "BEGIN IMMEDIATE").execute()
+        do {
+            try body()
+            try db.cachedStatement(sql: "COMMIT").execute()
+        } catch {
+            // A failed COMMIT may leave the transaction open (SQLITE_BUSY); a failed statement
+            // may already have ended it (SQLite rolls back on some errors by itself).
+            if db.isInsideTransaction { try? db.cachedStatement(sql: "ROLLBACK").execute() }
+            throw error
+        }
+    }
+
+    /// `body` in a savepoint: its changes are kept if it returns true, undone if it returns
+    /// false. Throws only when the savepoint statements fail (the group then fails whole).
+    static func savepoint(_ db: Database, _ body: () -> Bool) throws {
+        try db.cachedStatement(sql: "SAVEPOINT surety_write").execute()
+        if !body() { try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT surety_write").execute() }
+        try db.cachedStatement(sql: "RELEASE SAVEPOINT surety_write").execute()
     }
 
     /// Runs `updates` in the next group transaction; returns its value after the commit.
@@ -94,9 +125,9 @@ final class SQLiteWriteGroups: Sendable {
                         return
                     }
                     // In a group: a savepoint of its own, so its failure undoes only its changes.
-                    try db.inSavepoint {
-                        if case .failure = attempt() { return .rollback }
-                        return .commit
+                    try Self.savepoint(db) {
+                        if case .failure = attempt() { return false }
+                        return true
                     }
                 },
                 finish: { failure in
