@@ -96,22 +96,75 @@ extension SQLiteStore {
         values.append(expiredBy)
     }
 
-    /// Distinct jobs: multi-row updates. Returns whether each finish applied.
+    /// A plain success (completed, no error, fenced on the lease token alone): the common finish,
+    /// written by a narrower statement that binds 3 values instead of 12 and sets constants
+    /// (about a fifth less SQLite time per job in the drain, docs/benchmarks.md). Its effect on
+    /// the row is exactly the general statement's for such a finish.
+    static func isPlainCompletion(_ finish: AttemptFinish, _ transition: Transition) -> Bool {
+        transition.state == .completed && transition.runAt == nil && transition.attemptDecrement == 0
+            && transition.deadReason == nil && finish.error == nil && finish.onlyIfLeaseExpiredBy == nil
+    }
+
+    static let completionColumnCount = 3
+
+    static func completionSQL(rows: Int) -> String {
+        // VALUES columns: 1 id, 2 token, 3 finished_at.
+        """
+        UPDATE surety_jobs SET
+            state = 'completed',
+            finished_at = f.column3,
+            lease_until = NULL,
+            lease_token = NULL,
+            unique_slot = CASE WHEN surety_jobs.unique_scope = 'forever' THEN surety_jobs.unique_key END
+        FROM (VALUES \(Array(repeating: "(?, ?, ?)", count: rows).joined(separator: ", "))) AS f
+        WHERE surety_jobs.id = f.column1 AND surety_jobs.state = 'running' AND surety_jobs.lease_token = f.column2
+        RETURNING surety_jobs.id
+        """
+    }
+
+    /// The statements for each of ``chunkSizesForFinish``, built once.
+    static let completionSQLs = Dictionary(uniqueKeysWithValues: chunkSizesForFinish.map { ($0, completionSQL(rows: $0)) })
+
+    /// Distinct jobs: multi-row updates, plain successes by the narrow statement and the rest
+    /// by the general one. Returns whether each finish applied.
     static func updateInChunks(_ finishes: [AttemptFinish], _ transitions: [Transition], _ db: Database) throws -> [Bool] {
         var appliedIDs: Set<Int64> = []
         appliedIDs.reserveCapacity(finishes.count)
-        var index = 0
-        while index < finishes.count {
-            let rows = chunkSizesForFinish.first { $0 <= finishes.count - index } ?? 1
-            var values: [DatabaseValue] = []
-            values.reserveCapacity(rows * finishColumnCount)
-            for offset in index..<(index + rows) { appendValues(finishes[offset], transitions[offset], to: &values) }
-            try DirectStatement(finishSQLs[rows] ?? finishSQL(rows: rows), db).forEachRow(values) { row in
-                appliedIDs.insert(row.int64(0))
-            }
-            index += rows
+        var plain: [Int] = []
+        var general: [Int] = []
+        plain.reserveCapacity(finishes.count)
+        for index in finishes.indices {
+            if isPlainCompletion(finishes[index], transitions[index]) { plain.append(index) } else { general.append(index) }
+        }
+        try updateChunks(plain, columns: completionColumnCount, sqls: completionSQLs, sql: completionSQL, db, into: &appliedIDs) { index, values in
+            let finish = finishes[index]
+            values.append(finish.lease.jobID.rawValue.databaseValue)
+            values.append(finish.lease.token.databaseValue)
+            values.append(Timestamp.micros(finish.endedAt).databaseValue)
+        }
+        try updateChunks(general, columns: finishColumnCount, sqls: finishSQLs, sql: finishSQL, db, into: &appliedIDs) { index, values in
+            appendValues(finishes[index], transitions[index], to: &values)
         }
         return finishes.map { appliedIDs.contains($0.lease.jobID.rawValue) }
+    }
+
+    /// Runs the multi-row statement for `indices` in chunks of ``chunkSizesForFinish``, adding
+    /// the ids it returns (the finishes that applied) to `appliedIDs`.
+    private static func updateChunks(
+        _ indices: [Int], columns: Int, sqls: [Int: String], sql: (Int) -> String, _ db: Database,
+        into appliedIDs: inout Set<Int64>, values append: (Int, inout [DatabaseValue]) -> Void
+    ) throws {
+        var start = 0
+        while start < indices.count {
+            let rows = chunkSizesForFinish.first { $0 <= indices.count - start } ?? 1
+            var values: [DatabaseValue] = []
+            values.reserveCapacity(rows * columns)
+            for index in indices[start..<(start + rows)] { append(index, &values) }
+            try DirectStatement(sqls[rows] ?? sql(rows), db).forEachRow(values) { row in
+                appliedIDs.insert(row.int64(0))
+            }
+            start += rows
+        }
     }
 
     /// Finishes in order, one statement each. Returns whether each finish applied.
