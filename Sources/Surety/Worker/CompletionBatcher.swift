@@ -86,6 +86,10 @@ final class CompletionBatcher: Sendable {
 
     private func nextBatch() async -> ([(AttemptFinish, Waiter)], Bool) {
         while true {
+            // Let the job tasks that are ready to run submit first: jobs claimed together end
+            // together, and one yield turns a trickle of one-outcome writes into one write of
+            // many (a quiet worker's lone outcome waits only for that turn).
+            await Task.yield()
             let taken = state.withLock { state -> ([(AttemptFinish, Waiter)], Bool)? in
                 if state.pending.isEmpty { return state.closed ? ([], true) : nil }
                 let count = min(state.pending.count, CompletionBatcher.maximumBatch)

@@ -15,8 +15,10 @@ public struct JobContext: Sendable {
     public let tags: [String]
     public let correlation: [String: String]
     public let enqueuedAt: Date
-    /// A logger carrying job id, type, queue, tenant, attempt, worker and correlation IDs.
-    public let logger: Logger
+    /// A logger carrying job id, type, queue, tenant, attempt, worker and correlation IDs (built
+    /// on first use).
+    public var logger: Logger { jobLogger.logger }
+    let jobLogger: JobLogger
     /// The runtime's clock (a test clock in tests).
     public let clock: any SuretyClock
     /// The client, for enqueueing follow-up jobs.

@@ -120,6 +120,21 @@ public final class Worker: Service, Sendable {
     private var isDraining: Bool { draining.withLock { $0 } }
     private var runningCount: Int { running.withLock { $0.count } }
 
+    /// Slots taken by attempts whose body has not ended. An attempt whose outcome is being
+    /// written no longer takes one: the next claim overlaps that write (and shares its
+    /// transaction on SQLite), instead of waiting for it. Bodies running at once never exceed
+    /// `concurrency`; the store still counts such a job as running until its outcome commits,
+    /// so queue limits stay exact.
+    private var busyCount: Int { running.withLock { $0.values.reduce(0) { $0 + ($1.finishing ? 0 : 1) } } }
+
+    /// Forgets a finished attempt (unless the same job was claimed again meanwhile, after a
+    /// lost lease: that newer attempt keeps its entry).
+    private func release(_ job: ClaimedJob) {
+        running.withLock { running in
+            if running[job.id]?.lease == job.lease { running[job.id] = nil }
+        }
+    }
+
     // MARK: Claiming
 
     private func claimLoop(_ completer: CompletionBatcher) async {
@@ -128,7 +143,11 @@ public final class Worker: Service, Sendable {
         await withDiscardingTaskGroup { jobs in
             var failures = 0
             while !isDraining && !Task.isCancelled {
-                let free = configuration.concurrency - runningCount
+                // Let the job tasks that are ready to run end first: jobs finished together free
+                // their slots together, and one yield turns a trickle of small claims into one
+                // claim of many.
+                await Task.yield()
+                let free = configuration.concurrency - busyCount
                 if free <= 0 {
                     await wake.wait()
                     continue
@@ -188,18 +207,7 @@ public final class Worker: Service, Sendable {
         let entry = registry.entry(for: job.type)
         let options = entry?.options ?? JobOptions()
         armTimeout(job.id, deadline: startedAt.adding(options.timeout))
-        // The job's metadata is set on the handler in one assignment: a handler may do work on
-        // every change (StreamLogHandler re-renders all of its metadata each time).
-        var jobLogger = logger
-        var jobMetadata = jobLogger.handler.metadata
-        jobMetadata["job_id"] = "\(job.id)"
-        jobMetadata["job_type"] = "\(job.type)"
-        jobMetadata["queue"] = "\(job.queue)"
-        jobMetadata["tenant"] = "\(job.tenant)"
-        jobMetadata["attempt"] = "\(job.attempt)"
-        for (key, value) in job.correlation { jobMetadata[key] = "\(value)" }
-        if !job.tags.isEmpty { jobMetadata["tags"] = "\(job.tags.joined(separator: ","))" }
-        jobLogger.handler.metadata = jobMetadata
+        let jobLogger = JobLogger(base: logger, job: job)
         configuration.onEvent?(.attemptStarted(job.id, attempt: job.attempt, tenant: job.tenant))
         metrics.attemptStarted(job, at: startedAt)
         let span = JobTracing.startAttempt(job, tracer: configuration.tracing.resolved)
@@ -208,7 +216,7 @@ public final class Worker: Service, Sendable {
         let context = JobContext(
             id: job.id, type: job.type, queue: job.queue, attempt: job.attempt, maxAttempts: job.maxAttempts,
             tenant: job.tenant, tags: job.tags, correlation: job.correlation, enqueuedAt: job.enqueuedAt,
-            logger: jobLogger, clock: clock, queueClient: queueClient, dependencies: dependencies,
+            jobLogger: jobLogger, clock: clock, queueClient: queueClient, dependencies: dependencies,
             worker: configuration.workerID, lease: job.lease, startedAt: startedAt, completionState: completionState
         )
 
@@ -224,13 +232,13 @@ public final class Worker: Service, Sendable {
         if let completedAt = await completionState.resolvedCompletion() {
             // The job completed itself inside the application's transaction (fenced on the same
             // lease token): the outcome is already durable and must not be written twice.
-            running.withLock { $0[job.id] = nil }
+            release(job)
             wake.signal()
             let finish = AttemptFinish(lease: job.lease, attempt: job.attempt, worker: configuration.workerID, startedAt: startedAt, endedAt: completedAt, outcome: .succeeded, next: .completed)
             metrics.attemptFinished(job, finish: finish, fence: .applied)
             JobTracing.endAttempt(span, outcome: .succeeded, next: .completed, error: nil)
             if let bodyError {
-                jobLogger.warning("job threw after completing in its transaction; it stays completed", metadata: ["error_type": "\(type(of: bodyError))"])
+                jobLogger.logger.warning("job threw after completing in its transaction; it stays completed", metadata: ["error_type": "\(type(of: bodyError))"])
             }
             logAttempt(jobLogger, outcome: .succeeded, next: .completed, error: nil, fence: .applied, duration: completedAt.timeIntervalSince(startedAt))
             configuration.onEvent?(.attemptFinished(job.id, attempt: job.attempt, outcome: .succeeded, next: .completed, result: .applied))
@@ -248,6 +256,7 @@ public final class Worker: Service, Sendable {
             now: endedAt, options: options, unitRandom: unitRandom
         )
         running.withLock { $0[job.id]?.finishing = true }
+        wake.signal()
         JobTracing.endAttempt(span, outcome: outcome, next: next, error: error)
         let finish = AttemptFinish(
             lease: job.lease, attempt: job.attempt, worker: configuration.workerID, startedAt: startedAt,
@@ -255,7 +264,7 @@ public final class Worker: Service, Sendable {
         )
         let fence = await completer.submit(finish)
         metrics.attemptFinished(job, finish: finish, fence: fence)
-        running.withLock { $0[job.id] = nil }
+        release(job)
         wake.signal()
         logAttempt(jobLogger, outcome: outcome, next: next, error: error, fence: fence, duration: endedAt.timeIntervalSince(startedAt))
         if let fence {
@@ -314,10 +323,11 @@ public final class Worker: Service, Sendable {
         return (.failed, .failed(errorClass, undecodablePayload: undecodable), error)
     }
 
-    private func logAttempt(_ logger: Logger, outcome: AttemptOutcome, next: NextState, error: AttemptError?, fence: FenceResult?, duration: TimeInterval) {
+    private func logAttempt(_ jobLogger: JobLogger, outcome: AttemptOutcome, next: NextState, error: AttemptError?, fence: FenceResult?, duration: TimeInterval) {
         // A completed attempt logs at info: skip building its metadata when that level is off
         // (the worker's hot path; every other outcome logs at warning or above).
-        if fence == .applied, case .completed = next, logger.logLevel > .info { return }
+        if fence == .applied, case .completed = next, jobLogger.logLevel > .info { return }
+        let logger = jobLogger.logger
         var metadata: Logger.Metadata = [
             "outcome": "\(outcome.rawValue)",
             "next": "\(next.logDescription)",
