@@ -19,6 +19,16 @@ extension PostgresConnection {
         return try await self.query(query, logger: logger, file: file, line: line)
     }
 
+    /// `execute(_:logger:)` of a prepared statement, refusing a closed connection the same way.
+    func executeIfOpen<Statement: PostgresPreparedStatement>(
+        _ statement: Statement, logger: Logger, file: String = #fileID, line: Int = #line
+    ) async throws -> [Statement.Row] where Statement.Row: Sendable {
+        guard !isClosed else { throw Self.closedBeforeQuery }
+        var rows: [Statement.Row] = []
+        for try await row in try await self.execute(statement, logger: logger, file: file, line: line) { rows.append(row) }
+        return rows
+    }
+
     static let closedBeforeQuery = SuretyError(
         .storeUnavailable,
         "the connection to the PostgreSQL server was closed before the statement was sent (the server went away or restarted); retry"

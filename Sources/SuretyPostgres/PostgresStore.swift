@@ -166,6 +166,18 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
         }
     }
 
+    /// One prepared statement on a pooled connection; returns its rows.
+    func execute<Statement: PostgresPreparedStatement>(_ operation: String, _ statement: Statement) async throws -> [Statement.Row] where Statement.Row: Sendable {
+        try await ensureReachable(operation)
+        do {
+            return try await client.withConnection { connection in
+                try await connection.executeIfOpen(statement, logger: logger)
+            }
+        } catch {
+            throw PostgresErrors.wrap(error, configuration: configuration, operation: operation)
+        }
+    }
+
     /// The first call connects once directly (outside the pool, whose retries would hide the
     /// reason) with a deadline, so a wrong password, an unknown database or an unreachable server
     /// fails fast with the server's reason.
