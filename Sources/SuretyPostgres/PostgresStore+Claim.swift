@@ -18,9 +18,17 @@ extension PostgresStore {
         if !limits.isEmpty, queues.contains(where: { limits[$0]?.limitsClaims == true }) {
             return try await claimWithLimits(queues: queues, limits: limits, request: request)
         }
-        let claimed = try await self.query("claim", Self.claimQuery(queues: queues, limit: request.limit, request: request)) { rows in
-            var json = JSONColumns.DecodingCache()
-            return try await rows.collect { row in try Self.decodeClaimed(row, json: &json) }
+        let claimed: [ClaimedJob]
+        if queues.count == 1 {
+            claimed = try await execute("claim", ClaimFromQueue(
+                now: Timestamp.micros(request.now), worker: request.worker, leaseUntil: Timestamp.micros(request.leaseUntil),
+                queue: queues[0], limit: request.limit
+            ))
+        } else {
+            claimed = try await self.query("claim", Self.claimQuery(queues: queues, limit: request.limit, request: request)) { rows in
+                var json = JSONColumns.DecodingCache()
+                return try await rows.collect { row in try Self.decodeClaimed(row, json: &json) }
+            }
         }
         // RETURNING does not promise an order.
         return claimed.sorted { ($0.priority, $0.runAt, $0.id) < ($1.priority, $1.runAt, $1.id) }

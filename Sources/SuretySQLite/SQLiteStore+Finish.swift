@@ -96,14 +96,10 @@ extension SQLiteStore {
         values.append(expiredBy)
     }
 
-    /// A plain success (completed, no error, fenced on the lease token alone): the common finish,
-    /// written by a narrower statement that binds 3 values instead of 12 and sets constants
-    /// (about a fifth less SQLite time per job in the drain, docs/benchmarks.md). Its effect on
-    /// the row is exactly the general statement's for such a finish.
-    static func isPlainCompletion(_ finish: AttemptFinish, _ transition: Transition) -> Bool {
-        transition.state == .completed && transition.runAt == nil && transition.attemptDecrement == 0
-            && transition.deadReason == nil && finish.error == nil && finish.onlyIfLeaseExpiredBy == nil
-    }
+    // A plain success (FinishTransition.isPlainCompletion), the common finish, is written by a
+    // narrower statement that binds 3 values instead of 12 and sets constants (about a fifth
+    // less SQLite time per job in the drain, docs/benchmarks.md). Its effect on the row is
+    // exactly the general statement's for such a finish.
 
     static let completionColumnCount = 3
 
@@ -134,7 +130,7 @@ extension SQLiteStore {
         var general: [Int] = []
         plain.reserveCapacity(finishes.count)
         for index in finishes.indices {
-            if isPlainCompletion(finishes[index], transitions[index]) { plain.append(index) } else { general.append(index) }
+            if transitions[index].isPlainCompletion(of: finishes[index]) { plain.append(index) } else { general.append(index) }
         }
         try updateChunks(plain, columns: completionColumnCount, sqls: completionSQLs, sql: completionSQL, db, into: &appliedIDs) { index, values in
             let finish = finishes[index]

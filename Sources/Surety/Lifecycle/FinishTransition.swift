@@ -16,6 +16,14 @@ public struct FinishTransition: Sendable, Hashable {
     /// The job is claimable at once (worth waking workers for).
     public var isDue: Bool
 
+    /// Whether this is a plain success of `finish`: completed, no error to record, fenced on
+    /// the lease token alone (not a rescue's finish). SQL stores write such finishes, the
+    /// common case, with a narrower statement.
+    public func isPlainCompletion(of finish: AttemptFinish) -> Bool {
+        state == .completed && runAt == nil && attemptDecrement == 0 && deadReason == nil
+            && !writesHistory && finish.error == nil && finish.onlyIfLeaseExpiredBy == nil
+    }
+
     public init(_ finish: AttemptFinish) {
         runAt = nil
         attemptDecrement = 0

@@ -120,12 +120,19 @@ public final class Worker: Service, Sendable {
     private var isDraining: Bool { draining.withLock { $0 } }
     private var runningCount: Int { running.withLock { $0.count } }
 
-    /// Slots taken by attempts whose body has not ended. An attempt whose outcome is being
-    /// written no longer takes one: the next claim overlaps that write (and shares its
-    /// transaction on SQLite), instead of waiting for it. Bodies running at once never exceed
-    /// `concurrency`; the store still counts such a job as running until its outcome commits,
-    /// so queue limits stay exact.
-    private var busyCount: Int { running.withLock { $0.values.reduce(0) { $0 + ($1.finishing ? 0 : 1) } } }
+    /// How many jobs the next claim may take. An attempt whose outcome is being written no
+    /// longer takes a slot: the next claim overlaps that write (and shares its transaction on
+    /// SQLite) instead of waiting for it. Bodies running at once never exceed `concurrency`;
+    /// attempts still being recorded are at most another `concurrency`, so a store that writes
+    /// outcomes slowly holds the claims back instead of letting them pile up. The store counts
+    /// such a job as running until its outcome commits, so queue limits stay exact.
+    private var freeSlots: Int {
+        let concurrency = configuration.concurrency
+        return running.withLock { running in
+            let finishing = running.values.reduce(0) { $0 + ($1.finishing ? 1 : 0) }
+            return min(concurrency - (running.count - finishing), 2 * concurrency - running.count)
+        }
+    }
 
     /// Forgets a finished attempt (unless the same job was claimed again meanwhile, after a
     /// lost lease: that newer attempt keeps its entry).
@@ -147,7 +154,7 @@ public final class Worker: Service, Sendable {
                 // their slots together, and one yield turns a trickle of small claims into one
                 // claim of many.
                 await Task.yield()
-                let free = configuration.concurrency - busyCount
+                let free = freeSlots
                 if free <= 0 {
                     await wake.wait()
                     continue
