@@ -13,7 +13,7 @@ import GRDBSQLite
 /// stepping of these few statements is direct. Every other statement of the store goes through
 /// GRDB as before.
 ///
-/// One consequence, documented in docs/scaling.md: GRDB transaction observers
+/// One consequence, documented in docs/architecture.md: GRDB transaction observers
 /// (`ValueObservation`) are not told about these statements' changes. Surety itself observes
 /// nothing through GRDB; applications that watch Surety's tables should poll or subscribe to
 /// ``SQLiteStore/availabilitySignals()``.
