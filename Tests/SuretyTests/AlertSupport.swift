@@ -124,7 +124,7 @@ final class Barrier: Sendable {
 
 /// A memory store whose first `parties` loads of alert state wait for each other, so monitors
 /// that share it all evaluate from the same stale view and only compare-and-set decides.
-final class RacingAlertStore: JobStore, AlertObservationsStore, AlertStateStore {
+final class RacingAlertStore: ForwardingMemoryStore, AlertObservationsStore, AlertStateStore {
     let base: MemoryStore
     let barrier: Barrier
     private let loads = Mutex(0)
@@ -145,20 +145,6 @@ final class RacingAlertStore: JobStore, AlertObservationsStore, AlertStateStore 
     func attemptActivity(since: Date, until: Date) async throws -> [AttemptActivity] { try await base.attemptActivity(since: since, until: until) }
     func deadLetterSummary(since: Date) async throws -> [DeadLetterSummary] { try await base.deadLetterSummary(since: since) }
     func waitingWork(now: Date) async throws -> [WaitingWork] { try await base.waitingWork(now: now) }
-    func migrate() async throws { try await base.migrate() }
-    func enqueue(_ jobs: [NewJob]) async throws -> [EnqueuedJob] { try await base.enqueue(jobs) }
-    func claim(_ request: ClaimRequest) async throws -> [ClaimedJob] { try await base.claim(request) }
-    func heartbeat(_ leases: [Lease], until: Date) async throws -> [Lease] { try await base.heartbeat(leases, until: until) }
-    func finish(_ finishes: [AttemptFinish]) async throws -> [FenceResult] { try await base.finish(finishes) }
-    func expiredLeases(now: Date, limit: Int) async throws -> [ExpiredLease] { try await base.expiredLeases(now: now, limit: limit) }
-    func job(_ id: JobID) async throws -> JobRecord? { try await base.job(id) }
-    func jobs(_ filter: JobFilter) async throws -> [JobRecord] { try await base.jobs(filter) }
-    func attempts(of id: JobID) async throws -> [AttemptRecord] { try await base.attempts(of: id) }
-    func audit(of id: JobID) async throws -> [AuditRecord] { try await base.audit(of: id) }
-    func requeue(_ ids: [JobID], action: OperatorAction) async throws -> BulkResult { try await base.requeue(ids, action: action) }
-    func discard(_ ids: [JobID], action: OperatorAction) async throws -> BulkResult { try await base.discard(ids, action: action) }
-    func cancel(_ ids: [JobID], action: OperatorAction) async throws -> BulkResult { try await base.cancel(ids, action: action) }
-    func counts() async throws -> [JobCount] { try await base.counts() }
 }
 
 /// Refuses its first `failures` notices, then records like ``RecordingSink``.

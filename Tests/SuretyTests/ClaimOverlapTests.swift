@@ -11,53 +11,37 @@ import Testing
 struct ClaimOverlapTests {
     let acme = try! TenantID("acme")
 
-    /// The memory store, with outcome writes held at a gate and every claim checked against
-    /// the bound.
-    final class SlowFinishStore: JobStore {
+    /// The memory store, with outcome writes held at a gate and the most jobs the worker held
+    /// (claimed, outcome not yet written) recorded at every claim.
+    final class SlowFinishStore: ForwardingMemoryStore {
         let base = MemoryStore()
         let finishGate = Gate()
-        let concurrency: Int
-        private let counts = Mutex((claimed: 0, finished: 0, mostHeld: 0, finishCalls: 0))
+        private let tally = Mutex((claimed: 0, finished: 0, mostHeld: 0, finishCalls: 0))
 
-        init(concurrency: Int) { self.concurrency = concurrency }
-
-        var mostHeld: Int { counts.withLock { $0.mostHeld } }
-        var finishCalls: Int { counts.withLock { $0.finishCalls } }
+        var mostHeld: Int { tally.withLock { $0.mostHeld } }
+        var finishCalls: Int { tally.withLock { $0.finishCalls } }
 
         func claim(_ request: ClaimRequest) async throws -> [ClaimedJob] {
             let claimed = try await base.claim(request)
-            counts.withLock { counts in
-                counts.claimed += claimed.count
-                counts.mostHeld = max(counts.mostHeld, counts.claimed - counts.finished)
+            tally.withLock { tally in
+                tally.claimed += claimed.count
+                tally.mostHeld = max(tally.mostHeld, tally.claimed - tally.finished)
             }
             return claimed
         }
 
         func finish(_ finishes: [AttemptFinish]) async throws -> [FenceResult] {
-            counts.withLock { $0.finishCalls += 1 }
+            tally.withLock { $0.finishCalls += 1 }
             await finishGate.wait()
             let results = try await base.finish(finishes)
-            counts.withLock { $0.finished += finishes.count }
+            tally.withLock { $0.finished += finishes.count }
             return results
         }
-
-        func migrate() async throws { try await base.migrate() }
-        func enqueue(_ jobs: [NewJob]) async throws -> [EnqueuedJob] { try await base.enqueue(jobs) }
-        func heartbeat(_ leases: [Lease], until: Date) async throws -> [Lease] { try await base.heartbeat(leases, until: until) }
-        func expiredLeases(now: Date, limit: Int) async throws -> [ExpiredLease] { try await base.expiredLeases(now: now, limit: limit) }
-        func job(_ id: JobID) async throws -> JobRecord? { try await base.job(id) }
-        func jobs(_ filter: JobFilter) async throws -> [JobRecord] { try await base.jobs(filter) }
-        func attempts(of id: JobID) async throws -> [AttemptRecord] { try await base.attempts(of: id) }
-        func audit(of id: JobID) async throws -> [AuditRecord] { try await base.audit(of: id) }
-        func requeue(_ ids: [JobID], action: OperatorAction) async throws -> BulkResult { try await base.requeue(ids, action: action) }
-        func discard(_ ids: [JobID], action: OperatorAction) async throws -> BulkResult { try await base.discard(ids, action: action) }
-        func cancel(_ ids: [JobID], action: OperatorAction) async throws -> BulkResult { try await base.cancel(ids, action: action) }
-        func counts() async throws -> [JobCount] { try await base.counts() }
     }
 
     @Test("while outcomes wait to be written the worker claims one more round, then stops at twice its concurrency; all jobs complete once")
     func boundedOverlap() async throws {
-        let store = SlowFinishStore(concurrency: 4)
+        let store = SlowFinishStore()
         let h = Harness(store: store)
         let ids = try await h.queue.enqueue((0..<40).map { SucceedingJob(note: "\($0)") }, tenant: acme).map(\.id)
         try await h.running([h.worker(concurrency: 4)]) {
