@@ -233,7 +233,7 @@ actor LeadershipSession {
 
     /// The future-returning form of `query` (an async context would pick the async overload).
     private nonisolated static func send(_ query: PostgresQuery, on connection: PostgresConnection, logger: Logger) -> EventLoopFuture<PostgresQueryResult> {
-        connection.query(query, logger: logger)
+        connection.query(query, logger: logger) // unguarded-ok: the caller's timer fails it if no answer comes
     }
 
     private func exclusively<T: Sendable>(_ body: () async throws -> T) async rethrows -> T {
