@@ -11,20 +11,9 @@ extension PostgresStore: EffectLedgerStore {
         // instead of five): the job row is locked FOR SHARE and the row inserted in the same
         // statement, so a concurrent finish cannot end the attempt in between. Anything else (a
         // record exists, the lease is not held) takes the transaction below, which tells them apart.
-        let counts = try await query("beginEffect", """
-            WITH held AS (
-                SELECT id FROM surety_jobs WHERE id = \(lease.jobID.rawValue) AND state = 'running' AND lease_token = \(lease.token) FOR SHARE
-            ), inserted AS (
-                INSERT INTO surety_effects (tenant, job_id, name, key, state, attempt, worker, started_at)
-                SELECT \(key.tenant.rawValue), \(key.jobID.rawValue), \(key.name), \(key.key), 'started', \(attempt), \(worker), \(Timestamp.micros(now))
-                FROM held
-                ON CONFLICT DO NOTHING
-                RETURNING id
-            )
-            SELECT (SELECT count(*) FROM held), (SELECT count(*) FROM inserted)
-            """) { rows in
-                try await rows.collect { (try $0[0].decode(Int.self), try $0[1].decode(Int.self)) }
-            }
+        let counts = try await execute("beginEffect", BeginFirstEffect(
+            key: key, token: lease.token, attempt: attempt, worker: worker, now: Timestamp.micros(now)
+        ))
         if let (held, inserted) = counts.first, held == 1, inserted == 1 { return .started }
         return try await transaction("beginEffect") { connection in
             if let existing = try await Self.fetchEffect(key, connection, logger: logger) { return .existing(existing) }
@@ -50,15 +39,8 @@ extension PostgresStore: EffectLedgerStore {
     }
 
     public func confirmEffect(_ key: EffectKey, result: String, now: Date) async throws {
-        let now = Timestamp.micros(now)
         // A confirmation without a started record (recorded by a reconcile) inserts one.
-        try await query("confirmEffect", """
-            INSERT INTO surety_effects (tenant, job_id, name, key, state, result, attempt, worker, started_at, confirmed_at)
-            VALUES (\(key.tenant.rawValue), \(key.jobID.rawValue), \(key.name), \(key.key), 'confirmed', \(result), 0, '', \(now), \(now))
-            ON CONFLICT (job_id, name, key, tenant) DO UPDATE
-            SET state = 'confirmed', result = excluded.result, confirmed_at = excluded.confirmed_at
-            WHERE surety_effects.state <> 'confirmed'
-            """) { _ in () }
+        _ = try await execute("confirmEffect", ConfirmEffect(key: key, result: result, now: Timestamp.micros(now)))
     }
 
     public func forgetUnconfirmedEffect(_ key: EffectKey) async throws {
