@@ -7,14 +7,14 @@ extension PostgresStore: EffectLedgerStore {
     static let effectColumns = "tenant, job_id, name, key, state, result, attempt, worker, started_at, confirmed_at"
 
     public func beginEffect(_ key: EffectKey, lease: Lease, attempt: Int, worker: String, now: Date) async throws -> EffectBegin {
-        // The common case, a first record under a held lease, is one statement (one round trip
-        // instead of five): the job row is locked FOR SHARE and the row inserted in the same
-        // statement, so a concurrent finish cannot end the attempt in between. Anything else (a
-        // record exists, the lease is not held) takes the transaction below, which tells them apart.
-        let counts = try await execute("beginEffect", BeginFirstEffect(
-            key: key, token: lease.token, attempt: attempt, worker: worker, now: Timestamp.micros(now)
-        ))
-        if let (held, inserted) = counts.first, held == 1, inserted == 1 { return .started }
+        // The common case, a first record under a held lease, is one statement shared with the
+        // first records of concurrent calls (effectBegins, a group commit): the job rows are
+        // locked FOR SHARE and the rows inserted in the same statement, so a concurrent finish
+        // cannot end the attempt in between. Anything else (a record exists, the lease is not
+        // held) takes the transaction below, which tells them apart.
+        let item = BeginFirstEffects.Item(key: key, token: lease.token, attempt: attempt, worker: worker, now: Timestamp.micros(now))
+        let began = try await effectBegins.write([item]) { items in try await self.beginFirstEffects(items) }
+        if began.first == true { return .started }
         return try await transaction("beginEffect") { connection in
             if let existing = try await Self.fetchEffect(key, connection, logger: logger) { return .existing(existing) }
             // Lock the job row in share mode: a concurrent finish cannot end the attempt between
@@ -39,8 +39,24 @@ extension PostgresStore: EffectLedgerStore {
     }
 
     public func confirmEffect(_ key: EffectKey, result: String, now: Date) async throws {
-        // A confirmation without a started record (recorded by a reconcile) inserts one.
-        _ = try await execute("confirmEffect", ConfirmEffect(key: key, result: result, now: Timestamp.micros(now)))
+        // Shared with the confirmations of concurrent calls (effectConfirms, a group commit).
+        let item = ConfirmEffects.Item(key: key, result: result, now: Timestamp.micros(now))
+        _ = try await effectConfirms.write([item]) { items in
+            _ = try await self.execute("confirmEffect", ConfirmEffects(items: items))
+            return Array(repeating: true, count: items.count)
+        }
+    }
+
+    /// Runs ``BeginFirstEffects`` for a group; for each item, whether its `started` row was
+    /// inserted under its held lease. A key that appears twice in the group is answered for its
+    /// first item only (the later ones take the transaction, which finds the record).
+    func beginFirstEffects(_ items: [BeginFirstEffects.Item]) async throws -> [Bool] {
+        let rows = try await execute("beginEffect", BeginFirstEffects(items: items))
+        guard rows.count == items.count else {
+            throw SuretyError(.storeCorrupt, "beginEffect: the database answered \(rows.count) rows for \(items.count) effects")
+        }
+        var seen: Set<EffectKey> = []
+        return zip(items, rows).map { item, row in seen.insert(item.key).inserted && row.held && row.inserted }
     }
 
     public func forgetUnconfirmedEffect(_ key: EffectKey) async throws {

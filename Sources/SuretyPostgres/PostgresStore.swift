@@ -45,6 +45,9 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
     let listenWanted = StartGate()
     /// Shares one statement or transaction among concurrent enqueues.
     let enqueueGroup = EnqueueGroupCommit()
+    /// Concurrent first records and confirmations of effects share statements (PostgresStore+Effects.swift).
+    let effectBegins = GroupCommit<BeginFirstEffects.Item, Bool>(maximumItems: 500)
+    let effectConfirms = GroupCommit<ConfirmEffects.Item, Bool>(maximumItems: 500)
     /// The dedicated session that holds maintenance leadership (PostgresStore+Leadership.swift).
     let leadership: LeadershipSession
 

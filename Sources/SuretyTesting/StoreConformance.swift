@@ -502,6 +502,42 @@ extension StoreConformance {
         try check.that(listed.map(\.key.key) == ["order-1", "order-2"], "the job's effects are listed oldest first, got \(listed.map(\.key.key))")
         let otherJob = try await ledger.effects(of: JobID(987_654))
         try check.that(otherJob.isEmpty, "another job has no effects")
+
+        // Concurrent calls (a store may write them together): for each key exactly one begin
+        // starts the effect and the other finds it; a stale lease starts nothing; confirmations
+        // of the same effect twice at once both succeed.
+        let parcels = (0..<10).map { EffectKey(tenant: Self.acme, jobID: id, name: "ship", key: "parcel-\($0)") }
+        let lease = second.lease, staleLease = first.lease
+        let begins = try await withThrowingTaskGroup(of: (String, EffectBegin).self) { group in
+            for key in parcels + parcels {
+                group.addTask { (key.key, try await ledger.beginEffect(key, lease: lease, attempt: 2, worker: "w2", now: now)) }
+            }
+            for index in 0..<5 {
+                let key = EffectKey(tenant: Self.acme, jobID: id, name: "stale", key: "\(index)")
+                group.addTask { ("stale", try await ledger.beginEffect(key, lease: staleLease, attempt: 1, worker: "w1", now: now)) }
+            }
+            var all: [(String, EffectBegin)] = []
+            for try await outcome in group { all.append(outcome) }
+            return all
+        }
+        for parcel in parcels {
+            let answers = begins.filter { $0.0 == parcel.key }.map(\.1)
+            let started = answers.filter { $0 == .started }.count
+            let found = answers.filter { if case .existing(let record) = $0 { record.state == .started } else { false } }.count
+            try check.that(started == 1 && found == 1, "two concurrent begins of \(parcel.key): one starts it, one finds it, got \(answers)")
+        }
+        try check.that(begins.filter { $0.0 == "stale" }.allSatisfy { $0.1 == .leaseLost }, "concurrent begins under a lost lease start nothing")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for key in parcels + [parcels[0]] {
+                group.addTask { try await ledger.confirmEffect(key, result: #""shipped""#, now: now.addingTimeInterval(40)) }
+            }
+            try await group.waitForAll()
+        }
+        let shipped = try await ledger.effects(of: id).filter { $0.key.name == "ship" }
+        try check.that(shipped.count == 10 && shipped.allSatisfy { $0.state == .confirmed && $0.result == #""shipped""# },
+                       "concurrent confirmations all hold, got \(shipped.map(\.state))")
+        let staleRecords = try await ledger.effects(of: id).filter { $0.key.name == "stale" }
+        try check.that(staleRecords.isEmpty, "no effect was recorded under the lost lease")
     }
 }
 

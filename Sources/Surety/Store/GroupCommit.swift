@@ -1,0 +1,153 @@
+import Synchronization
+
+/// Group commit: calls that arrive while another call's items are being written wait, and the
+/// next write takes all of them in one transaction. A lone caller writes at once (no added
+/// latency); many concurrent callers share commits instead of queueing for one each.
+///
+/// Each call still gets exactly its own results, in its own order. The group is written with one
+/// `write` of the callers' items one after another, so it behaves as if the calls had run one by
+/// one in arrival order (for enqueues: a unique key taken by an earlier caller in the group is
+/// refused to a later one, as it would be). If that combined write throws, every call of the
+/// group is written again on its own, so one caller's refused or malformed items never fail
+/// another caller.
+///
+/// Stores use it for enqueues (``EnqueueGroupCommit``) and, on PostgreSQL, for effect-ledger
+/// records; a store of your own can too:
+///
+/// ```swift
+/// let group = EnqueueGroupCommit()
+/// func enqueue(_ jobs: [NewJob]) async throws -> [EnqueuedJob] {
+///     try await group.enqueue(jobs) { batch in try await self.insertInOneTransaction(batch) }
+/// }
+/// ```
+public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
+    /// Writes items in one transaction and returns one result per item, in order.
+    public typealias Write = @Sendable ([Item]) async throws -> [Output]
+
+    private enum Turn: Sendable {
+        /// Write this group (the first request is the caller's own), then hand off.
+        case lead([Request])
+        case done(Result<[Output], any Error>)
+    }
+
+    private struct Request: Sendable {
+        var items: [Item]
+        var continuation: CheckedContinuation<Turn, Never>?
+    }
+
+    private struct State {
+        var writing = false
+        var waiting: [Request] = []
+    }
+
+    private let state = Mutex(State())
+    private let maximumItems: Int
+
+    /// - Parameter maximumItems: the most items one group write takes (more wait for the next one;
+    ///   a single call larger than this is written alone). Default: 1,000.
+    public init(maximumItems: Int = 1000) {
+        self.maximumItems = max(1, maximumItems)
+    }
+
+    /// Calls waiting for a write to take them (for tests).
+    var waitingCount: Int { state.withLock { $0.waiting.count } }
+
+    /// Writes `items` through `write`, alone or in a group with concurrent calls; returns the
+    /// outputs for this call's items, in order.
+    public func write(_ items: [Item], write: Write) async throws -> [Output] {
+        let leadsAtOnce = state.withLock { state -> Bool in
+            guard !state.writing else { return false }
+            state.writing = true
+            return true
+        }
+        if leadsAtOnce {
+            let result = await Self.attempt(write, items)
+            handOff()
+            return try result.get()
+        }
+        let turn = await withCheckedContinuation { (continuation: CheckedContinuation<Turn, Never>) in
+            let leadNow = state.withLock { state -> Bool in
+                // The writer may have finished between the first look and now.
+                guard state.writing else {
+                    state.writing = true
+                    return true
+                }
+                state.waiting.append(Request(items: items, continuation: continuation))
+                return false
+            }
+            if leadNow { continuation.resume(returning: .lead([Request(items: items, continuation: nil)])) }
+        }
+        switch turn {
+        case .done(let result):
+            return try result.get()
+        case .lead(let group):
+            let own = await writeGroup(group, write)
+            handOff()
+            return try own.get()
+        }
+    }
+
+    /// Writes `group` (its first request is the caller's, whose result is returned) and resumes
+    /// the others with theirs.
+    private func writeGroup(_ group: [Request], _ write: Write) async -> Result<[Output], any Error> {
+        guard group.count > 1 else { return await Self.attempt(write, group[0].items) }
+        let combined = await Self.attempt(write, group.flatMap(\.items))
+        var results: [Result<[Output], any Error>] = []
+        if case .success(let all) = combined, all.count == group.reduce(0, { $0 + $1.items.count }) {
+            var offset = 0
+            for request in group {
+                results.append(.success(Array(all[offset..<(offset + request.items.count)])))
+                offset += request.items.count
+            }
+        } else {
+            // Isolate the failure: each call on its own, in arrival order.
+            for request in group { results.append(await Self.attempt(write, request.items)) }
+        }
+        for (request, result) in zip(group, results) { request.continuation?.resume(returning: .done(result)) }
+        return results[0]
+    }
+
+    /// Ends this writer's turn: the longest-waiting call leads the next group, or nobody writes.
+    private func handOff() {
+        let next = state.withLock { state -> [Request]? in
+            guard !state.waiting.isEmpty else {
+                state.writing = false
+                return nil
+            }
+            var group: [Request] = []
+            var items = 0
+            while let first = state.waiting.first, group.isEmpty || items + first.items.count <= maximumItems {
+                group.append(state.waiting.removeFirst())
+                items += first.items.count
+            }
+            return group
+        }
+        guard let next, let leader = next.first?.continuation else { return }
+        var group = next
+        group[0].continuation = nil
+        leader.resume(returning: .lead(group))
+    }
+
+    private static func attempt(_ write: Write, _ items: [Item]) async -> Result<[Output], any Error> {
+        do {
+            return .success(try await write(items))
+        } catch {
+            return .failure(error)
+        }
+    }
+}
+
+/// Group commit for enqueues (see ``GroupCommit``).
+public typealias EnqueueGroupCommit = GroupCommit<NewJob, EnqueuedJob>
+
+extension GroupCommit where Item == NewJob, Output == EnqueuedJob {
+    /// - Parameter maximumJobs: the most jobs one group write takes. Default: 1,000.
+    public convenience init(maximumJobs: Int) {
+        self.init(maximumItems: maximumJobs)
+    }
+
+    /// Enqueues `jobs` through `write`, alone or in a group with concurrent calls.
+    public func enqueue(_ jobs: [NewJob], write: Write) async throws -> [EnqueuedJob] {
+        try await self.write(jobs, write: write)
+    }
+}
