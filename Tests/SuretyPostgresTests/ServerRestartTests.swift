@@ -148,7 +148,12 @@ struct PostgresServerRestartTests {
 
                 try await eventuallyTrue("every job ran", timeout: .seconds(180)) { runs.distinct == jobs }
                 try await eventuallyTrue("every job is stored completed", timeout: .seconds(60)) {
-                    try await store.client.query("SELECT count(*) FROM restart.surety_jobs WHERE state = 'completed'").collect { try $0[0].decode(Int.self) }[0] == jobs
+                    // Through the store's guarded path (queryIfOpen): a query the client wrote to a
+                    // connection the restart closed would never be answered, and this wait has no
+                    // other deadline while the query runs.
+                    try await store.query("test: completed count", "SELECT count(*) FROM restart.surety_jobs WHERE state = 'completed'") { rows in
+                        try await rows.collect { try $0[0].decode(Int.self) }
+                    }[0] == jobs
                 }
                 phase.info("phase: every job completed; draining the worker")
                 worker.beginDrain()
@@ -166,8 +171,8 @@ struct PostgresServerRestartTests {
             }
             // Nothing lost, nothing completed twice: each job is completed, once, and a job whose
             // body ran twice did so only because an attempt was lost in the outage (at-least-once).
-            let states = try await store.client.query("SELECT state, count(*) FROM restart.surety_jobs GROUP BY state").collect {
-                (try $0[0].decode(String.self), try $0[1].decode(Int.self))
+            let states = try await store.query("test: states", "SELECT state, count(*) FROM restart.surety_jobs GROUP BY state") { rows in
+                try await rows.collect { (try $0[0].decode(String.self), try $0[1].decode(Int.self)) }
             }
             #expect(Dictionary(uniqueKeysWithValues: states) == ["completed": jobs])
             for id in runs.twice {
