@@ -83,12 +83,10 @@ extension PostgresStore {
     }
 
     /// `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING RETURNING id, tenant,
-    /// unique_slot`. With `notifying`, the INSERT is a CTE of one statement that also sends the
-    /// NOTIFY on that channel for that payload when it inserted a row: one round trip and one
-    /// (implicit) transaction for the whole enqueue.
-    static func insertQuery(_ rows: EnqueueRows, notifying: (channel: String, payload: String)?) -> PostgresQuery {
-        var sql = PostgresQuery.StringInterpolation(literalCapacity: 1500, interpolationCount: 19)
-        if notifying != nil { sql.appendLiteral("WITH inserted AS (\n") }
+    /// unique_slot`, for batches with unique keys (inside ``insert(_:_:_:notify:logger:)``'s
+    /// transaction). Batches without keys take ``InsertUnkeyedJobs``.
+    static func insertQuery(_ rows: EnqueueRows) -> PostgresQuery {
+        var sql = PostgresQuery.StringInterpolation(literalCapacity: 1500, interpolationCount: 17)
         sql.appendLiteral("""
             INSERT INTO surety_jobs (type, queue, priority, tenant, state, payload, max_attempts, run_at, enqueued_at,
                                      unique_key, unique_scope, unique_slot, tags, correlation, partition_key, trace_context)
@@ -115,22 +113,11 @@ extension PostgresStore {
             ON CONFLICT DO NOTHING
             RETURNING id, tenant, unique_slot
             """)
-        if let notifying {
-            // A CTE that calls a volatile function is evaluated once, and only when referenced.
-            sql.appendLiteral("\n), woken AS (SELECT pg_notify(")
-            sql.appendInterpolation(notifying.channel)
-            sql.appendLiteral(", ")
-            sql.appendInterpolation(notifying.payload)
-            sql.appendLiteral(") AS sent WHERE EXISTS (SELECT 1 FROM inserted))\n")
-            sql.appendLiteral("SELECT i.id, i.tenant, i.unique_slot FROM inserted AS i LEFT JOIN woken ON true")
-        }
         return PostgresQuery(stringInterpolation: sql)
     }
 
-    /// Jobs without unique keys: one statement (the INSERT and the NOTIFY), no BEGIN and COMMIT
-    /// round trips. That is most of what a one-at-a-time enqueue costs on a local server: the
-    /// server spends about 0.2 ms on the four statements of the transaction path, the client
-    /// about 1 ms on their round trips.
+    /// Jobs without unique keys: one prepared statement (the INSERT and the NOTIFY) and its
+    /// commit barrier, no BEGIN and COMMIT round trips (``InsertUnkeyedJobs``).
     func insertUnkeyed(_ jobs: [NewJob], _ rows: EnqueueRows) async throws -> [EnqueuedJob] {
         let ids = try await execute("enqueue", InsertUnkeyedJobs(rows: rows, channel: Self.channel, payload: configuration.schema)).sorted()
         guard ids.count == jobs.count else {
@@ -142,7 +129,7 @@ extension PostgresStore {
     static func insert(_ jobs: [NewJob], _ rows: EnqueueRows, _ connection: PostgresConnection, notify: PostgresQuery, logger: Logger) async throws -> [EnqueuedJob] {
         // Ids come from the sequence in the order of the sorted SELECT, so the inserted rows'
         // ids ascend in batch order.
-        let inserted = try await connection.queryIfOpen(insertQuery(rows, notifying: nil), logger: logger).collect { row in
+        let inserted = try await connection.queryIfOpen(insertQuery(rows), logger: logger).collect { row in
             (id: try row[0].decode(Int64.self), tenant: try row[1].decode(String.self), slot: try row[2].decode(String?.self))
         }
         let ids = inserted.map(\.id).sorted()

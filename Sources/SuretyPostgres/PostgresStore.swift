@@ -133,51 +133,47 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
 
     // MARK: Access
 
-    /// One transaction on a pooled connection; errors become ``Surety/SuretyError``s.
-    func transaction<T>(_ operation: String, _ body: (PostgresConnection) async throws -> sending T) async throws -> sending T {
+    /// A pooled connection for `body`, after the first call's reachability check; errors become
+    /// ``Surety/SuretyError``s for `operation`.
+    func pooled<T>(_ operation: String, _ body: (PostgresConnection) async throws -> sending T) async throws -> sending T {
         try await ensureReachable(operation)
         do {
-            return try await client.withConnection { connection in
-                try await connection.queryIfOpen("BEGIN", logger: logger)
-                let value: T
-                do {
-                    value = try await body(connection)
-                } catch {
-                    // Not postgres-nio's withTransaction: after a failure it writes ROLLBACK even to
-                    // a connection the server closed (a crash or restart), and waits forever for the
-                    // answer. A closed connection's transaction is gone with it anyway.
-                    if !connection.isClosed { _ = try? await connection.queryIfOpen("ROLLBACK", logger: logger) }
-                    throw error
-                }
-                try await connection.queryIfOpen("COMMIT", logger: logger)
-                return value
-            }
+            return try await client.withConnection(body)
         } catch {
             throw PostgresErrors.wrap(error, configuration: configuration, operation: operation)
+        }
+    }
+
+    /// One transaction on a pooled connection; errors become ``Surety/SuretyError``s.
+    func transaction<T>(_ operation: String, _ body: (PostgresConnection) async throws -> sending T) async throws -> sending T {
+        try await pooled(operation) { connection in
+            try await connection.queryIfOpen("BEGIN", logger: logger)
+            let value: T
+            do {
+                value = try await body(connection)
+            } catch {
+                // Not postgres-nio's withTransaction: after a failure it writes ROLLBACK even to
+                // a connection the server closed (a crash or restart), and waits forever for the
+                // answer. A closed connection's transaction is gone with it anyway.
+                if !connection.isClosed { _ = try? await connection.queryIfOpen("ROLLBACK", logger: logger) }
+                throw error
+            }
+            try await connection.queryIfOpen("COMMIT", logger: logger)
+            return value
         }
     }
 
     /// One statement (its own implicit transaction) whose rows are collected by `collect`.
     func query<T>(_ operation: String, _ query: PostgresQuery, _ collect: (PostgresRowSequence) async throws -> sending T) async throws -> sending T {
-        try await ensureReachable(operation)
-        do {
-            return try await client.withConnection { connection in
-                return try await collect(try await connection.queryIfOpen(query, logger: logger))
-            }
-        } catch {
-            throw PostgresErrors.wrap(error, configuration: configuration, operation: operation)
+        try await pooled(operation) { connection in
+            try await collect(try await connection.queryIfOpen(query, logger: logger))
         }
     }
 
-    /// One prepared statement on a pooled connection; returns its rows.
+    /// One prepared statement on a pooled connection, confirmed committed; returns its rows.
     func execute<Statement: PostgresPreparedStatement>(_ operation: String, _ statement: Statement) async throws -> [Statement.Row] where Statement.Row: Sendable {
-        try await ensureReachable(operation)
-        do {
-            return try await client.withConnection { connection in
-                try await connection.executeIfOpen(statement, logger: logger)
-            }
-        } catch {
-            throw PostgresErrors.wrap(error, configuration: configuration, operation: operation)
+        try await pooled(operation) { connection in
+            try await connection.executeIfOpen(statement, logger: logger)
         }
     }
 

@@ -7,8 +7,9 @@ import Surety
 /// executed: PostgreSQL no longer parses and plans the 17-array `unnest` for every enqueue.
 /// On the benchmark machine that was most of the server's time for a one-row enqueue (about
 /// 0.4 ms of the backend's CPU per enqueue unprepared; pgbench runs the same statement in
-/// 0.44 ms unprepared and 0.24 ms prepared). The SQL is the same as
-/// ``PostgresStore/insertQuery(_:notifying:)`` with a notify; the tables resolve through the
+/// 0.44 ms unprepared and 0.24 ms prepared). The INSERT is ``PostgresStore/insertQuery(_:)``'s
+/// without the unique-key columns, in a CTE beside the `pg_notify` (a CTE that calls a volatile
+/// function is evaluated once, and only when referenced); the tables resolve through the
 /// connection's `search_path`, which is fixed for the store's pool.
 struct InsertUnkeyedJobs: PostgresPreparedStatement {
     static let name = "surety_insert_unkeyed_v1"
