@@ -78,8 +78,8 @@ extension SQLiteStore: AlertObservationsStore, AlertStateStore {
         // minimum (documented SQLite behaviour); ten times faster than a window function here.
         let sql = """
             SELECT queue, count(*), min(run_at), type
-            FROM surety_jobs
-            WHERE state IN ('scheduled', 'available', 'retrying') AND run_at <= :now
+            FROM surety_jobs INDEXED BY surety_jobs_claimable
+            WHERE \(WaitingStates.condition) AND run_at <= :now
             GROUP BY queue
             ORDER BY queue
             """

@@ -41,7 +41,7 @@ extension SQLiteStore {
     }
 
     static func claimSQL(queueCount: Int) -> String {
-        let claimable = "state IN ('scheduled', 'available', 'retrying')"
+        let claimable = WaitingStates.condition
         let priorities = ["priority IN (0, 1, 2, 3, 4, 5, 6, 7, 8, 9)", "priority < 0", "priority > 9"]
         var branches: [String] = []
         for index in 0..<queueCount {

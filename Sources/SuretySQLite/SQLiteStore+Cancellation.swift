@@ -84,7 +84,7 @@ extension SQLiteStore: RunningJobCancellation {
         let cancel = try db.cachedStatement(sql: """
             UPDATE surety_jobs SET state = 'cancelled', finished_at = ?, note = ?,
                 unique_slot = CASE WHEN unique_scope = 'forever' THEN unique_key END
-            WHERE id = ? AND state IN ('scheduled', 'available', 'retrying')
+            WHERE id = ? AND \(WaitingStates.condition)
             """)
         for (finish, result) in zip(finishes, results) where result == .applied {
             guard let row = try Row.fetchOne(take, arguments: [finish.lease.jobID.rawValue]) else { continue }

@@ -77,7 +77,7 @@ extension SQLiteStore: FlowControlStore {
             backlogs[queue] = try Int.fetchOne(db.cachedStatement(sql: """
                 SELECT count(*) FROM (
                     SELECT 1 FROM surety_jobs INDEXED BY surety_jobs_claimable
-                    WHERE state IN ('scheduled', 'available', 'retrying') AND queue = ? LIMIT ?)
+                    WHERE \(WaitingStates.condition) AND queue = ? LIMIT ?)
                 """), arguments: [queue, limits.maxBacklog ?? 0]) ?? 0
         }
         let admitted = try LoadShedding.admit(jobs, bounded: bounded, backlogs: backlogs)
@@ -122,7 +122,7 @@ extension SQLiteStore: FlowControlStore {
         return claimed
     }
 
-    static let waitingKeyed = "state IN ('scheduled', 'available', 'retrying') AND partition_key IS NOT NULL AND queue = ?"
+    static let waitingKeyed = "\(WaitingStates.condition) AND partition_key IS NOT NULL AND queue = ?"
 
     func claimLimited(_ db: Database, queue: String, limits: QueueLimits, limit: Int, request: ClaimRequest) throws -> [ClaimedJob] {
         let now = request.now
@@ -199,7 +199,7 @@ extension SQLiteStore: FlowControlStore {
             }
             let unkeyed = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT id, priority, run_at FROM surety_jobs INDEXED BY surety_jobs_claimable
-                WHERE state IN ('scheduled', 'available', 'retrying') AND queue = ? AND partition_key IS NULL AND run_at <= ?
+                WHERE \(WaitingStates.condition) AND queue = ? AND partition_key IS NULL AND run_at <= ?
                 ORDER BY priority, run_at, id LIMIT ?
                 """), arguments: [queue, nowMicros, limit]).map { row in
                     FlowClaimPlanner.Candidate(id: JobID(row[0]), priority: row[1], runAt: Timestamp.date(row[2]))
@@ -216,7 +216,7 @@ extension SQLiteStore: FlowControlStore {
                 SET state = 'running', attempt = attempt + 1, attempted_at = ?, attempted_by = ?,
                     first_attempt_at = coalesce(first_attempt_at, ?), lease_until = ?,
                     lease_token = max(1, random() & 9223372036854775807)
-                WHERE id = ? AND state IN ('scheduled', 'available', 'retrying')
+                WHERE id = ? AND \(WaitingStates.condition)
                 RETURNING id, type, queue, priority, tenant, payload, attempt, max_attempts, lease_token, lease_until,
                           enqueued_at, run_at, first_attempt_at, tags, correlation, trace_context
                 """, db)

@@ -96,7 +96,7 @@ struct OpeningAndMigrationTests {
             "surety_jobs_finished", "surety_jobs_leases", "surety_jobs_partitioned", "surety_jobs_running_keys", "surety_jobs_unique",
             "surety_workflow_steps_active", "surety_workflow_steps_job", "surety_workflows_state", "surety_workflows_unique",
         ])
-        #expect(migrations == ["v1", "v2_alerts", "v2_cancel_requests", "v2_flow_limits", "v2_schedules", "v2_trace_context", "v2_workflows"])
+        #expect(migrations == ["v1", "v2_alerts", "v2_cancel_requests", "v2_flow_limits", "v2_schedules", "v2_trace_context", "v2_workflows", "v3_waiting_conditions"])
 
         let ids = try await temp.store.enqueue([
             Fixture.job(key: "k", tags: ["a"], correlation: ["order_id": "o-1"]), Fixture.job(runAt: Fixture.t0.addingTimeInterval(60)),

@@ -28,6 +28,9 @@ enum Migrations {
         migrator.registerMigration("v2_workflows") { db in
             try db.execute(sql: v2Workflows)
         }
+        migrator.registerMigration("v3_waiting_conditions") { db in
+            try db.execute(sql: v3WaitingConditions)
+        }
         return migrator
     }
 
