@@ -36,6 +36,9 @@ struct MetricsTests {
         let timeToSuccess = try metrics.expectTimer("surety_time_to_success_seconds", [("queue", "default"), ("type", FlakyJob.name)])
         #expect(timeToSuccess.values.count == 1 && timeToSuccess.values[0] >= 8_000_000_000, "time to success includes the retry's backoff")
         _ = try metrics.expectTimer("surety_queue_latency_seconds", [("queue", "default"), ("type", SucceedingJob.name)])
+        let succeededRun = try metrics.expectTimer("surety_attempt_duration_seconds", [("queue", "default"), ("type", FlakyJob.name), ("outcome", "succeeded")])
+        let failedRun = try metrics.expectTimer("surety_attempt_duration_seconds", [("queue", "default"), ("type", FlakyJob.name), ("outcome", "failed")])
+        #expect(succeededRun.values.count == 1 && failedRun.values.count == 1, "one duration per attempt, by outcome")
         #expect(!metrics.counters.contains { $0.dimensions.contains { $0.0 == "tenant" } }, "no tenant dimension unless asked")
     }
 
