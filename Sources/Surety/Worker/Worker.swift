@@ -36,7 +36,15 @@ public final class Worker: Service, Sendable {
         var finishing = false
     }
 
-    private let running = Mutex<[JobID: Running]>([:])
+    /// The attempts this worker holds, with how many of them are finishing (their outcome being
+    /// written), kept with every change so that free slots are counted without a scan: the claim
+    /// loop counts them at every wake-up, that is about once per job in a busy worker.
+    private struct RunningAttempts {
+        var jobs: [JobID: Running] = [:]
+        var finishing = 0
+    }
+
+    private let running = Mutex(RunningAttempts())
     private let draining = Mutex(false)
     private let wake = WakeSignal()
     /// Wakes the timeout loop when an attempt starts with a deadline earlier than the one it sleeps to.
@@ -118,7 +126,7 @@ public final class Worker: Service, Sendable {
     }
 
     private var isDraining: Bool { draining.withLock { $0 } }
-    private var runningCount: Int { running.withLock { $0.count } }
+    private var runningCount: Int { running.withLock { $0.jobs.count } }
 
     /// How many jobs the next claim may take. An attempt whose outcome is being written no
     /// longer takes a slot: the next claim overlaps that write (and shares its transaction on
@@ -129,16 +137,32 @@ public final class Worker: Service, Sendable {
     private var freeSlots: Int {
         let concurrency = configuration.concurrency
         return running.withLock { running in
-            let finishing = running.values.reduce(0) { $0 + ($1.finishing ? 1 : 0) }
-            return min(concurrency - (running.count - finishing), 2 * concurrency - running.count)
+            min(concurrency - (running.jobs.count - running.finishing), 2 * concurrency - running.jobs.count)
         }
     }
 
     /// Forgets a finished attempt (unless the same job was claimed again meanwhile, after a
-    /// lost lease: that newer attempt keeps its entry).
-    private func release(_ job: ClaimedJob) {
+    /// lost lease: that newer attempt keeps its entry). Returns whether that can make a claim
+    /// larger: only when the outcomes being written were the bound (more than `concurrency` of
+    /// them, see ``freeSlots``), or the attempt had not freed its slot by finishing.
+    @discardableResult
+    private func release(_ job: ClaimedJob) -> Bool {
         running.withLock { running in
-            if running[job.id]?.lease == job.lease { running[job.id] = nil }
+            guard let entry = running.jobs[job.id], entry.lease == job.lease else { return false }
+            let freesMore = !entry.finishing || running.finishing > configuration.concurrency
+            if entry.finishing { running.finishing -= 1 }
+            running.jobs[job.id] = nil
+            return freesMore
+        }
+    }
+
+    /// Marks an attempt whose body ended: its slot is free for the next claim.
+    private func markFinishing(_ job: ClaimedJob) {
+        running.withLock { running in
+            guard var entry = running.jobs[job.id], entry.lease == job.lease, !entry.finishing else { return }
+            entry.finishing = true
+            running.jobs[job.id] = entry
+            running.finishing += 1
         }
     }
 
@@ -179,7 +203,12 @@ public final class Worker: Service, Sendable {
                 }
                 for job in claimed {
                     let control = AttemptControl()
-                    running.withLock { $0[job.id] = Running(lease: job.lease, control: control) }
+                    running.withLock { running in
+                        // The same job again (its lease was lost and it was claimed anew) while the
+                        // older attempt is still being recorded: the new attempt takes the entry.
+                        if running.jobs[job.id]?.finishing == true { running.finishing -= 1 }
+                        running.jobs[job.id] = Running(lease: job.lease, control: control)
+                    }
                     jobs.addTask { await self.execute(job, control: control, completer: completer) }
                 }
                 if claimed.count < limit {
@@ -197,8 +226,8 @@ public final class Worker: Service, Sendable {
             let remaining = deadline.timeIntervalSince(clock.now())
             if remaining <= 0 {
                 let cancelled = running.withLock { running -> Int in
-                    for job in running.values { job.control.stop(.shutdown) }
-                    return running.count
+                    for job in running.jobs.values { job.control.stop(.shutdown) }
+                    return running.jobs.count
                 }
                 logger.warning("grace period over; cancelling running jobs and releasing them", metadata: ["jobs": "\(cancelled)"])
                 return
@@ -262,7 +291,7 @@ public final class Worker: Service, Sendable {
             after: result, attempt: job.attempt, maxAttempts: job.maxAttempts, firstAttemptAt: job.firstAttemptAt,
             now: endedAt, options: options, unitRandom: unitRandom
         )
-        running.withLock { $0[job.id]?.finishing = true }
+        markFinishing(job)
         wake.signal()
         JobTracing.endAttempt(span, outcome: outcome, next: next, error: error)
         let finish = AttemptFinish(
@@ -271,8 +300,9 @@ public final class Worker: Service, Sendable {
         )
         let fence = await completer.submit(finish)
         metrics.attemptFinished(job, finish: finish, fence: fence)
-        release(job)
-        wake.signal()
+        // The slot was freed above; the claim loop needs another wake-up only when this release
+        // lifts the bound on outcomes in flight, and a draining worker counts every release.
+        if release(job) || isDraining { wake.signal() }
         logAttempt(jobLogger, outcome: outcome, next: next, error: error, fence: fence, duration: endedAt.timeIntervalSince(startedAt))
         if let fence {
             configuration.onEvent?(.attemptFinished(job.id, attempt: job.attempt, outcome: outcome, next: next, result: fence))
@@ -365,7 +395,7 @@ public final class Worker: Service, Sendable {
         let interval = configuration.effectiveHeartbeatInterval
         while !Task.isCancelled {
             do { try await clock.sleep(for: interval) } catch { return }
-            let leases = running.withLock { $0.values.filter { !$0.finishing }.map(\.lease) }
+            let leases = running.withLock { $0.jobs.values.filter { !$0.finishing }.map(\.lease) }
             guard !leases.isEmpty else { continue }
             do {
                 let until = clock.now().adding(configuration.leaseDuration)
@@ -379,7 +409,7 @@ public final class Worker: Service, Sendable {
                 }
                 for lease in lost {
                     let stillRunning = running.withLock { running -> Bool in
-                        guard let job = running[lease.jobID], job.lease == lease, !job.finishing else { return false }
+                        guard let job = running.jobs[lease.jobID], job.lease == lease, !job.finishing else { return false }
                         job.control.stop(.leaseLost)
                         return true
                     }
@@ -399,7 +429,7 @@ public final class Worker: Service, Sendable {
     private func cancelRequested(_ requests: [CancelRequest]) {
         for request in requests {
             let cancelled = running.withLock { running -> Bool in
-                guard let job = running[request.lease.jobID], job.lease == request.lease, !job.finishing else { return false }
+                guard let job = running.jobs[request.lease.jobID], job.lease == request.lease, !job.finishing else { return false }
                 job.control.stop(.requested(request.note))
                 return true
             }
@@ -418,7 +448,7 @@ public final class Worker: Service, Sendable {
         // Both under the `running` lock, like the loop's computation of its next deadline, so a
         // deadline is never missed between that computation and the loop's sleep.
         let earlier = running.withLock { running -> Bool in
-            running[id]?.deadline = deadline
+            running.jobs[id]?.deadline = deadline
             return armedDeadline.withLock { armed in armed.map { deadline < $0 } ?? true }
         }
         if earlier { timeoutWake.signal() }
@@ -431,7 +461,7 @@ public final class Worker: Service, Sendable {
             let now = clock.now()
             let next = running.withLock { running -> Date? in
                 var earliest: Date?
-                for job in running.values where !job.finishing {
+                for job in running.jobs.values where !job.finishing {
                     guard let deadline = job.deadline else { continue }
                     if deadline <= now {
                         job.control.stop(.timedOut)
