@@ -7,7 +7,8 @@ import Tracing
 /// the queue stores the enqueuing trace context with each job (the tracer's `inject`), and every
 /// attempt's span links to it (the tracer's `extract`). See docs/telemetry.md.
 public struct TracingOptions: Sendable {
-    /// The tracer to use. Default: `nil`, the process-wide `InstrumentationSystem.tracer`.
+    /// The tracer to use. Default: `nil`, the process-wide `InstrumentationSystem.tracer` (a
+    /// ``Worker`` reads it once, when it starts running: bootstrap the tracer before that).
     public var tracer: (any Tracer)?
 
     public init(tracer: (any Tracer)? = nil) {

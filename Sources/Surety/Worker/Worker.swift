@@ -85,6 +85,9 @@ public final class Worker: Service, Sendable {
         let completer = CompletionBatcher(store: store, clock: clock, logger: logger) { [configuration] message in
             configuration.onEvent?(.storeError(message))
         }
+        // Resolved once: the process-wide tracer is looked up under a lock with a dynamic cast,
+        // which cost a visible share of the worker's time per job (docs/benchmarks.md).
+        let tracer = configuration.tracing.resolved
         logger.info("worker started", metadata: [
             "queues": "\(configuration.queues.joined(separator: ","))", "concurrency": "\(configuration.concurrency)",
         ])
@@ -102,7 +105,7 @@ public final class Worker: Service, Sendable {
                             for await _ in notifier.availabilitySignals() { self.wake.signal() }
                         }
                     }
-                    await self.claimLoop(completer)
+                    await self.claimLoop(completer, tracer: tracer)
                     aux.cancelAll()
                 }
                 completer.close()
@@ -168,7 +171,7 @@ public final class Worker: Service, Sendable {
 
     // MARK: Claiming
 
-    private func claimLoop(_ completer: CompletionBatcher) async {
+    private func claimLoop(_ completer: CompletionBatcher, tracer: any Tracer) async {
         // A discarding group: a plain task group keeps every finished child until it is awaited,
         // so a long-running worker's memory would grow with every job it ran.
         await withDiscardingTaskGroup { jobs in
@@ -209,7 +212,7 @@ public final class Worker: Service, Sendable {
                         if running.jobs[job.id]?.finishing == true { running.finishing -= 1 }
                         running.jobs[job.id] = Running(lease: job.lease, control: control)
                     }
-                    jobs.addTask { await self.execute(job, control: control, completer: completer) }
+                    jobs.addTask { await self.execute(job, control: control, completer: completer, tracer: tracer) }
                 }
                 if claimed.count < limit {
                     await wake.wait(until: now.adding(configuration.pollInterval), clock: clock)
@@ -238,7 +241,7 @@ public final class Worker: Service, Sendable {
 
     // MARK: Running one attempt
 
-    private func execute(_ job: ClaimedJob, control: AttemptControl, completer: CompletionBatcher) async {
+    private func execute(_ job: ClaimedJob, control: AttemptControl, completer: CompletionBatcher, tracer: any Tracer) async {
         let startedAt = clock.now()
         let entry = registry.entry(for: job.type)
         let options = entry?.options ?? JobOptions()
@@ -246,7 +249,7 @@ public final class Worker: Service, Sendable {
         let jobLogger = JobLogger(base: logger, job: job)
         configuration.onEvent?(.attemptStarted(job.id, attempt: job.attempt, tenant: job.tenant))
         metrics.attemptStarted(job, at: startedAt)
-        let span = JobTracing.startAttempt(job, tracer: configuration.tracing.resolved)
+        let span = JobTracing.startAttempt(job, tracer: tracer)
 
         let completionState = AttemptCompletionState()
         let context = JobContext(
