@@ -28,7 +28,10 @@ extension PostgresStore {
         /// How long establishing a connection (TCP and authentication) may take before the call
         /// fails with `storeUnavailable`.
         public var connectTimeout: Duration
-        /// The size of the connection pool (one more connection is held for LISTEN).
+        /// The size of the connection pool. The store holds a few more of its own: one for
+        /// LISTEN (in a process with a worker), one for enqueues of jobs without unique keys, and
+        /// one for maintenance leadership (while it runs retention, rescue or schedules).
+        /// Default: 20.
         public var maximumConnections: Int
         /// How long queue limits (``Surety/QueueLimits``) read from the database are used before
         /// claims and enqueues read them again: a change made on another node applies within this

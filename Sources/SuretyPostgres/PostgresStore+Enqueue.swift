@@ -119,7 +119,7 @@ extension PostgresStore {
     /// Jobs without unique keys: one prepared statement (the INSERT and the NOTIFY) and its
     /// commit barrier, no BEGIN and COMMIT round trips (``InsertUnkeyedJobs``).
     func insertUnkeyed(_ jobs: [NewJob], _ rows: EnqueueRows) async throws -> [EnqueuedJob] {
-        let ids = try await execute("enqueue", InsertUnkeyedJobs(rows: rows, channel: Self.channel, payload: configuration.schema)).sorted()
+        let ids = try await executeOnEnqueueConnection("enqueue", InsertUnkeyedJobs(rows: rows, channel: Self.channel, payload: configuration.schema)).sorted()
         guard ids.count == jobs.count else {
             throw SuretyError(.storeCorrupt, "enqueue: the database inserted \(ids.count) jobs where \(jobs.count) were expected")
         }

@@ -45,6 +45,8 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
     let listenWanted = StartGate()
     /// Shares one statement or transaction among concurrent enqueues.
     let enqueueGroup = EnqueueGroupCommit()
+    /// The connection of its own that enqueues without unique keys use when it is idle.
+    let enqueueConnection = EnqueueConnection()
     /// Concurrent first records and confirmations of effects share statements (PostgresStore+Effects.swift).
     let effectBegins = GroupCommit<BeginFirstEffects.Item, Bool>(maximumItems: 500)
     let effectConfirms = GroupCommit<ConfirmEffects.Item, Bool>(maximumItems: 500)
@@ -89,6 +91,7 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
         }
         // The leadership session's locks go with it: other nodes take the tasks over.
         await leadership.close()
+        await enqueueConnection.close()
     }
 
     /// Runs `body` with a store whose pool runs around it, then stops the pool. Structured: the
