@@ -7,7 +7,7 @@ extension Migrations {
     /// Same columns, same rows, same queries; only the cost of keeping them changes. SQLite
     /// evaluates a partial index's WHERE on every insert and on every update that sets `state`,
     /// and the `IN` form cost more than the rest of a claim and a finish together in a replica of
-    /// the drain: 19.7 µs of SQLite time per job before, 11.4 after (docs/benchmarks.md).
+    /// the drain (`Benchmarks/sqlite_replica.py`): 23.4 µs of SQLite time per job before, 14.5–15.1 after.
     static let v3WaitingConditions = """
         DROP INDEX surety_jobs_claimable;
         CREATE INDEX surety_jobs_claimable ON surety_jobs (queue, priority, run_at, id)

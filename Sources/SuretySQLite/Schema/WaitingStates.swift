@@ -4,8 +4,8 @@
 /// the partial indexes `surety_jobs_claimable` and `surety_jobs_partitioned`, and SQLite
 /// evaluates an index's WHERE for the old and the new row of every insert and of every update
 /// that sets `state` (each claim and finish). An `IN` list costs there much more than three
-/// comparisons: in a replica of the drain (claims of 128 and their finishes, docs/benchmarks.md)
-/// the two indexes written with `IN` cost 19.7 µs of SQLite time per job, written with ORs 11.4.
+/// comparisons: in a replica of the drain (`Benchmarks/sqlite_replica.py`: claims of 128 and their
+/// finishes) the SQL took 23.4 µs of SQLite time per job with the `IN` form, 14.5–15.1 with ORs.
 ///
 /// A query that reads one of those indexes must say the condition in exactly this form: SQLite
 /// uses a partial index only when the query's WHERE contains the index's WHERE terms.
