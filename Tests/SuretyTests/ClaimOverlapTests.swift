@@ -39,21 +39,23 @@ struct ClaimOverlapTests {
         }
     }
 
-    @Test("while outcomes wait to be written the worker claims one more round, then stops at twice its concurrency; all jobs complete once")
-    func boundedOverlap() async throws {
+    /// 4 slots run the claim loop and batcher on the shared threads; 64 on the worker's own control
+    /// queue (WorkerControlExecutor.minimumConcurrency).
+    @Test("while outcomes wait to be written the worker claims one more round, then stops at twice its concurrency; all jobs complete once", arguments: [4, 64])
+    func boundedOverlap(concurrency: Int) async throws {
         let store = SlowFinishStore()
         let h = Harness(store: store)
-        let ids = try await h.queue.enqueue((0..<40).map { SucceedingJob(note: "\($0)") }, tenant: acme).map(\.id)
-        try await h.running([h.worker(concurrency: 4)]) {
-            // The first 4 end their bodies while their outcome write waits: the worker overlaps a
-            // second claim of 4, and those end too. 8 attempts started, none recorded.
-            try await h.events.count(8) { if case .attemptStarted = $0 { true } else { false } }
+        let ids = try await h.queue.enqueue((0..<(10 * concurrency)).map { SucceedingJob(note: "\($0)") }, tenant: acme).map(\.id)
+        try await h.running([h.worker(concurrency: concurrency)]) {
+            // The first round ends its bodies while their outcome write waits: the worker overlaps a
+            // second claim of as many, and those end too. Twice the concurrency started, none recorded.
+            try await h.events.count(2 * concurrency) { if case .attemptStarted = $0 { true } else { false } }
             try await eventually("the second round of bodies ended too") { store.finishCalls >= 1 }
-            #expect(store.mostHeld <= 8, "never more than twice the concurrency held (held \(store.mostHeld))")
+            #expect(store.mostHeld <= 2 * concurrency, "never more than twice the concurrency held (held \(store.mostHeld))")
             store.finishGate.open()
-            try await h.events.count(40) { if case .attemptFinished(_, _, .succeeded, _, .applied) = $0 { true } else { false } }
+            try await h.events.count(10 * concurrency) { if case .attemptFinished(_, _, .succeeded, _, .applied) = $0 { true } else { false } }
         }
-        #expect(store.mostHeld == 8, "the overlap is used: a second round was claimed while outcomes were written")
+        #expect(store.mostHeld == 2 * concurrency, "the overlap is used: a second round was claimed while outcomes were written")
         for id in ids { #expect(h.counter.value("succeed:\(id)") == 1) }
     }
 }

@@ -88,12 +88,13 @@ public final class Worker: Service, Sendable {
         // Resolved once: the process-wide tracer is looked up under a lock with a dynamic cast,
         // which cost a visible share of the worker's time per job (docs/benchmarks.md).
         let tracer = configuration.tracing.resolved
+        let control = WorkerControlExecutor.forWorker(configuration)
         logger.info("worker started", metadata: [
             "queues": "\(configuration.queues.joined(separator: ","))", "concurrency": "\(configuration.concurrency)",
         ])
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { outer in
-                outer.addTask { await completer.run() }
+                outer.addTask(executorPreference: control) { await completer.run() }
                 await withTaskGroup(of: Void.self) { aux in
                     aux.addTask { await self.heartbeatLoop() }
                     aux.addTask { await self.timeoutLoop() }
@@ -105,7 +106,7 @@ public final class Worker: Service, Sendable {
                             for await _ in notifier.availabilitySignals() { self.wake.signal() }
                         }
                     }
-                    await self.claimLoop(completer, tracer: tracer)
+                    await withTaskExecutorPreference(control) { await self.claimLoop(completer, tracer: tracer) }
                     aux.cancelAll()
                 }
                 completer.close()
@@ -212,7 +213,7 @@ public final class Worker: Service, Sendable {
                         if running.jobs[job.id]?.finishing == true { running.finishing -= 1 }
                         running.jobs[job.id] = Running(lease: job.lease, control: control)
                     }
-                    jobs.addTask { await self.execute(job, control: control, completer: completer, tracer: tracer) }
+                    jobs.addTask(executorPreference: globalConcurrentExecutor) { await self.execute(job, control: control, completer: completer, tracer: tracer) }
                 }
                 if claimed.count < limit {
                     await wake.wait(until: now.adding(configuration.pollInterval), clock: clock)
