@@ -34,14 +34,15 @@ final class EnqueueConnection: Sendable {
     static let retryInterval: Duration = .seconds(1)
 
     /// The idle connection, or `nil` when the caller should use the pool. `open` is set when the
-    /// caller should open one afterwards (nobody else is, and no open failed just now).
-    func take() -> (connection: PostgresConnection?, open: Bool) {
+    /// caller should open one afterwards (nobody else is, and no open failed just now); a caller
+    /// that will not (`mayOpen` false) never gets it.
+    func take(mayOpen: Bool = true) -> (connection: PostgresConnection?, open: Bool) {
         state.withLock { state in
             if let idle = state.idle {
                 state.idle = nil
                 if !idle.isClosed { return (idle, false) }
             }
-            guard !state.closed, !state.opening, state.idle == nil else { return (nil, false) }
+            guard mayOpen, !state.closed, !state.opening, state.idle == nil else { return (nil, false) }
             if let failed = state.lastFailedOpen, ContinuousClock.now - failed < Self.retryInterval { return (nil, false) }
             state.opening = true
             return (nil, true)
@@ -58,9 +59,10 @@ final class EnqueueConnection: Sendable {
         }
     }
 
-    /// Ends an open attempt (`connection` `nil`: it failed).
+    /// Ends an open attempt (`connection` `nil`: it failed, or it was not made). Returns whether
+    /// the connection was kept; if not, the caller closes it.
     func opened(_ connection: PostgresConnection?) -> Bool {
-        let kept = state.withLock { state -> Bool in
+        state.withLock { state -> Bool in
             state.opening = false
             guard let connection else {
                 state.lastFailedOpen = .now
@@ -70,7 +72,6 @@ final class EnqueueConnection: Sendable {
             state.idle = connection
             return true
         }
-        return kept
     }
 
     /// Closes the idle connection; later callers use the pool.
@@ -87,11 +88,20 @@ final class EnqueueConnection: Sendable {
 extension PostgresStore {
     /// Runs a prepared write on the store's own enqueue connection when it is idle, else on a
     /// pooled one (see ``EnqueueConnection``). Errors are the pool path's.
+    ///
+    /// No reachability check of its own: the connection exists only after a pooled call (which
+    /// makes that check) succeeded.
     func executeOnEnqueueConnection<Statement: PostgresPreparedStatement>(_ operation: String, _ statement: Statement) async throws -> [Statement.Row] where Statement.Row: Sendable {
-        try await ensureReachable(operation)
         let (connection, open) = enqueueConnection.take()
         guard let connection else {
-            let rows = try await execute(operation, statement)
+            let rows: [Statement.Row]
+            do {
+                rows = try await execute(operation, statement)
+            } catch {
+                // The open this caller took on is not made: the next caller may try again later.
+                if open { _ = enqueueConnection.opened(nil) }
+                throw error
+            }
             if open { await openEnqueueConnection() }
             return rows
         }
@@ -109,18 +119,14 @@ extension PostgresStore {
     /// Opens the enqueue connection (after the caller's own statement, so it never delays it).
     private func openEnqueueConnection() async {
         let connection = try? await connectDirectly(startupParameters: [("search_path", configuration.schema), ("application_name", "surety")])
-        if let connection, !enqueueConnection.opened(connection) {
-            try? await connection.close()
-        } else if connection == nil {
-            _ = enqueueConnection.opened(nil)
-        }
+        if !enqueueConnection.opened(connection), let connection { try? await connection.close() }
     }
 }
 
 extension PostgresStore {
     /// The server process of the store's enqueue connection when it is idle (for tests).
     func enqueueConnectionBackendPID() async throws -> Int32? {
-        guard let connection = enqueueConnection.take().connection else { return nil }
+        guard let connection = enqueueConnection.take(mayOpen: false).connection else { return nil }
         do {
             let pid = try await connection.queryIfOpen("SELECT pg_backend_pid()", logger: logger).collect { try $0[0].decode(Int32.self) }.first
             if !enqueueConnection.putBack(connection) { try? await connection.close() }
