@@ -39,7 +39,13 @@ extension PostgresConnection {
         var rows: [Statement.Row] = []
         for try await row in try await self.execute(statement, logger: logger, file: file, line: line) { rows.append(row) }
         guard !isClosed else { throw Self.closedBeforeCommitConfirmed }
-        for try await _ in try await self.execute(CommitBarrier(), logger: logger, file: file, line: line) {}
+        do {
+            for try await _ in try await self.execute(CommitBarrier(), logger: logger, file: file, line: line) {}
+        } catch {
+            // Whatever the barrier's error (a closed connection, the server's "terminating
+            // connection"), the write before it may have committed: its outcome is unknown.
+            throw Self.closedBeforeCommitConfirmed
+        }
         return rows
     }
 

@@ -44,7 +44,17 @@ enum PostgresErrors {
         return SuretyError(.storeUnavailable, "\(operation) failed on \(server)", underlying: SafeError(description: scrub(text, configuration)))
     }
 
+    /// A server error answers a statement the server refused, whose transaction it rolled back:
+    /// nothing of it was written (``Surety/SuretyError/nothingWritten``), so a group write that
+    /// failed so may be retried call by call. The commit barrier's own failures never get here
+    /// as server errors (see `executeIfOpen`): after a write, they leave its commit unknown.
     static func map(_ error: PSQLError, server: String, target: String, configuration: PostgresStore.Configuration, operation: String) -> SuretyError {
+        var mapped = describe(error, server: server, target: target, configuration: configuration, operation: operation)
+        if error.code == .server { mapped.nothingWritten = true }
+        return mapped
+    }
+
+    static func describe(_ error: PSQLError, server: String, target: String, configuration: PostgresStore.Configuration, operation: String) -> SuretyError {
         let sqlState = error.serverInfo?[.sqlState] ?? ""
         let serverMessage = error.serverInfo?[.message].map { scrub($0, configuration) }
         let underlying = SafeError(description: "PSQLError(\(error.code)\(sqlState.isEmpty ? "" : ", sqlstate \(sqlState)")\(serverMessage.map { ": \($0)" } ?? ""))")

@@ -16,13 +16,11 @@ extension PostgresStore: EffectLedgerStore {
         let began = try await effectBegins.write([item]) { items in try await self.beginFirstEffects(items) }
         if began.first == true { return .started }
         return try await transaction("beginEffect") { connection in
+            // The lease first: a stale attempt learns nothing of an existing record. The job row
+            // is locked in share mode, so a concurrent finish cannot end the attempt between this
+            // check and the insert.
+            guard try await Self.holdsLease(lease, connection, logger: logger) else { return .leaseLost }
             if let existing = try await Self.fetchEffect(key, connection, logger: logger) { return .existing(existing) }
-            // Lock the job row in share mode: a concurrent finish cannot end the attempt between
-            // this check and the insert.
-            let held = try await connection.queryIfOpen("""
-                SELECT 1 FROM surety_jobs WHERE id = \(lease.jobID.rawValue) AND state = 'running' AND lease_token = \(lease.token) FOR SHARE
-                """, logger: logger).collect { _ in true }
-            guard !held.isEmpty else { return .leaseLost }
             let inserted = try await connection.queryIfOpen("""
                 INSERT INTO surety_effects (tenant, job_id, name, key, state, attempt, worker, started_at)
                 VALUES (\(key.tenant.rawValue), \(key.jobID.rawValue), \(key.name), \(key.key), 'started', \(attempt), \(worker), \(Timestamp.micros(now)))
@@ -59,11 +57,25 @@ extension PostgresStore: EffectLedgerStore {
         return zip(items, rows).map { item, row in seen.insert(item.key).inserted && row.held && row.inserted }
     }
 
-    public func forgetUnconfirmedEffect(_ key: EffectKey) async throws {
-        try await query("forgetUnconfirmedEffect", """
-            DELETE FROM surety_effects
-            WHERE job_id = \(key.jobID.rawValue) AND name = \(key.name) AND key = \(key.key) AND tenant = \(key.tenant.rawValue) AND state = 'started'
-            """) { _ in () }
+    public func forgetUnconfirmedEffect(_ key: EffectKey, lease: Lease, startedAttempt: Int) async throws {
+        try await transaction("forgetUnconfirmedEffect") { connection in
+            guard try await Self.holdsLease(lease, connection, logger: logger) else { throw SuretyError.effectLeaseLost(key) }
+            try await connection.queryIfOpen("""
+                DELETE FROM surety_effects
+                WHERE job_id = \(key.jobID.rawValue) AND name = \(key.name) AND key = \(key.key) AND tenant = \(key.tenant.rawValue)
+                  AND state = 'started' AND attempt = \(startedAttempt)
+                """, logger: logger)
+        }
+    }
+
+    /// Whether the attempt holding `lease` still runs the job; locks the job row in share mode
+    /// until the transaction ends, so no finish or rescue ends the attempt before the ledger
+    /// write that follows commits.
+    static func holdsLease(_ lease: Lease, _ connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        let held = try await connection.queryIfOpen("""
+            SELECT 1 FROM surety_jobs WHERE id = \(lease.jobID.rawValue) AND state = 'running' AND lease_token = \(lease.token) FOR SHARE
+            """, logger: logger).collect { _ in true }
+        return !held.isEmpty
     }
 
     public func effects(of job: JobID) async throws -> [EffectRecord] {

@@ -8,12 +8,8 @@ extension SQLiteStore: EffectLedgerStore {
 
     public func beginEffect(_ key: EffectKey, lease: Lease, attempt: Int, worker: String, now: Date) async throws -> EffectBegin {
         try await write("beginEffect") { db in
+            guard try Self.holdsLease(lease, db) else { return .leaseLost }
             if let existing = try Self.fetchEffect(key, db) { return .existing(existing) }
-            let held = try Bool.fetchOne(
-                db.cachedStatement(sql: "SELECT 1 FROM surety_jobs WHERE id = ? AND state = 'running' AND lease_token = ?"),
-                arguments: [lease.jobID.rawValue, lease.token]
-            ) ?? false
-            guard held else { return .leaseLost }
             try db.cachedStatement(sql: """
                 INSERT INTO surety_effects (tenant, job_id, name, key, state, attempt, worker, started_at)
                 VALUES (?, ?, ?, ?, 'started', ?, ?, ?)
@@ -38,12 +34,23 @@ extension SQLiteStore: EffectLedgerStore {
         }
     }
 
-    public func forgetUnconfirmedEffect(_ key: EffectKey) async throws {
+    public func forgetUnconfirmedEffect(_ key: EffectKey, lease: Lease, startedAttempt: Int) async throws {
         try await write("forgetUnconfirmedEffect") { db in
+            guard try Self.holdsLease(lease, db) else { throw SuretyError.effectLeaseLost(key) }
             try db.cachedStatement(sql: """
-                DELETE FROM surety_effects WHERE job_id = ? AND name = ? AND key = ? AND tenant = ? AND state = 'started'
-                """).execute(arguments: [key.jobID.rawValue, key.name, key.key, key.tenant.rawValue])
+                DELETE FROM surety_effects
+                WHERE job_id = ? AND name = ? AND key = ? AND tenant = ? AND state = 'started' AND attempt = ?
+                """).execute(arguments: [key.jobID.rawValue, key.name, key.key, key.tenant.rawValue, startedAttempt])
         }
+    }
+
+    /// Whether the attempt holding `lease` still runs the job (read inside the write, so no
+    /// finish or rescue can end it before the ledger write that follows commits).
+    static func holdsLease(_ lease: Lease, _ db: Database) throws -> Bool {
+        try Bool.fetchOne(
+            db.cachedStatement(sql: "SELECT 1 FROM surety_jobs WHERE id = ? AND state = 'running' AND lease_token = ?"),
+            arguments: [lease.jobID.rawValue, lease.token]
+        ) ?? false
     }
 
     public func effects(of job: JobID) async throws -> [EffectRecord] {

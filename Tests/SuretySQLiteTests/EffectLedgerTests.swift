@@ -31,8 +31,8 @@ struct EffectLedgerTests {
         #expect(effects[0] == EffectRecord(key: charge, state: .confirmed, result: #"{"receipt":"r-1"}"#, attempt: 1, worker: "w1", startedAt: F.t0, confirmedAt: F.t0.addingTimeInterval(1)))
         #expect(effects[1].state == .confirmed && effects[1].attempt == 0 && effects[1].confirmedAt == F.t0.addingTimeInterval(3))
         #expect(effects[2].state == .started && effects[2].result == nil && effects[2].confirmedAt == nil)
-        try await reopened.forgetUnconfirmedEffect(charge)
-        try await reopened.forgetUnconfirmedEffect(otherTenant)
+        try await reopened.forgetUnconfirmedEffect(charge, lease: job.lease, startedAttempt: 1)
+        try await reopened.forgetUnconfirmedEffect(otherTenant, lease: job.lease, startedAttempt: 1)
         #expect(try await reopened.effects(of: id).map(\.key) == [charge, refund])
     }
 }

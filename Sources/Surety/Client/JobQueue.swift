@@ -152,6 +152,14 @@ public struct JobQueue: Sendable {
         if let partition, partition.isEmpty || partition.count > 256 {
             throw SuretyError(.invalidArgument, "partition key must be 1 to 256 characters")
         }
+        try Self.refuseNUL(in: queue, "queue name")
+        if let uniqueKey { try Self.refuseNUL(in: uniqueKey, "unique key") }
+        if let partition { try Self.refuseNUL(in: partition, "partition key") }
+        for tag in options.tags { try Self.refuseNUL(in: tag, "tag") }
+        for (key, value) in options.correlation {
+            try Self.refuseNUL(in: key, "correlation key")
+            try Self.refuseNUL(in: value, "correlation value '\(key)'")
+        }
         let runAt = options.runAt ?? options.delay.map { now.adding($0) } ?? now
         return NewJob(
             type: type, queue: queue, priority: priority, tenant: tenant, payload: payload,
@@ -160,6 +168,14 @@ public struct JobQueue: Sendable {
             partitionKey: partition,
             traceContext: traceContext
         )
+    }
+
+    /// Refuses a NUL character (U+0000) in a value a store keeps as text: PostgreSQL cannot store
+    /// it, so every store refuses it at enqueue with the same clear error (review item 1).
+    static func refuseNUL(in text: String, _ what: String) throws {
+        if text.utf8.contains(0) {
+            throw SuretyError(.invalidArgument, "\(what) contains a NUL character (U+0000), which a store cannot keep as text; remove it")
+        }
     }
 
     /// A decoding error described by where it failed, never by the values it saw.

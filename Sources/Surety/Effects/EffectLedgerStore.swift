@@ -4,20 +4,32 @@ import Foundation
 /// `confirmed` with its result after, under an ``EffectKey`` that is stable across attempts.
 public protocol EffectLedgerStore: JobStore {
     /// Records that the attempt holding `lease` is about to perform the effect, unless the ledger
-    /// already has a record for the key, which is returned unchanged. Conditional on the lease: a
-    /// worker that lost its lease starts no new effect.
+    /// already has a record for the key, which is returned unchanged. Conditional on the lease,
+    /// checked first: a worker that lost its lease gets ``EffectBegin/leaseLost`` whether or not a
+    /// record exists, so a stale attempt neither starts an effect nor reconciles one.
     func beginEffect(_ key: EffectKey, lease: Lease, attempt: Int, worker: String, now: Date) async throws -> EffectBegin
 
     /// Records the effect's result. Not conditional on the lease: it records a fact about the
     /// outside world, which stays true whoever holds the job now.
     func confirmEffect(_ key: EffectKey, result: String, now: Date) async throws
 
-    /// Forgets a `started` record after a reconcile found the effect did not happen, so the next
-    /// run performs it. Confirmed records are never forgotten.
-    func forgetUnconfirmedEffect(_ key: EffectKey) async throws
+    /// Forgets the `started` record that attempt `startedAttempt` made, after a reconcile (or
+    /// the perform itself, with ``EffectNotPerformed``) found the effect did not happen, so the
+    /// next run performs it. Fenced like every ledger write: only the attempt holding `lease`
+    /// forgets, and only the record it saw (a record another attempt started since stays).
+    /// Confirmed records are never forgotten.
+    /// - Throws: ``SuretyError/Code/leaseLost`` when `lease` is no longer held (nothing forgotten).
+    func forgetUnconfirmedEffect(_ key: EffectKey, lease: Lease, startedAttempt: Int) async throws
 
     /// The job's effects, oldest first.
     func effects(of job: JobID) async throws -> [EffectRecord]
+}
+
+extension SuretyError {
+    /// The refusal of a ledger write whose lease is no longer held.
+    public static func effectLeaseLost(_ key: EffectKey) -> SuretyError {
+        SuretyError(.leaseLost, "the lease of job \(key.jobID) is no longer held; the effect '\(key.name)' record was not changed")
+    }
 }
 
 /// The answer to ``EffectLedgerStore/beginEffect(_:lease:attempt:worker:now:)``.
@@ -67,3 +79,46 @@ public struct LeaseLostBeforeEffect: Error, CustomStringConvertible {
     public var key: EffectKey
     public var description: String { "lease lost before effect '\(key.name)' could start; not performed" }
 }
+
+/// Thrown from an effect's `perform` to say the effect certainly did not happen: the provider
+/// refused the request before acting on it (a 503 or 429 answer, a validation error), or the
+/// request never left (the connection was refused). The ledger then forgets the attempt's
+/// `started` record, so the next attempt performs the effect instead of stopping in doubt, and
+/// the attempt fails with `underlying`, classified as usual (a transient 503 retries, a
+/// ``PermanentFailure`` dead-letters as `permanent_error`).
+///
+/// Only for certain refusals. A timeout, a connection reset after the request was sent, or a 5xx
+/// answer that may come after the provider acted are ambiguous: let them propagate as they are,
+/// and the effect stays in doubt (``InDoubtPolicy``).
+///
+/// ```swift
+/// try await context.effect("charge", key: order.id) { key in
+///     let response = try await payments.charge(order, idempotencyKey: key)
+///     if response.status == 503 { throw EffectNotPerformed(ProviderUnavailable()) }
+///     return response.receipt
+/// }
+/// ```
+///
+/// Without wrapping, a `POSIXError` of a refused or unreachable connection (`ECONNREFUSED`,
+/// `ENETUNREACH`, `EHOSTUNREACH`) counts as not performed too, as does any error conforming to
+/// ``EffectNotPerformedError``.
+public struct EffectNotPerformed: EffectNotPerformedError, CustomStringConvertible {
+    /// The provider's error, which the attempt records and the retry policy classifies.
+    public var underlying: any Error
+    public init(_ underlying: any Error) { self.underlying = underlying }
+    public var description: String { String(describing: underlying) }
+
+    /// The error to fail the attempt with when `error` says the effect surely did not happen;
+    /// `nil` when it may have happened.
+    static func evidence(in error: any Error) -> (any Error)? {
+        if let wrapped = error as? EffectNotPerformed { return wrapped.underlying }
+        if error is any EffectNotPerformedError { return error }
+        if let posix = error as? POSIXError, [.ECONNREFUSED, .ENETUNREACH, .EHOSTUNREACH].contains(posix.code) { return error }
+        return nil
+    }
+}
+
+/// An error type whose every value means "the effect did not happen" (a client library's
+/// "request refused before sending", say): thrown from an effect's `perform`, it has the
+/// meaning of ``EffectNotPerformed`` without wrapping.
+public protocol EffectNotPerformedError: Error {}

@@ -34,17 +34,19 @@ extension JobContext {
         }
         let effectKey = EffectKey(tenant: tenant, jobID: id, name: name, key: key)
         let idempotencyKey = effectKey.idempotencyKey
+        // The caller's key is often a secret field or an address: logged scrubbed, like errors.
+        let loggedKey = redactor.scrub(key, payload: payload)
         switch try await ledger.beginEffect(effectKey, lease: lease, attempt: attempt, worker: worker, now: clock.now()) {
         case .leaseLost:
             throw LeaseLostBeforeEffect(key: effectKey)
         case .started:
             break
         case .existing(let record) where record.state == .confirmed:
-            logger.debug("effect already confirmed; returning its recorded result", metadata: ["effect": "\(name)", "effect_key": "\(key)"])
+            logger.debug("effect already confirmed; returning its recorded result", metadata: ["effect": "\(name)", "effect_key": "\(loggedKey)"])
             return try EffectCoding.decode(Result.self, from: record.result ?? "null", key: effectKey)
         case .existing(let record):
             logger.warning("effect in doubt: started by an earlier attempt and never confirmed", metadata: [
-                "effect": "\(name)", "effect_key": "\(key)", "started_attempt": "\(record.attempt)",
+                "effect": "\(name)", "effect_key": "\(loggedKey)", "started_attempt": "\(record.attempt)",
             ])
             var answer: ReconcileAnswer<Result> = .unknown
             if let reconcile { answer = try await reconcile(idempotencyKey) }
@@ -59,15 +61,34 @@ extension JobContext {
                 if policy == .stopInDoubt { throw EffectInDoubt(key: effectKey, startedInAttempt: record.attempt) }
                 logger.info("effect in doubt; re-running with the same idempotency key", metadata: ["effect": "\(name)"])
             }
-            // Record that this attempt is the one performing it now.
-            try await ledger.forgetUnconfirmedEffect(effectKey)
+            // Record that this attempt is the one performing it now: forget the record seen
+            // (fenced: a stale attempt forgets nothing), then start anew.
+            try await forget(effectKey, startedAttempt: record.attempt, ledger: ledger, lease: lease)
             if case .leaseLost = try await ledger.beginEffect(effectKey, lease: lease, attempt: attempt, worker: worker, now: clock.now()) {
                 throw LeaseLostBeforeEffect(key: effectKey)
             }
         }
-        let result = try await perform(idempotencyKey)
+        let result: Result
+        do {
+            result = try await perform(idempotencyKey)
+        } catch {
+            guard let notPerformed = EffectNotPerformed.evidence(in: error) else { throw error }
+            // Surely not performed: forget this attempt's record, so the next attempt performs
+            // it instead of stopping in doubt, and fail with the provider's own error.
+            try await forget(effectKey, startedAttempt: attempt, ledger: ledger, lease: lease)
+            logger.info("effect not performed (a definite refusal); the next attempt performs it", metadata: ["effect": "\(name)"])
+            throw notPerformed
+        }
         try await ledger.confirmEffect(effectKey, result: try EffectCoding.encode(result, key: effectKey), now: clock.now())
         return result
+    }
+
+    private func forget(_ key: EffectKey, startedAttempt: Int, ledger: any EffectLedgerStore, lease: Lease) async throws {
+        do {
+            try await ledger.forgetUnconfirmedEffect(key, lease: lease, startedAttempt: startedAttempt)
+        } catch let error as SuretyError where error.code == .leaseLost {
+            throw LeaseLostBeforeEffect(key: key)
+        }
     }
 }
 

@@ -50,6 +50,13 @@ public struct SuretyError: Error, Sendable, CustomStringConvertible, CustomDebug
     public var message: String
     /// The error that caused this one, if any. Not included in `description`.
     public var underlying: (any Error & Sendable)?
+    /// `true` when the store is sure the failed call wrote nothing: the server refused the
+    /// statement and rolled its transaction back, or the call was refused before anything was
+    /// sent. A group write that failed so may be retried call by call without writing anything
+    /// twice. `false` (the default) when that is not known: a connection lost after the statement
+    /// was sent may have lost only the commit's confirmation, so the write must not be repeated
+    /// blindly.
+    public var nothingWritten = false
 
     public init(_ code: Code, _ message: String, underlying: (any Error & Sendable)? = nil) {
         self.code = code

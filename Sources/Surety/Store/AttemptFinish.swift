@@ -10,11 +10,20 @@ public struct AttemptError: Sendable, Hashable, Codable {
 
     public static let maximumMessageLength = 2000
 
+    /// NUL characters (U+0000) become U+FFFD: PostgreSQL's `text` cannot hold them, and one such
+    /// message once failed a whole batch of outcomes (review item 1). Other characters are kept
+    /// as they are; text output escapes control characters where it prints them.
     public init(type: String, message: String, errorClass: ErrorClass) {
-        self.type = type
+        self.type = Self.storable(type)
+        let message = Self.storable(message)
         self.message = message.count > Self.maximumMessageLength
             ? String(message.prefix(Self.maximumMessageLength)) + "…" : message
         self.errorClass = errorClass
+    }
+
+    /// `text` with every NUL replaced by U+FFFD.
+    static func storable(_ text: String) -> String {
+        text.utf8.contains(0) ? text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : text
     }
 }
 

@@ -7,9 +7,18 @@ import Synchronization
 /// Each call still gets exactly its own results, in its own order. The group is written with one
 /// `write` of the callers' items one after another, so it behaves as if the calls had run one by
 /// one in arrival order (for enqueues: a unique key taken by an earlier caller in the group is
-/// refused to a later one, as it would be). If that combined write throws, every call of the
-/// group is written again on its own, so one caller's refused or malformed items never fail
-/// another caller.
+/// refused to a later one, as it would be).
+///
+/// If that combined write throws an error that says nothing was written (a ``SuretyError``
+/// refused before writing, such as `invalidArgument` or `uniqueConflict`, or one marked
+/// ``SuretyError/nothingWritten``), every call of the group is written again on its own, so one
+/// caller's refused or malformed items never fail another caller. Any other error (a connection
+/// lost after the statement was sent, whose commit may have happened) goes to every caller of
+/// the group as it is: writing again could insert a job twice (review item 7).
+///
+/// Writes run in a task of their own, which no caller's cancellation reaches: the caller that
+/// leads a group writes the others' items too, and a cancelled job must not fail its neighbours'
+/// writes (review item 6). A caller whose own task is cancelled still waits for its write.
 ///
 /// Stores use it for enqueues (``EnqueueGroupCommit``) and, on PostgreSQL, for effect-ledger
 /// records; a store of your own can too:
@@ -54,7 +63,7 @@ public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
 
     /// Writes `items` through `write`, alone or in a group with concurrent calls; returns the
     /// outputs for this call's items, in order.
-    public func write(_ items: [Item], write: Write) async throws -> [Output] {
+    public func write(_ items: [Item], write: @escaping Write) async throws -> [Output] {
         let leadsAtOnce = state.withLock { state -> Bool in
             guard !state.writing else { return false }
             state.writing = true
@@ -89,7 +98,7 @@ public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
 
     /// Writes `group` (its first request is the caller's, whose result is returned) and resumes
     /// the others with theirs.
-    private func writeGroup(_ group: [Request], _ write: Write) async -> Result<[Output], any Error> {
+    private func writeGroup(_ group: [Request], _ write: @escaping Write) async -> Result<[Output], any Error> {
         guard group.count > 1 else { return await Self.attempt(write, group[0].items) }
         let combined = await Self.attempt(write, group.flatMap(\.items))
         var results: [Result<[Output], any Error>] = []
@@ -99,6 +108,9 @@ public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
                 results.append(.success(Array(all[offset..<(offset + request.items.count)])))
                 offset += request.items.count
             }
+        } else if case .failure(let error) = combined, !Self.wroteNothing(error) {
+            // The commit may have happened: every caller learns that, none is written twice.
+            results = Array(repeating: .failure(error), count: group.count)
         } else {
             // Isolate the failure: each call on its own, in arrival order.
             for request in group { results.append(await Self.attempt(write, request.items)) }
@@ -128,12 +140,23 @@ public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
         leader.resume(returning: .lead(group))
     }
 
-    private static func attempt(_ write: Write, _ items: [Item]) async -> Result<[Output], any Error> {
-        do {
-            return .success(try await write(items))
-        } catch {
-            return .failure(error)
+    /// Runs `write` in a task of its own (not a child, so no caller's cancellation reaches it)
+    /// and waits for it.
+    private static func attempt(_ write: @escaping Write, _ items: [Item]) async -> Result<[Output], any Error> {
+        let task = Task { () async -> Result<[Output], any Error> in
+            do {
+                return .success(try await write(items))
+            } catch {
+                return .failure(error)
+            }
         }
+        return await task.value
+    }
+
+    /// Whether a failed write surely wrote nothing, so its calls may be written again one by one.
+    static func wroteNothing(_ error: any Error) -> Bool {
+        guard let error = error as? SuretyError else { return false }
+        return error.nothingWritten || error.code != .storeUnavailable
     }
 }
 
@@ -147,7 +170,7 @@ extension GroupCommit where Item == NewJob, Output == EnqueuedJob {
     }
 
     /// Enqueues `jobs` through `write`, alone or in a group with concurrent calls.
-    public func enqueue(_ jobs: [NewJob], write: Write) async throws -> [EnqueuedJob] {
+    public func enqueue(_ jobs: [NewJob], write: @escaping Write) async throws -> [EnqueuedJob] {
         try await self.write(jobs, write: write)
     }
 }

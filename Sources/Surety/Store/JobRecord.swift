@@ -128,10 +128,11 @@ public struct OperatorAction: Sendable, Hashable {
     /// time puts them in `scheduled` until then, so a bulk requeue can release jobs gradually.
     public var releaseAt: Date?
 
+    /// NUL characters (U+0000), which PostgreSQL cannot store, become U+FFFD in both.
     /// - Throws: ``SuretyError/Code/invalidArgument`` when `actor` or `reason` is blank.
     public init(actor: String, reason: String, at: Date, releaseAt: Date? = nil) throws {
-        let actor = actor.trimmingCharacters(in: .whitespacesAndNewlines)
-        let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        let actor = AttemptError.storable(actor).trimmingCharacters(in: .whitespacesAndNewlines)
+        let reason = AttemptError.storable(reason).trimmingCharacters(in: .whitespacesAndNewlines)
         guard !actor.isEmpty else { throw SuretyError(.invalidArgument, "an operator action needs a non-empty actor (--by)") }
         guard !reason.isEmpty else { throw SuretyError(.invalidArgument, "an operator action needs a non-empty reason (--reason)") }
         self.actor = actor

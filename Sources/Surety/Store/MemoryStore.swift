@@ -210,8 +210,8 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
 
     public func beginEffect(_ key: EffectKey, lease: Lease, attempt: Int, worker: String, now: Date) async throws -> EffectBegin {
         state.withLock { state in
-            if let existing = state.effects[key] { return .existing(existing) }
             guard let job = state.jobs[lease.jobID], JobLifecycle.holdsLease(job, currentToken: state.tokens[job.id], lease: lease) else { return .leaseLost }
+            if let existing = state.effects[key] { return .existing(existing) }
             state.effects[key] = EffectRecord(key: key, state: .started, result: nil, attempt: attempt, worker: worker, startedAt: now, confirmedAt: nil)
             state.effectOrder.append(key)
             return .started
@@ -233,9 +233,12 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
         }
     }
 
-    public func forgetUnconfirmedEffect(_ key: EffectKey) async throws {
-        state.withLock { state in
-            guard state.effects[key]?.state == .started else { return }
+    public func forgetUnconfirmedEffect(_ key: EffectKey, lease: Lease, startedAttempt: Int) async throws {
+        try state.withLock { state in
+            guard let job = state.jobs[lease.jobID], JobLifecycle.holdsLease(job, currentToken: state.tokens[job.id], lease: lease) else {
+                throw SuretyError.effectLeaseLost(key)
+            }
+            guard let record = state.effects[key], record.state == .started, record.attempt == startedAttempt else { return }
             state.effects[key] = nil
             state.effectOrder.removeAll { $0 == key }
         }

@@ -9,6 +9,9 @@ final class AttemptControl: Sendable {
     enum Stop: Sendable {
         case timedOut
         case leaseLost
+        /// Heartbeats failed until the lease was about to expire: stopped before another worker
+        /// can be given the job, released without using an attempt.
+        case leaseNotRenewed
         case shutdown
         /// An operator (or the application) cancelled the running job; the note says who and why.
         case requested(String)
@@ -24,15 +27,17 @@ final class AttemptControl: Sendable {
     private let state = Mutex(State())
 
     /// Asks the attempt to stop; the first reason wins, and one that comes after the body ended
-    /// is ignored.
-    func stop(_ reason: Stop) {
-        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
-            guard !state.ended, state.stop == nil else { return nil }
+    /// is ignored. Returns whether this call stopped it.
+    @discardableResult
+    func stop(_ reason: Stop) -> Bool {
+        let (stopped, waiter) = state.withLock { state -> (Bool, CheckedContinuation<Bool, Never>?) in
+            guard !state.ended, state.stop == nil else { return (false, nil) }
             state.stop = reason
             defer { state.waiter = nil }
-            return state.waiter
+            return (true, state.waiter)
         }
         waiter?.resume(returning: true)
+        return stopped
     }
 
     /// The body ended (returned `nil` or threw `error`).

@@ -33,6 +33,11 @@ public final class Worker: Service, Sendable {
         var control: AttemptControl
         /// When the attempt times out; set when it starts.
         var deadline: Date?
+        /// Until when the lease is surely held, on this worker's clock: the time the claim or the
+        /// last successful heartbeat was *sent*, plus the lease duration (the store computed the
+        /// lease's end later than that, so it ends no earlier). Past this minus the margin the
+        /// attempt is stopped (``AttemptControl/Stop/leaseNotRenewed``).
+        var leaseSurelyHeldUntil: Date
         var finishing = false
     }
 
@@ -92,9 +97,14 @@ public final class Worker: Service, Sendable {
         logger.info("worker started", metadata: [
             "queues": "\(configuration.queues.joined(separator: ","))", "concurrency": "\(configuration.concurrency)",
         ])
+        // The outcome writer is a task of its own, not a child: cancelling the worker's task
+        // (a ServiceGroup does when a sibling service fails) must not reach it, because the
+        // outcomes of the jobs the cancellation stops still have to be written, and a store such
+        // as PostgreSQL refuses every call from a cancelled task. The worker awaits it before
+        // returning, so it never outlives `run()`.
+        let writer = Task(executorPreference: control) { await completer.run() }
         await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { outer in
-                outer.addTask(executorPreference: control) { await completer.run() }
+            await withTaskCancellationHandler {
                 await withTaskGroup(of: Void.self) { aux in
                     aux.addTask { await self.heartbeatLoop() }
                     aux.addTask { await self.timeoutLoop() }
@@ -109,8 +119,13 @@ public final class Worker: Service, Sendable {
                     await withTaskExecutorPreference(control) { await self.claimLoop(completer, tracer: tracer) }
                     aux.cancelAll()
                 }
-                completer.close()
+            } onCancel: {
+                // A cancelled worker shuts down at once: every running attempt is released
+                // without using an attempt, as at the end of a grace period.
+                self.stopForCancellation()
             }
+            completer.close()
+            await writer.value
         } onGracefulShutdown: {
             self.beginDrain()
         }
@@ -127,6 +142,23 @@ public final class Worker: Service, Sendable {
         configuration.onEvent?(.draining)
         logger.info("worker draining", metadata: ["running": "\(runningCount)"])
         wake.signal()
+    }
+
+    /// The worker's task was cancelled: stop claiming and stop every running attempt as a
+    /// shutdown (recorded `interrupted`, no attempt used), not as a failure of the job.
+    private func stopForCancellation() {
+        draining.withLock { $0 = true }
+        stopAllRunning(.shutdown)
+        wake.signal()
+    }
+
+    /// Stops every running attempt for `reason`; returns how many there were.
+    @discardableResult
+    private func stopAllRunning(_ reason: AttemptControl.Stop) -> Int {
+        running.withLock { running -> Int in
+            for job in running.jobs.values { job.control.stop(reason) }
+            return running.jobs.count
+        }
     }
 
     private var isDraining: Bool { draining.withLock { $0 } }
@@ -211,7 +243,7 @@ public final class Worker: Service, Sendable {
                         // The same job again (its lease was lost and it was claimed anew) while the
                         // older attempt is still being recorded: the new attempt takes the entry.
                         if running.jobs[job.id]?.finishing == true { running.finishing -= 1 }
-                        running.jobs[job.id] = Running(lease: job.lease, control: control)
+                        running.jobs[job.id] = Running(lease: job.lease, control: control, leaseSurelyHeldUntil: now.adding(configuration.leaseDuration))
                     }
                     jobs.addTask(executorPreference: globalConcurrentExecutor) { await self.execute(job, control: control, completer: completer, tracer: tracer) }
                 }
@@ -219,6 +251,9 @@ public final class Worker: Service, Sendable {
                     await wake.wait(until: now.adding(configuration.pollInterval), clock: clock)
                 }
             }
+            // From here on, outcomes the store keeps refusing are given up after a few tries
+            // instead of holding the shutdown for ever (their leases expire; nothing is lost).
+            completer.beginShutdown()
             await drain()
         }
     }
@@ -227,12 +262,14 @@ public final class Worker: Service, Sendable {
         guard runningCount > 0 else { return }
         let deadline = clock.now().adding(configuration.shutdownGracePeriod)
         while runningCount > 0 {
-            let remaining = deadline.timeIntervalSince(clock.now())
-            if remaining <= 0 {
-                let cancelled = running.withLock { running -> Int in
-                    for job in running.jobs.values { job.control.stop(.shutdown) }
-                    return running.jobs.count
-                }
+            if Task.isCancelled {
+                // Every running attempt was stopped when the cancellation arrived; the task group
+                // waits for them to end (a wait here would return at once, in a busy loop).
+                stopAllRunning(.shutdown)
+                return
+            }
+            if clock.now() >= deadline {
+                let cancelled = stopAllRunning(.shutdown)
                 logger.warning("grace period over; cancelling running jobs and releasing them", metadata: ["jobs": "\(cancelled)"])
                 return
             }
@@ -257,7 +294,8 @@ public final class Worker: Service, Sendable {
             id: job.id, type: job.type, queue: job.queue, attempt: job.attempt, maxAttempts: job.maxAttempts,
             tenant: job.tenant, tags: job.tags, correlation: job.correlation, enqueuedAt: job.enqueuedAt,
             jobLogger: jobLogger, clock: clock, queueClient: queueClient, dependencies: dependencies,
-            worker: configuration.workerID, lease: job.lease, startedAt: startedAt, completionState: completionState
+            worker: configuration.workerID, lease: job.lease, startedAt: startedAt, completionState: completionState,
+            redactor: entry?.redactor ?? Redactor(secretFields: []), payload: job.payload
         )
 
         // One child task runs the body; this task waits for it to end or for a reason to stop it
@@ -267,7 +305,10 @@ public final class Worker: Service, Sendable {
             group.addTask { control.bodyEnded(await self.runBody(job, entry: entry, context: context, span: span)) }
             if await control.waitForEndOrStop() { group.cancelAll() }
         }
-        let (bodyError, trigger) = control.result
+        var (bodyError, trigger) = control.result
+        // A body that failed because the worker's own task was cancelled was stopped by a
+        // shutdown, not by a fault of the job (ServiceGroup cancels its services when one fails).
+        if trigger == nil, bodyError != nil, Task.isCancelled { trigger = .shutdown }
 
         if let completedAt = await completionState.resolvedCompletion() {
             // The job completed itself inside the application's transaction (fenced on the same
@@ -345,6 +386,13 @@ public final class Worker: Service, Sendable {
         case .leaseLost:
             let error = AttemptError(type: "LeaseLost", message: "the job's lease was lost while it ran", errorClass: .transient)
             return (.lost, .failed(.transient, undecodablePayload: false), error)
+        case .leaseNotRenewed:
+            let error = AttemptError(
+                type: "LeaseNotRenewed",
+                message: "the store did not answer heartbeats, so the lease could not be renewed; the attempt was stopped before the lease could expire and released without using an attempt",
+                errorClass: .transient
+            )
+            return (.interrupted, .interrupted, error)
         case .requested(let note):
             return (.cancelled, .cancelled, AttemptError(type: "Cancelled", message: note, errorClass: .permanent))
         default:
@@ -399,10 +447,13 @@ public final class Worker: Service, Sendable {
         let interval = configuration.effectiveHeartbeatInterval
         while !Task.isCancelled {
             do { try await clock.sleep(for: interval) } catch { return }
-            let leases = running.withLock { $0.jobs.values.filter { !$0.finishing }.map(\.lease) }
+            // Attempts whose outcome is being written too: a slow or retried outcome write must
+            // not let the lease of a job whose body already ended expire (it would run again).
+            let leases = running.withLock { $0.jobs.values.map(\.lease) }
             guard !leases.isEmpty else { continue }
             do {
-                let until = clock.now().adding(configuration.leaseDuration)
+                let sentAt = clock.now()
+                let until = sentAt.adding(configuration.leaseDuration)
                 let lost: [Lease]
                 if let cancellable = store as? any RunningJobCancellation {
                     let report = try await cancellable.heartbeatReportingCancellations(leases, until: until)
@@ -411,6 +462,7 @@ public final class Worker: Service, Sendable {
                 } else {
                     lost = try await store.heartbeat(leases, until: until)
                 }
+                renewed(leases, except: lost, until: until)
                 for lease in lost {
                     let stillRunning = running.withLock { running -> Bool in
                         guard let job = running.jobs[lease.jobID], job.lease == lease, !job.finishing else { return false }
@@ -427,6 +479,22 @@ public final class Worker: Service, Sendable {
             }
         }
     }
+
+    /// Records that the leases a heartbeat renewed are held until `until` at least.
+    private func renewed(_ leases: [Lease], except lost: [Lease], until: Date) {
+        let lost = Set(lost)
+        running.withLock { running in
+            for lease in leases where !lost.contains(lease) {
+                guard var job = running.jobs[lease.jobID], job.lease == lease else { continue }
+                job.leaseSurelyHeldUntil = until
+                running.jobs[lease.jobID] = job
+            }
+        }
+    }
+
+    /// How long before a lease that could not be renewed can expire the attempt is stopped: a
+    /// sixth of the lease (5 s of the default 30 s), time for the stop and its outcome write.
+    private var leaseMargin: Duration { configuration.leaseDuration / 6 }
 
     /// Cancels the tasks of running jobs an operator asked to stop (cooperatively: the job sees
     /// task cancellation; its attempt is recorded `cancelled` when it ends by throwing).
@@ -451,30 +519,54 @@ public final class Worker: Service, Sendable {
     private func armTimeout(_ id: JobID, deadline: Date) {
         // Both under the `running` lock, like the loop's computation of its next deadline, so a
         // deadline is never missed between that computation and the loop's sleep.
+        let margin = leaseMargin
         let earlier = running.withLock { running -> Bool in
-            running.jobs[id]?.deadline = deadline
-            return armedDeadline.withLock { armed in armed.map { deadline < $0 } ?? true }
+            guard var job = running.jobs[id] else { return false }
+            job.deadline = deadline
+            running.jobs[id] = job
+            let first = min(deadline, job.leaseSurelyHeldUntil.adding(.zero - margin))
+            return armedDeadline.withLock { armed in armed.map { first < $0 } ?? true }
         }
         if earlier { timeoutWake.signal() }
     }
 
-    /// One loop enforces every running attempt's timeout: it sleeps until the earliest deadline
-    /// (instead of a timer per job), stops the attempts whose deadline passed, and sleeps again.
+    /// One loop enforces every running attempt's timeout and lease: it sleeps until the earliest
+    /// deadline (instead of a timer per job), stops the attempts whose deadline passed, and
+    /// sleeps again. An attempt whose lease was not renewed in time (heartbeats failing: a
+    /// partition, a store outage) is stopped a margin before the lease can expire, so it does
+    /// not run on while the rescuer hands the job to another worker.
     private func timeoutLoop() async {
+        let margin = leaseMargin
+        var stoppedForLease: [JobID] = []
         while !Task.isCancelled {
             let now = clock.now()
+            stoppedForLease.removeAll()
             let next = running.withLock { running -> Date? in
                 var earliest: Date?
                 for job in running.jobs.values where !job.finishing {
-                    guard let deadline = job.deadline else { continue }
-                    if deadline <= now {
-                        job.control.stop(.timedOut)
-                    } else if earliest.map({ deadline < $0 }) ?? true {
+                    let leaseDeadline = job.leaseSurelyHeldUntil.adding(.zero - margin)
+                    if leaseDeadline <= now {
+                        if job.control.stop(.leaseNotRenewed) { stoppedForLease.append(job.lease.jobID) }
+                        continue
+                    }
+                    var deadline = leaseDeadline
+                    if let timeout = job.deadline {
+                        if timeout <= now {
+                            job.control.stop(.timedOut)
+                            continue
+                        }
+                        deadline = min(deadline, timeout)
+                    }
+                    if earliest.map({ deadline < $0 }) ?? true {
                         earliest = deadline
                     }
                 }
                 armedDeadline.withLock { $0 = earliest }
                 return earliest
+            }
+            for id in stoppedForLease {
+                logger.warning("lease not renewed in time (heartbeats failing); stopping the job before its lease can expire", metadata: ["job_id": "\(id)"])
+                configuration.onEvent?(.leaseLost(id))
             }
             if let next {
                 await timeoutWake.wait(until: next, clock: clock)

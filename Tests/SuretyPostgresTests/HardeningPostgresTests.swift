@@ -1,0 +1,85 @@
+import Foundation
+import Surety
+@testable import SuretyPostgres
+import SuretyTesting
+import Synchronization
+import Testing
+
+/// PostgreSQL cannot store U+0000 in `text` or `jsonb` (issue 16, review item 1).
+@Suite("PostgreSQL hardening (review item 1)", .enabled(if: TestServer.enabled, "set SURETY_TEST_POSTGRES_URL (scripts/postgres.sh start DIR prints one)"))
+struct HardeningPostgresTests {
+    final class Runs: Sendable {
+        let counts = Mutex<[JobID: Int]>([:])
+        func ran(_ id: JobID) { counts.withLock { $0[id, default: 0] += 1 } }
+    }
+
+    struct OkJob: Job {
+        static let name = "test.pg-ok"
+        var n: Int
+        func run(_ context: JobContext) async throws { try context.dependency(Runs.self).ran(context.id) }
+    }
+
+    struct NulErrorJob: Job {
+        static let name = "test.pg-nul-error"
+        var recipient: String
+        func run(_ context: JobContext) async throws {
+            try context.dependency(Runs.self).ran(context.id)
+            throw PermanentFailure("bad recipient \(recipient)")
+        }
+    }
+
+    @Test("an error message with a NUL character is recorded; the worker keeps recording the other outcomes", .timeLimit(.minutes(1)))
+    func nulInErrorMessage() async throws {
+        try await TestServer.withFreshStore { store in
+            let registry = JobRegistry([OkJob.self, NulErrorJob.self])
+            let queue = JobQueue(store: store, registry: registry)
+            let poison = try await queue.enqueue(NulErrorJob(recipient: "a\u{0}b@example.com"), tenant: .system).id
+            var ids: [JobID] = []
+            for n in 0..<40 { ids.append(try await queue.enqueue(OkJob(n: n), tenant: .system).id) }
+            let runs = Runs()
+            var dependencies = JobDependencies()
+            dependencies.register(runs)
+            let worker = Worker(store: store, registry: registry, configuration: WorkerConfiguration(
+                concurrency: 8, pollInterval: .milliseconds(20), rescueInterval: nil, workerID: "pg-nul"
+            ), dependencies: dependencies, logger: LogCapture().logger(level: .warning))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await worker.run() }
+                try await eventually("every outcome recorded", timeout: .seconds(30)) {
+                    let counts = try await store.counts()
+                    return counts.filter { $0.state == .completed }.reduce(0) { $0 + $1.count } == 40
+                        && counts.filter { $0.state == .dead }.reduce(0) { $0 + $1.count } == 1
+                }
+                worker.beginDrain()
+                try await group.waitForAll()
+            }
+            let dead = try #require(try await store.job(poison))
+            #expect(dead.state == .dead && dead.deadReason == .permanentError)
+            #expect(dead.lastError?.message.contains("bad recipient a") == true)
+            for id in ids { #expect(runs.counts.withLock { $0[id] } == 1, "job \(id) ran once") }
+        }
+    }
+
+    @Test("a NUL character in a tag, correlation value, queue or unique key is refused at enqueue with a clear error")
+    func nulRefusedAtEnqueue() async throws {
+        try await TestServer.withFreshStore { store in
+            let registry = JobRegistry([OkJob.self])
+            let queue = JobQueue(store: store, registry: registry)
+            let hostile: [EnqueueOptions] = [
+                EnqueueOptions(tags: ["a\u{0}b"]),
+                EnqueueOptions(correlation: ["order": "1\u{0}2"]),
+                EnqueueOptions(queue: "q\u{0}"),
+                EnqueueOptions(uniqueKey: "k\u{0}"),
+            ]
+            for options in hostile {
+                do {
+                    _ = try await queue.enqueue(OkJob(n: 1), tenant: .system, options: options)
+                    Issue.record("enqueue with a NUL character succeeded: \(options)")
+                } catch let error as SuretyError {
+                    #expect(error.code == .invalidArgument, "got \(error)")
+                }
+            }
+            // The store still works.
+            _ = try await queue.enqueue(OkJob(n: 2), tenant: .system)
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+@testable import Surety
+import SuretyTesting
+import Synchronization
+import Testing
+
+/// Effects whose `perform` failed for sure are not in doubt (issue 16, review items 10, 17, 20).
+@Suite("Effect ledger: definite failures and redaction (review items 10, 17, 20)")
+struct HardeningEffectTests {
+    let acme = try! TenantID("acme")
+
+    /// Sends through the fake provider; a 502 is wrapped as "not performed" when `wrapsDefiniteFailures`.
+    struct CarefulEmailJob: Job {
+        static let name = "test.careful-email"
+        static let options = JobOptions(maxAttempts: 5, backoff: .constant(.seconds(10)))
+        static let secretFields: Set<String> = ["to"]
+        var to: String
+        var wrapsDefiniteFailures: Bool
+        func run(_ context: JobContext) async throws {
+            let provider = try context.dependency(FakeEmailProvider.self)
+            _ = try await context.effect("send", key: to) { key in
+                do {
+                    return Receipt(messageID: try provider.send(to: to, idempotencyKey: key))
+                } catch let refused as ProviderDown where wrapsDefiniteFailures {
+                    throw EffectNotPerformed(refused)
+                }
+            }
+        }
+    }
+
+    /// Connects to a provider that refuses the connection (nothing was sent).
+    struct RefusedConnectionJob: Job {
+        static let name = "test.refused-connection"
+        static let options = JobOptions(maxAttempts: 5, backoff: .constant(.seconds(10)))
+        func run(_ context: JobContext) async throws {
+            let counter = try context.dependency(Counter.self)
+            _ = try await context.effect("charge") { _ in
+                if counter.increment("connects") == 1 { throw POSIXError(.ECONNREFUSED) }
+                return Receipt(messageID: "ok")
+            }
+        }
+    }
+
+    func worker(_ h: Harness, _ provider: FakeEmailProvider) -> Worker {
+        var dependencies = JobDependencies()
+        dependencies.register(provider)
+        dependencies.register(h.counter)
+        return Worker(store: h.store, registry: h.registry, configuration: WorkerConfiguration(workerID: "w1", onEvent: h.events.record), dependencies: dependencies, clock: h.clock, logger: h.logs.logger())
+    }
+
+    @Test("a perform that says it did not happen (a 502) leaves no started record; the next attempt sends once")
+    func notPerformedIsForgotten() async throws {
+        let h = Harness(extraTypes: [CarefulEmailJob.self])
+        let provider = FakeEmailProvider()
+        provider.inject([.badGatewayBeforeAccepting])
+        let id = try await h.queue.enqueue(CarefulEmailJob(to: "a@b.example", wrapsDefiniteFailures: true), tenant: acme).id
+        try await h.running([worker(h, provider)]) {
+            try await h.events.first { $0.finished(id, attempt: 1) != nil }
+            try await h.advance(by: .seconds(10)) { $0.finished(id, attempt: 2) != nil }
+        }
+        let record = try #require(try await h.store.job(id))
+        #expect(record.state == .completed, "attempt 2 must not stop in doubt: \(String(describing: record.deadReason))")
+        #expect(provider.emailsDelivered == 1)
+        let first = try #require(try await h.store.attempts(of: id).first)
+        #expect(first.error?.type == "ProviderDown", "the attempt records the provider's error, not the wrapper")
+    }
+
+    @Test("a refused connection is known not to have performed the effect, without any wrapping")
+    func refusedConnectionIsNotInDoubt() async throws {
+        let h = Harness(extraTypes: [RefusedConnectionJob.self])
+        let id = try await h.queue.enqueue(RefusedConnectionJob(), tenant: acme).id
+        try await h.running([worker(h, FakeEmailProvider())]) {
+            try await h.events.first { $0.finished(id, attempt: 1) != nil }
+            try await h.advance(by: .seconds(10)) { $0.finished(id, attempt: 2) != nil }
+        }
+        #expect(try await h.store.job(id)?.state == .completed)
+    }
+
+    @Test("an ambiguous failure (the response was lost) is still in doubt under the default policy")
+    func ambiguousStaysInDoubt() async throws {
+        let h = Harness(extraTypes: [CarefulEmailJob.self])
+        let provider = FakeEmailProvider()
+        provider.inject([.loseResponseAfterAccepting])
+        let id = try await h.queue.enqueue(CarefulEmailJob(to: "a@b.example", wrapsDefiniteFailures: true), tenant: acme).id
+        try await h.running([worker(h, provider)]) {
+            try await h.events.first { $0.finished(id, attempt: 1) != nil }
+            try await h.advance(by: .seconds(10)) { $0.finished(id, attempt: 2) != nil }
+        }
+        let record = try #require(try await h.store.job(id))
+        #expect(record.state == .dead && record.deadReason == .inDoubt)
+    }
+
+    @Test("the caller's effect key is not logged verbatim (it may be a secret or an address)")
+    func effectKeyRedactedInLogs() async throws {
+        let h = Harness(extraTypes: [CarefulEmailJob.self])
+        let provider = FakeEmailProvider()
+        provider.inject([.loseResponseAfterAccepting])
+        let id = try await h.queue.enqueue(CarefulEmailJob(to: "secret-person@b.example", wrapsDefiniteFailures: false), tenant: acme).id
+        try await h.running([worker(h, provider)]) {
+            try await h.events.first { $0.finished(id, attempt: 1) != nil }
+            try await h.advance(by: .seconds(10)) { $0.finished(id, attempt: 2) != nil }
+        }
+        let leaked = h.logs.entries.filter { entry in
+            entry.line.contains("secret-person@b.example")
+        }
+        #expect(leaked.isEmpty, "logged the effect key verbatim: \(leaked.map(\.message))")
+    }
+}
