@@ -49,6 +49,24 @@ extension PostgresConnection {
         return rows
     }
 
+    /// `queryIfOpen` of a statement that writes in its own implicit transaction, decoding each
+    /// row with `decode`, and returning only once the commit is confirmed (the commit barrier,
+    /// as in ``executeIfOpen(_:logger:file:line:)``).
+    func queryIfOpenConfirmed<Row>(
+        _ query: PostgresQuery, logger: Logger, file: String = #fileID, line: Int = #line,
+        decode: (PostgresRandomAccessRow, inout JSONColumns.DecodingCache) throws -> Row
+    ) async throws -> [Row] {
+        var json = JSONColumns.DecodingCache()
+        let rows = try await queryIfOpen(query, logger: logger, file: file, line: line).collect { row in try decode(row, &json) }
+        guard !isClosed else { throw Self.closedBeforeCommitConfirmed }
+        do {
+            for try await _ in try await self.execute(CommitBarrier(), logger: logger, file: file, line: line) {}
+        } catch {
+            throw Self.closedBeforeCommitConfirmed
+        }
+        return rows
+    }
+
     static let closedBeforeCommitConfirmed = SuretyError(
         .storeUnavailable,
         "the connection to the PostgreSQL server was closed before the statement's commit was confirmed (the server went away or restarted); retry"

@@ -25,9 +25,11 @@ extension PostgresStore {
                 queue: queues[0], limit: request.limit
             ))
         } else {
-            claimed = try await self.query("claim", Self.claimQuery(queues: queues, limit: request.limit, request: request)) { rows in
-                var json = JSONColumns.DecodingCache()
-                return try await rows.collect { row in try Self.decodeClaimed(row, json: &json) }
+            // Confirmed committed before any job runs, like the one-queue claim (review item 8).
+            claimed = try await pooled("claim") { connection in
+                try await connection.queryIfOpenConfirmed(Self.claimQuery(queues: queues, limit: request.limit, request: request), logger: logger) { row, json in
+                    try Self.decodeClaimed(row, json: &json)
+                }
             }
         }
         // RETURNING does not promise an order.

@@ -136,26 +136,32 @@ extension PostgresStore: FlowControlStore {
 
     // MARK: Claim
 
-    /// A claim that involves at least one queue with claim limits: those queues first, each in
-    /// one transaction under its advisory lock, then the others by the fast statement with what
-    /// is left of the claim's limit.
+    /// A claim that involves at least one queue with claim limits, in one transaction: the
+    /// limited queues' advisory locks are taken first, in name order (two claimers of
+    /// overlapping queue lists cannot deadlock), then the limited queues are claimed in the
+    /// request's order, then the others by the fast statement with what is left of the limit.
+    /// One transaction, so a step that fails undoes the whole claim: no job is left `running`
+    /// under a lease nobody holds (review item 8), and the explicit COMMIT is confirmed before
+    /// any job runs.
     func claimWithLimits(queues: [String], limits: [String: QueueLimits], request: ClaimRequest) async throws -> [ClaimedJob] {
-        var claimed: [ClaimedJob] = []
-        for queue in queues {
-            guard let queueLimits = limits[queue], queueLimits.limitsClaims, claimed.count < request.limit else { continue }
-            let limit = request.limit - claimed.count
-            claimed += try await transaction("claim") { connection in
-                try await lockQueue(queue, connection)
-                return try await claimLimited(connection, queue: queue, limits: queueLimits, limit: limit, request: request)
-            }
-        }
+        let limited = queues.filter { limits[$0]?.limitsClaims == true }
         let free = queues.filter { limits[$0]?.limitsClaims != true }
-        if !free.isEmpty, claimed.count < request.limit {
-            let query = Self.claimQuery(queues: free, limit: request.limit - claimed.count, request: request)
-            claimed += try await self.query("claim", query) { rows in
-                var json = JSONColumns.DecodingCache()
-                return try await rows.collect { row in try Self.decodeClaimed(row, json: &json) }
+        let claimed = try await transaction("claim") { connection -> [ClaimedJob] in
+            for queue in limited.sorted() { try await lockQueue(queue, connection) }
+            var claimed: [ClaimedJob] = []
+            for queue in limited where claimed.count < request.limit {
+                guard let queueLimits = limits[queue] else { continue }
+                claimed += try await claimLimited(connection, queue: queue, limits: queueLimits, limit: request.limit - claimed.count, request: request)
+                try faults.reach(.claimBetweenQueues)
             }
+            if !free.isEmpty, claimed.count < request.limit {
+                let query = Self.claimQuery(queues: free, limit: request.limit - claimed.count, request: request)
+                claimed += try await connection.queryIfOpen(query, logger: logger).collect { row in
+                    var json = JSONColumns.DecodingCache()
+                    return try Self.decodeClaimed(row, json: &json)
+                }
+            }
+            return claimed
         }
         return claimed.sorted { ($0.priority, $0.runAt, $0.id) < ($1.priority, $1.runAt, $1.id) }
     }

@@ -38,6 +38,8 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
     let listenState = Mutex(ListenState())
     /// Set once a connection was established: later calls skip the reachability probe.
     private let reachable = Mutex(false)
+    /// Faults tests inject into multi-step writes (disarmed: nothing happens).
+    let faults = StoreFaults()
     /// Opens once ``run()`` has started the pool, so no call reaches the client before it runs.
     let poolStarted = StartGate()
     /// Opened by the first wake-up subscriber: a process that only enqueues (a web app) never

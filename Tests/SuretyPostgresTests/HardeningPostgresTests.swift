@@ -5,8 +5,9 @@ import SuretyTesting
 import Synchronization
 import Testing
 
-/// PostgreSQL cannot store U+0000 in `text` or `jsonb` (issue 16, review item 1).
-@Suite("PostgreSQL hardening (review item 1)", .enabled(if: TestServer.enabled, "set SURETY_TEST_POSTGRES_URL (scripts/postgres.sh start DIR prints one)"))
+/// PostgreSQL cannot store U+0000 in `text` or `jsonb` (issue 16, review item 1); a claim over
+/// several queues is all or nothing (review item 8).
+@Suite("PostgreSQL hardening (review items 1, 8)", .enabled(if: TestServer.enabled, "set SURETY_TEST_POSTGRES_URL (scripts/postgres.sh start DIR prints one)"))
 struct HardeningPostgresTests {
     final class Runs: Sendable {
         let counts = Mutex<[JobID: Int]>([:])
@@ -80,6 +81,28 @@ struct HardeningPostgresTests {
             }
             // The store still works.
             _ = try await queue.enqueue(OkJob(n: 2), tenant: .system)
+        }
+    }
+
+    @Test("a flow-controlled claim over several queues whose later step fails claims nothing")
+    func claimWithLimitsIsAtomic() async throws {
+        try await TestServer.withFreshStore { store in
+            try await store.setQueueLimits(try QueueLimits(queue: "first", concurrency: 5))
+            try await store.setQueueLimits(try QueueLimits(queue: "second", concurrency: 5))
+            let registry = JobRegistry([OkJob.self])
+            let queue = JobQueue(store: store, registry: registry)
+            for name in ["first", "second", "free"] {
+                for n in 0..<3 { _ = try await queue.enqueue(OkJob(n: n), tenant: .system, options: EnqueueOptions(queue: name)) }
+            }
+            let now = Date()
+            let request = ClaimRequest(queues: ["first", "second", "free"], limit: 20, worker: "w1", now: now, leaseUntil: now.addingTimeInterval(30))
+            store.faults.arm(.claimBetweenQueues)
+            await #expect(throws: SuretyError.self) { try await store.claim(request) }
+            store.faults.disarm(.claimBetweenQueues)
+            let running = try await store.counts().filter { $0.state == .running }.reduce(0) { $0 + $1.count }
+            #expect(running == 0, "a failed claim left \(running) jobs running under a lease nobody holds")
+            let claimed = try await store.claim(request)
+            #expect(Set(claimed.map(\.queue)) == ["first", "second", "free"] && claimed.count == 9)
         }
     }
 }
