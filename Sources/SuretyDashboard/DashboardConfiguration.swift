@@ -49,15 +49,17 @@ public struct DashboardConfiguration: Sendable {
 }
 
 /// A secret that opens the dashboard: sent as `Authorization: Bearer TOKEN`, as the password of
-/// basic credentials (`Authorization: Basic` with any user name, which is recorded as the actor),
-/// or typed into the sign-in page.
+/// basic credentials (`Authorization: Basic` with any user name, which is recorded as the actor
+/// next to the credential's ``name``), or typed into the sign-in page.
 public struct DashboardCredential: Sendable, Hashable {
     /// The secret. At least 8 characters.
     public var token: String
     /// When set, this credential sees and acts on this tenant's jobs only. Default: `nil` (all).
     public var tenant: TenantID?
-    /// The name recorded in the audit trail when no user name is given. Default: `"dashboard"`,
-    /// or `"tenant:NAME"` for a tenant credential.
+    /// The credential's name, recorded in the audit trail with every action taken with it:
+    /// `token 'NAME'`, or `USER via token 'NAME'` when a user name was given (a basic user name or
+    /// the sign-in page's name, which are not verified). Default: `"dashboard"`, or
+    /// `"tenant:NAME"` for a tenant credential.
     public var name: String
 
     /// - Throws: ``DashboardError`` with code `invalid_configuration` for a token shorter than 8

@@ -53,7 +53,10 @@ struct Handlers: Sendable {
                secure: dashboard.configuration.secureCookies, httpOnly: true, sameSite: .strict)
     }
 
-    static func status(for error: any Error) -> (HTTPResponse.Status, String, String) {
+    /// The status, code and message for an error. A store's own messages can name file paths,
+    /// hosts, users and databases, so a tenant-restricted principal gets a generic message instead
+    /// (the full detail is logged); everyone else, and every ``DashboardError``, gets the message.
+    static func status(for error: any Error, principal: Principal?) -> (HTTPResponse.Status, String, String) {
         if let error = error as? DashboardError {
             let status: HTTPResponse.Status = switch error.code {
             case .unauthorized: .unauthorized
@@ -71,9 +74,21 @@ struct Handlers: Sendable {
             case .storeUnavailable: .serviceUnavailable
             default: .internalServerError
             }
-            return (status, error.code.rawValue, error.message)
+            let message = principal?.tenant == nil ? error.message
+                : "the store could not complete the request (\(error.code.rawValue)); an administrator can find the detail in the server log"
+            return (status, error.code.rawValue, message)
         }
         return (.internalServerError, "internal", "the request failed; see the server log")
+    }
+
+    /// Logs a failed request: an error for a server failure, a notice for any other store error
+    /// (whose detail a tenant credential was not shown).
+    func log(_ error: any Error, status: HTTPResponse.Status, what: String) {
+        if status.code >= 500 {
+            dashboard.logger.error("\(what)", metadata: ["error": "\(error)"])
+        } else if error is SuretyError {
+            dashboard.logger.notice("\(what)", metadata: ["error": "\(error)"])
+        }
     }
 
     // MARK: Pages
@@ -107,8 +122,8 @@ struct Handlers: Sendable {
             chrome["nav"] = navigation(on: result.nav)
             return html(.ok, dashboard.renderer.render(result.page, result.context, chrome: chrome), cookies: cookies)
         } catch {
-            let (status, code, message) = Self.status(for: error)
-            if status == .internalServerError { dashboard.logger.error("dashboard page failed", metadata: ["error": "\(error)"]) }
+            let (status, code, message) = Self.status(for: error, principal: principal)
+            log(error, status: status, what: "dashboard page failed")
             var chrome = chrome
             chrome["pageTitle"] = "Error"
             chrome["nav"] = navigation(on: "")
@@ -123,9 +138,9 @@ struct Handlers: Sendable {
             "readOnly": !principal.mayAct, "signedIn": principal.method == "session",
         ]
         if let tenant = principal.tenant { chrome["tenant"] = tenant.rawValue }
-        let query = FormData(encoded: request.uri.query ?? "")
-        if let flash = query.value("done") { chrome["flash"] = flash }
-        if let flash = query.value("failed") { chrome["flashError"] = flash }
+        let flash = Flash.messages(FormData(encoded: request.uri.query ?? ""))
+        if let done = flash.done { chrome["flash"] = done }
+        if let failed = flash.failed { chrome["flashError"] = failed }
         return chrome
     }
 
@@ -188,7 +203,7 @@ struct Handlers: Sendable {
             "groups": groups.enumerated().map { index, group -> [String: Any] in
                 [
                     "index": index, "type": group.type, "errorType": group.errorType, "errorMessage": group.errorMessage,
-                    "deadReason": group.deadReason, "count": group.jobs.count, "latest": Format.time(group.latest),
+                    "deadReason": group.deadReason, "canForce": group.deadReason == DeadReason.undecodablePayload.rawValue, "count": group.jobs.count, "latest": Format.time(group.latest),
                     "jobs": group.jobs.prefix(shown).map(presenter.row), "more": max(group.jobs.count - shown, 0),
                     "allIDs": group.jobs.map { String($0.id.rawValue) },
                 ]
@@ -266,18 +281,17 @@ struct Handlers: Sendable {
         }
         let ids = form.all("id").compactMap { Int64($0) }.map { JobID($0) }
         let back = form.first("return") == "job" && ids.count == 1 ? presenter.jobHref(ids[0]) : "\(base)/dead-letters"
+        let force = form.first("force").map { ["1", "on", "true"].contains($0) } ?? false
         do {
-            let result = try await data.perform(action, ids: ids, reason: form.value("reason") ?? "", principal: principal, now: now)
-            let verb = action == .requeue ? "Requeued" : "Discarded"
-            var message = "\(verb) \(result.changed.count) job\(result.changed.count == 1 ? "" : "s")"
-            if !result.skipped.isEmpty {
-                message += "; skipped \(result.skipped.count) (" + result.skipped.prefix(3).map { "\($0.id): \($0.reason)" }.joined(separator: ", ") + ")"
-            }
-            dashboard.logger.info("dashboard action", metadata: ["action": "\(action.rawValue)", "actor": "\(principal.actor)", "changed": "\(result.changed.count)"])
-            return redirect("\(back)?done=\(percent(message))")
+            let result = try await data.perform(action, ids: ids, reason: form.value("reason") ?? "", principal: principal, now: now, force: force)
+            dashboard.logger.info("dashboard action", metadata: ["action": "\(action.rawValue)", "actor": "\(principal.actor)", "changed": "\(result.changed.count)",
+                                                                 "skipped": "\(result.skipped.count)", "force": "\(force)"])
+            let needForce = result.skipped.filter { $0.reason == DashboardData.undecodableSkipReason }.count
+            return redirect("\(back)?" + Flash.query(action == .requeue ? .requeued : .discarded, changed: result.changed.count,
+                                                      skipped: result.skipped.count, needForce: needForce))
         } catch {
-            let (_, _, message) = Self.status(for: error)
-            return redirect("\(back)?failed=\(percent(message))")
+            dashboard.logger.notice("dashboard action refused", metadata: ["action": "\(action.rawValue)", "actor": "\(principal.actor)", "error": "\(error)"])
+            return redirect("\(back)?" + Flash.query(Flash.Failure(error)))
         }
     }
 
@@ -294,10 +308,10 @@ struct Handlers: Sendable {
         do {
             _ = try await data.setSchedulePaused(name, paused: paused, reason: form.value("reason") ?? "", principal: principal, now: now)
             dashboard.logger.info("dashboard schedule action", metadata: ["action": "\(paused ? "pause" : "resume")", "actor": "\(principal.actor)", "schedule": "\(name)"])
-            return redirect("\(back)?done=\(percent("\(paused ? "Paused" : "Resumed") schedule \(name)"))")
+            return redirect("\(back)?" + Flash.query(paused ? .paused : .resumed))
         } catch {
-            let (_, _, message) = Self.status(for: error)
-            return redirect("\(back)?failed=\(percent(message))")
+            dashboard.logger.notice("dashboard schedule action refused", metadata: ["action": "\(paused ? "pause" : "resume")", "actor": "\(principal.actor)", "error": "\(error)"])
+            return redirect("\(back)?" + Flash.query(Flash.Failure(error)))
         }
     }
 
@@ -312,13 +326,22 @@ struct Handlers: Sendable {
         return html(status, dashboard.renderer.render(.login, context, chrome: chrome))
     }
 
-    /// Only local paths under the dashboard are followed after sign-in (no open redirect).
+    /// Only local paths under the dashboard are followed after sign-in (no open redirect): `next`
+    /// must start with the base path and `/`, not with `//` (before or after the base), and be made
+    /// of ``safeNextCharacters`` only — no whitespace or control character (browsers drop TAB and
+    /// newlines from URLs, so `/<TAB>/evil.example` would become `//evil.example`), no backslash,
+    /// no `#`. Anything else goes to the overview.
     func safeNext(_ next: String) -> String {
         let fallback = base + "/"
-        guard next.hasPrefix(base + "/") || next == base, !next.hasPrefix("//"), !next.contains("\\"),
-              !next.contains("://") else { return fallback }
+        guard next.hasPrefix(base + "/"), !next.hasPrefix("//"),
+              !next.dropFirst(base.count).hasPrefix("//"),
+              next.unicodeScalars.allSatisfy(Self.safeNextCharacters.contains) else { return fallback }
         return next
     }
+
+    /// The characters a sign-in `next` may contain: ASCII letters and digits and the URL path and
+    /// query characters `/ - . _ ~ ? = & % + , : ; @ ! $ ( ) *` (percent escapes stay escaped).
+    static let safeNextCharacters = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/-._~?=&%+,:;@!$()*")
 
     func login(_ request: Request) async -> Response {
         var request = request
@@ -329,9 +352,7 @@ struct Handlers: Sendable {
             dashboard.logger.notice("dashboard sign-in refused")
             return loginPage(request, error: "That token is not valid.", status: .unauthorized)
         }
-        let credential = dashboard.configuration.credentials[index]
-        let actor = form.value("name").map(Authenticator.cleanActor) ?? credential.name
-        let session = auth.sessions.open(credentialIndex: index, actor: actor, now: now)
+        let session = auth.sessions.open(credentialIndex: index, claimedName: form.value("name").map(Authenticator.cleanActor) ?? "", now: now)
         let lifetime = Int(dashboard.configuration.sessionLifetime)
         return redirect(safeNext(form.first("next") ?? ""), cookies: [
             cookie(Authenticator.sessionCookie, session, maxAge: lifetime),
@@ -370,8 +391,8 @@ struct Handlers: Sendable {
                 return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
             }
         } catch {
-            let (status, code, message) = Self.status(for: error)
-            if status == .internalServerError { dashboard.logger.error("dashboard API failed", metadata: ["error": "\(error)"]) }
+            let (status, code, message) = Self.status(for: error, principal: principal)
+            log(error, status: status, what: "dashboard API failed")
             return Self.json(status, ["error": ["code": code, "message": message]])
         }
     }
@@ -475,8 +496,9 @@ struct Handlers: Sendable {
                 return JobID(id)
             }
             let dryRun = (object["dry_run"] as? Bool) ?? false
+            let force = (object["force"] as? Bool) ?? false
             let reason = (object["reason"] as? String) ?? ""
-            let result = try await data.perform(action, ids: ids, reason: reason, principal: principal, now: now, dryRun: dryRun)
+            let result = try await data.perform(action, ids: ids, reason: reason, principal: principal, now: now, dryRun: dryRun, force: force)
             return .object(presenter.json(result, action: action.rawValue, dryRun: dryRun))
         }
     }

@@ -86,6 +86,37 @@ struct SecretTests {
         #expect(stored.payload.contains(Self.planted))
     }
 
+    @Test("a unique key computed from a secret field is scrubbed in jobs show and jobs list, text and --json (review 2026-12 item 17)")
+    func uniqueKeyIsScrubbed() async throws {
+        let dir = try TempDir()
+        let url = dir.storeURL()
+        let store = try await openStore(dir)
+        let now = Date()
+        // demo.email's `secret` field feeds the key, as a job keyed by a reset token would.
+        let known = try await store.enqueue([NewJob(type: "demo.email", queue: "email", priority: 2, tenant: TenantID(unchecked: "acme"),
+                                                    payload: #"{"to": "a@b.example", "subject": "reset", "secret": "\#(Self.planted)"}"#,
+                                                    runAt: now, enqueuedAt: now, maxAttempts: 3, uniqueKey: "reset:\(Self.planted)")])[0].id
+        // A type this build does not know: its secret fields are unknown, so the key is masked whole.
+        let unknown = try await store.enqueue([NewJob(type: "billing.charge", queue: "default", priority: 2, tenant: TenantID(unchecked: "acme"),
+                                                      payload: #"{"card_token": "\#(Self.planted)"}"#, runAt: now, enqueuedAt: now,
+                                                      maxAttempts: 3, uniqueKey: "charge:\(Self.planted)")])[0].id
+        var outputs: [String: String] = [:]
+        for arguments in [["jobs", "show", "\(known)"], ["jobs", "show", "\(known)", "--json"], ["jobs", "show", "\(unknown)"],
+                          ["jobs", "show", "\(unknown)", "--json"], ["jobs", "list"], ["jobs", "list", "--json"]] {
+            let result = try await CLI.run(arguments + ["--store", url], in: dir)
+            #expect(result.status == 0, "\(arguments): \(result)")
+            #expect(!(result.stdout + result.stderr).contains(Self.planted), "the secret leaked in `\(arguments.joined(separator: " "))`:\n\(result.stdout)")
+            outputs[arguments.joined(separator: " ")] = result.stdout
+        }
+        #expect(outputs["jobs show \(known)"]?.contains("Unique key:     reset:[REDACTED] (while_active)") == true, "\(outputs)")
+        let json = try #require(outputs["jobs show \(known) --json"])
+        let job = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])["job"] as? [String: Any]
+        #expect(job?["unique_key"] as? String == "reset:[REDACTED]")
+        let other = try #require(outputs["jobs show \(unknown) --json"])
+        let otherJob = try #require(try JSONSerialization.jsonObject(with: Data(other.utf8)) as? [String: Any])["job"] as? [String: Any]
+        #expect(otherJob?["unique_key"] as? String == "[REDACTED: unknown job type]")
+    }
+
     @Test("a job of a type this build does not know has its payload masked whole")
     func unknownTypeIsMasked() async throws {
         let dir = try TempDir()

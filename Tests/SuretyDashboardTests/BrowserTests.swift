@@ -89,7 +89,7 @@ struct BrowserTests {
                 #expect(try await browser.text(try await browser.find("#flash")).contains("Requeued 1 job"))
                 #expect(try await browser.text(try await browser.find("#audit")).contains("provider key rotated; retrying"))
                 #expect(try await fixture.store.job(fixture.scriptJob)?.state == .available)
-                #expect(try await fixture.store.audit(of: fixture.scriptJob).first?.actor == "browser-test")
+                #expect(try await fixture.store.audit(of: fixture.scriptJob).first?.actor == "browser-test via token 'dashboard'")
                 try await browser.open("\(base)/dead-letters")
                 #expect(try await browser.findAll("tr.dead-row[data-id='\(fixture.scriptJob.rawValue)']").isEmpty)
                 #expect(try await browser.text(try await browser.find("#recent-audit")).contains("browser-test"))

@@ -70,10 +70,12 @@ struct FailureSummary {
     var firstFailureAt: Date? { attempts.first { $0.error != nil }?.endedAt }
     var lastFailureAt: Date? { attempts.last { $0.error != nil }?.endedAt }
 
+    /// The summary as text; every stored value is one field (``TerminalText/field(_:)``).
     func text(views: Views) -> String {
+        let f = TerminalText.field
         var lines = ["What it was trying to do:"]
-        lines.append("  \(job.type) for tenant \(job.tenant), queue \(job.queue), enqueued \(Formatting.timestamp(job.enqueuedAt))")
-        lines.append("  payload      \(views.redactedPayload(job))")
+        lines.append("  \(f(job.type)) for tenant \(f(job.tenant.rawValue)), queue \(f(job.queue)), enqueued \(Formatting.timestamp(job.enqueuedAt))")
+        lines.append("  payload      \(f(views.redactedPayload(job)))")
         lines.append("  correlation  \(Formatting.pairs(job.correlation))")
         lines.append("Why it failed:")
         var verdict = "  \(job.state.rawValue)"
@@ -84,10 +86,10 @@ struct FailureSummary {
         lines.append(verdict)
         let groups = errorGroups
         if groups.isEmpty, let error = job.lastError {
-            lines.append("  \(error.type) (\(error.errorClass.rawValue)): \(error.message)")
+            lines.append("  \(f(error.type)) (\(error.errorClass.rawValue)): \(f(error.message))")
         }
         for group in groups {
-            lines.append("  \(group.count)× \(group.error) (\(group.errorClass)): \(group.lastMessage)")
+            lines.append("  \(group.count)× \(f(group.error)) (\(group.errorClass)): \(f(group.lastMessage))")
         }
         return lines.joined(separator: "\n")
     }

@@ -43,6 +43,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("read-only"), help: "Refuse every action (requeue, discard). Without a token, allowed only on a loopback address.")
     var readOnly = false
 
+    @Flag(name: .customLong("secure-cookies"), help: "Mark the sign-in cookies Secure, so browsers send them over HTTPS only. Set it when the dashboard is reached through HTTPS (a TLS-terminating proxy).")
+    var secureCookies = false
+
     @Option(name: .long, help: "Run a worker for the demo job types in this process with this many jobs at once; 0 runs none.")
     var workers: Int = 0
 
@@ -80,6 +83,12 @@ struct ServeCommand: AsyncParsableCommand {
         return result
     }
 
+    /// The dashboard's configuration from the command's flags.
+    func dashboardConfiguration(credentials: [DashboardCredential]) -> DashboardConfiguration {
+        DashboardConfiguration(credentials: credentials, readOnly: readOnly,
+                               allowAnonymousReadOnly: credentials.isEmpty && readOnly, secureCookies: secureCookies, title: title)
+    }
+
     /// One registry per process: swift-metrics can be bootstrapped once.
     static let metricsRegistry: PrometheusCollectorRegistry = PrometheusExposition.bootstrap()
 
@@ -102,9 +111,7 @@ struct ServeCommand: AsyncParsableCommand {
         let registry = Self.metricsRegistry
         let (store, url) = (opened.store, opened.url)
         let dashboard = Dashboard(
-            store: store, registry: DemoJobs.registry,
-            configuration: DashboardConfiguration(credentials: credentials, readOnly: readOnly,
-                                                  allowAnonymousReadOnly: credentials.isEmpty && readOnly, title: title),
+            store: store, registry: DemoJobs.registry, configuration: dashboardConfiguration(credentials: credentials),
             metrics: registry, logger: logger
         )
         do { try dashboard.validate() } catch let error as DashboardError {

@@ -46,7 +46,8 @@ struct TopCommand: AsyncParsableCommand {
             let activity = try await Activity.load(store, window: windowSeconds, now: now)
             let text = Self.render(store: url.description, now: now, counts: counts, activity: activity)
             if inPlace {
-                Console.write("\u{1B}[H\u{1B}[2J" + text + "\n")
+                Console.control("\u{1B}[H\u{1B}[2J")
+                Console.write(text + "\n")
             } else {
                 Console.write((frame > 0 ? "\n" : "") + text + "\n")
             }

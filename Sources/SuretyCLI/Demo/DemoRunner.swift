@@ -175,7 +175,9 @@ enum DemoRunner {
             let finished = done == total
             if now >= deadline { timedOut = !finished }
             if live {
-                Console.write("\r" + line + "\u{1B}[K" + (finished || timedOut ? "\n" : ""))
+                Console.control("\r")
+                Console.write(line)
+                Console.control("\u{1B}[K" + (finished || timedOut ? "\n" : ""))
             } else if finished || timedOut || now - lastPrinted >= .seconds(2) {
                 Console.line(line)
                 lastPrinted = now

@@ -30,8 +30,10 @@ enum Formatting {
         return String(flat.prefix(max(0, width - 1))) + "…"
     }
 
-    /// Rows aligned in columns, with a header line. The last column is not padded.
+    /// Rows aligned in columns, with a header line. The last column is not padded. Every cell is
+    /// one field: control characters, newlines included, are escaped (``TerminalText/field(_:)``).
     static func table(_ header: [String], _ rows: [[String]], indent: String = "") -> String {
+        let rows = rows.map { $0.map(TerminalText.field) }
         let columns = header.count
         var widths = header.map(\.count)
         for row in rows {
@@ -53,9 +55,9 @@ enum Formatting {
         return ([render(header)] + rows.map(render)).joined(separator: "\n")
     }
 
-    /// `key=value, key=value`, sorted by key.
+    /// `key=value, key=value`, sorted by key, control characters escaped.
     static func pairs(_ dictionary: [String: String]) -> String {
-        dictionary.isEmpty ? "-" : dictionary.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+        dictionary.isEmpty ? "-" : TerminalText.field(dictionary.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))
     }
 
     /// A count with its noun, singular or plural.

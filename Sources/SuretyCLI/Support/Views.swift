@@ -2,8 +2,10 @@ import Foundation
 import Surety
 
 /// How jobs, attempts and audit rows look in `--json` output and in text. The payload is always
-/// redacted through the registry (wholly masked for types this build does not know), and error
-/// messages are the recorded ones, which the worker already scrubbed of secret values.
+/// redacted through the registry (wholly masked for types this build does not know), the unique
+/// key scrubbed the same way (``uniqueKey(_:)``), and error messages are the recorded ones, which
+/// the worker already scrubbed of secret values. In text every stored value is one field, its
+/// control characters escaped (``TerminalText/field(_:)``).
 struct Views {
     let registry: JobRegistry
 
@@ -29,7 +31,7 @@ struct Views {
             "finished_at": .date(job.finishedAt),
             "last_error": json(job.lastError),
             "dead_reason": .string(job.deadReason?.rawValue),
-            "unique_key": .string(job.uniqueKey),
+            "unique_key": .string(uniqueKey(job)),
             "unique_scope": .string(job.uniqueScope.rawValue),
             "tags": .array(job.tags.map(JSONValue.string)),
             "correlation": .object(job.correlation.mapValues(JSONValue.string)),
@@ -91,6 +93,20 @@ struct Views {
         registry.redactedPayload(job.payload, type: job.type)
     }
 
+    /// The unique key with the payload's secret values scrubbed (keys are often built from the
+    /// job's fields, secret ones included), wholly masked for a type this build does not know.
+    func uniqueKey(_ job: JobRecord) -> String? {
+        guard let key = job.uniqueKey else { return nil }
+        guard let redactor = registry.redactor(for: job.type) else { return Self.unknownTypeMask }
+        return redactor.scrub(key, payload: job.payload)
+    }
+
+    /// What replaces a value that cannot be scrubbed because the job's type is unknown here.
+    static let unknownTypeMask = "[REDACTED: unknown job type]"
+
+    /// Shorthand for ``TerminalText/field(_:)``.
+    private func f(_ text: String) -> String { TerminalText.field(text) }
+
     func listTable(_ jobs: [JobRecord]) -> String {
         let rows = jobs.map { job -> [String] in
             let detail: String
@@ -117,25 +133,25 @@ struct Views {
 
     func detailText(_ job: JobRecord, attempts: [AttemptRecord], audit: [AuditRecord]) -> String {
         var lines: [String] = []
-        lines.append("Job \(job.id) · \(job.type) · tenant \(job.tenant) · queue \(job.queue) · priority \(job.priority)")
+        lines.append("Job \(job.id) · \(f(job.type)) · tenant \(f(job.tenant.rawValue)) · queue \(f(job.queue)) · priority \(job.priority)")
         var state = "State:          \(job.state.rawValue)"
         if let reason = job.deadReason { state += " (\(reason.rawValue))" }
         if let finished = job.finishedAt { state += " since \(Formatting.timestamp(finished))" }
         if job.state == .running, let by = job.attemptedBy {
-            state += " on \(by), lease until \(Formatting.timestamp(job.leaseUntil))"
+            state += " on \(f(by)), lease until \(Formatting.timestamp(job.leaseUntil))"
         }
         if JobState.claimable.contains(job.state) { state += ", runs at \(Formatting.timestamp(job.runAt))" }
         lines.append(state)
-        lines.append("Payload:        \(redactedPayload(job))")
+        lines.append("Payload:        \(f(redactedPayload(job)))")
         lines.append("Correlation:    \(Formatting.pairs(job.correlation))")
-        lines.append("Tags:           \(job.tags.isEmpty ? "-" : job.tags.joined(separator: ", "))")
-        if let key = job.uniqueKey { lines.append("Unique key:     \(key) (\(job.uniqueScope.rawValue))") }
+        lines.append("Tags:           \(job.tags.isEmpty ? "-" : f(job.tags.joined(separator: ", ")))")
+        if let key = uniqueKey(job) { lines.append("Unique key:     \(f(key)) (\(job.uniqueScope.rawValue))") }
         lines.append("Enqueued:       \(Formatting.timestamp(job.enqueuedAt))")
         lines.append("Attempts:       \(job.attempt) of \(job.maxAttempts)")
         if let error = job.lastError {
-            lines.append("Last error:     \(error.type) (\(error.errorClass.rawValue)): \(error.message)")
+            lines.append("Last error:     \(f(error.type)) (\(error.errorClass.rawValue)): \(f(error.message))")
         }
-        if let note = job.note { lines.append("Note:           \(note)") }
+        if let note = job.note { lines.append("Note:           \(f(note))") }
         lines.append("")
         lines.append("Attempt history:")
         if attempts.isEmpty {

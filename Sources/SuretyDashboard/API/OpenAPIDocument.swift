@@ -66,7 +66,7 @@ enum OpenAPIDocument {
             "last_slot": {"type": ["string", "null"]}, "last_job_id": {"type": ["integer", "null"]},
             "next_runs": {"type": "array", "items": {"type": "string", "format": "date-time"}, "description": "The next three fire times (none while paused)."}}},
           "ScheduleActionRequest": {"type": "object", "required": ["name", "reason"], "properties": {"name": {"type": "string"}, "reason": {"type": "string", "minLength": 1}}},
-          "ActionRequest": {"type": "object", "required": ["ids", "reason"], "properties": {"ids": {"type": "array", "items": {"type": "integer"}}, "reason": {"type": "string", "minLength": 1}, "dry_run": {"type": "boolean", "default": false}}},
+          "ActionRequest": {"type": "object", "required": ["ids", "reason"], "properties": {"ids": {"type": "array", "items": {"type": "integer"}}, "reason": {"type": "string", "minLength": 1}, "dry_run": {"type": "boolean", "default": false}, "force": {"type": "boolean", "default": false, "description": "requeue: also take dead jobs whose dead reason is undecodable_payload (skipped otherwise)"}}},
           "ActionResult": {"type": "object", "properties": {"action": {"type": "string"}, "dry_run": {"type": "boolean"}, "changed": {"type": "array", "items": {"type": "integer"}},
             "skipped": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "integer"}, "reason": {"type": "string"}}}}}}
         },

@@ -21,10 +21,21 @@ struct Authenticator: Sendable {
         return found
     }
 
-    func principal(credentialIndex index: Int, actor: String?, method: String) -> Principal {
+    /// The principal for a credential and the name its holder claims (the basic user name or the
+    /// sign-in page's name field, if any). The claim is not verified, so the actor recorded in the
+    /// audit trail always names the credential too (see ``auditActor(claimed:credential:)``).
+    func principal(credentialIndex index: Int, claimed: String?, method: String) -> Principal {
         let credential = configuration.credentials[index]
-        let name = actor.map(Self.cleanActor).flatMap { $0.isEmpty ? nil : $0 } ?? credential.name
-        return Principal(actor: name, tenant: credential.tenant, mayAct: !configuration.readOnly, method: method)
+        return Principal(actor: Self.auditActor(claimed: claimed, credential: credential.name), tenant: credential.tenant,
+                         mayAct: !configuration.readOnly, method: method)
+    }
+
+    /// The actor recorded for an operator action: `NAME via token 'CREDENTIAL'` when a name was
+    /// claimed, else `token 'CREDENTIAL'`. A claimed name loses its quotes (``cleanActor(_:)``), so
+    /// the one quoted credential name is always the credential actually used.
+    static func auditActor(claimed: String?, credential: String) -> String {
+        let name = claimed.map(cleanActor) ?? ""
+        return name.isEmpty ? "token '\(credential)'" : "\(name) via token '\(credential)'"
     }
 
     /// The principal, or `nil` when the request carries no valid credentials (and anonymous
@@ -36,19 +47,19 @@ struct Authenticator: Sendable {
             let scheme = parts[0].lowercased()
             let value = String(parts[1]).trimmingCharacters(in: .whitespaces)
             if scheme == "bearer" {
-                return credentialIndex(token: value).map { principal(credentialIndex: $0, actor: nil, method: "bearer") }
+                return credentialIndex(token: value).map { principal(credentialIndex: $0, claimed: nil, method: "bearer") }
             }
             if scheme == "basic", let data = Data(base64Encoded: value), let text = String(data: data, encoding: .utf8),
                let colon = text.firstIndex(of: ":") {
                 let user = String(text[..<colon])
                 let password = String(text[text.index(after: colon)...])
-                return credentialIndex(token: password).map { principal(credentialIndex: $0, actor: user, method: "basic") }
+                return credentialIndex(token: password).map { principal(credentialIndex: $0, claimed: user, method: "basic") }
             }
             return nil
         }
         if let id = request.cookies[Self.sessionCookie]?.value, let session = sessions.session(id, now: now),
            session.credentialIndex < configuration.credentials.count {
-            return principal(credentialIndex: session.credentialIndex, actor: session.actor, method: "session")
+            return principal(credentialIndex: session.credentialIndex, claimed: session.claimedName, method: "session")
         }
         if configuration.allowAnonymousReadOnly && configuration.readOnly {
             return Principal(actor: "anonymous", tenant: nil, mayAct: false, method: "anonymous")
@@ -89,7 +100,11 @@ struct Authenticator: Sendable {
         return difference == 0
     }
 
+    /// A claimed name as recorded: at most 100 characters, trimmed, without control characters
+    /// and without `'` (which quotes the credential's name in ``auditActor(claimed:credential:)``).
     static func cleanActor(_ text: String) -> String {
-        String(text.trimmingCharacters(in: .whitespacesAndNewlines).filter { !$0.isNewline }.prefix(100))
+        var kept = String.UnicodeScalarView()
+        kept.append(contentsOf: text.unicodeScalars.filter { !CharacterSet.controlCharacters.contains($0) && $0 != "'" })
+        return String(String(kept).trimmingCharacters(in: .whitespacesAndNewlines).prefix(100))
     }
 }

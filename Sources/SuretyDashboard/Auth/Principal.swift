@@ -2,7 +2,8 @@ import Surety
 
 /// Who is making a request, once authenticated.
 public struct Principal: Sendable, Hashable {
-    /// The name recorded as the actor of operator actions.
+    /// The actor recorded for operator actions: `NAME via token 'CREDENTIAL'` when a user name was
+    /// claimed, `token 'CREDENTIAL'` when not, `anonymous` for anonymous read-only access.
     public var actor: String
     /// When set, the principal sees and acts on this tenant's jobs only.
     public var tenant: TenantID?

@@ -6,7 +6,8 @@ import Synchronization
 final class SessionStore: Sendable {
     struct Session: Sendable {
         var credentialIndex: Int
-        var actor: String
+        /// The name given on the sign-in page; empty when none was.
+        var claimedName: String
         var expires: Date
     }
 
@@ -15,11 +16,11 @@ final class SessionStore: Sendable {
 
     init(lifetime: TimeInterval) { self.lifetime = lifetime }
 
-    func open(credentialIndex: Int, actor: String, now: Date) -> String {
+    func open(credentialIndex: Int, claimedName: String, now: Date) -> String {
         let id = RandomToken.make()
         sessions.withLock { all in
             all = all.filter { $0.value.expires > now }
-            all[id] = Session(credentialIndex: credentialIndex, actor: actor, expires: now.addingTimeInterval(lifetime))
+            all[id] = Session(credentialIndex: credentialIndex, claimedName: claimedName, expires: now.addingTimeInterval(lifetime))
         }
         return id
     }

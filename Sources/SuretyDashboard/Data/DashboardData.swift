@@ -229,7 +229,8 @@ struct DashboardData: Sendable {
         var groups: [String: DeadGroup] = [:]
         for job in dead {
             let errorType = job.lastError?.type ?? "-"
-            let firstLine = String((job.lastError?.message ?? "").split(separator: "\n", omittingEmptySubsequences: false).first ?? "").prefix(200)
+            let message = job.lastError.map { scrubbed($0.message, of: job) } ?? ""
+            let firstLine = String(message.split(separator: "\n", omittingEmptySubsequences: false).first ?? "").prefix(200)
             let reason = job.deadReason?.rawValue ?? "-"
             let key = [job.type, errorType, String(firstLine), reason].joined(separator: "\u{1F}")
             var group = groups[key] ?? DeadGroup(key: key, type: job.type, errorType: errorType, errorMessage: String(firstLine),
@@ -263,8 +264,11 @@ struct DashboardData: Sendable {
     }
 
     /// Requeues or discards the jobs the principal may see; the others are reported as skipped
-    /// ("not found"), exactly like ids that do not exist.
-    func perform(_ action: Action, ids: [JobID], reason: String, principal: Principal, now: Date, dryRun: Bool = false) async throws -> BulkResult {
+    /// ("not found"), exactly like ids that do not exist. Like `surety dlq requeue`, a dead job
+    /// whose dead reason is `undecodable_payload` is requeued only with `force` (its payload will
+    /// not decode next time either); without it the job is skipped with ``undecodableSkipReason``.
+    func perform(_ action: Action, ids: [JobID], reason: String, principal: Principal, now: Date, dryRun: Bool = false,
+                 force: Bool = false) async throws -> BulkResult {
         guard principal.mayAct else { throw DashboardError(.forbidden, "this dashboard is read-only") }
         let operatorAction: OperatorAction
         do { operatorAction = try OperatorAction(actor: principal.actor, reason: reason, at: now) } catch {
@@ -278,6 +282,10 @@ struct DashboardData: Sendable {
         for id in Array(Set(ids)).sorted() {
             guard let job = try await store.job(id), principal.maySee(job.tenant) else {
                 skipped.append(.init(id: id, reason: "not found"))
+                continue
+            }
+            if action == .requeue, job.state == .dead, job.deadReason == .undecodablePayload, !force {
+                skipped.append(.init(id: id, reason: Self.undecodableSkipReason))
                 continue
             }
             if dryRun, !allowed.contains(job.state) {
@@ -297,10 +305,26 @@ struct DashboardData: Sendable {
         return result
     }
 
+    /// Why a requeue without force skipped an `undecodable_payload` job.
+    static let undecodableSkipReason = "dead reason is undecodable_payload: its payload will not decode next time either; fix the job type, or requeue with force"
+
     // MARK: Redaction
 
     /// The payload with the type's secret fields masked (wholly masked for unknown types).
     func redactedPayload(_ job: JobRecord) -> String { registry.redactedPayload(job.payload, type: job.type) }
+
+    /// The unique key with any secret value of the payload scrubbed (a key is often built from
+    /// the job's fields, secret ones included), or wholly masked for a type this build does not
+    /// know, since its secret fields are unknown. `nil` when the job has no key.
+    func redactedUniqueKey(_ job: JobRecord) -> String? {
+        guard let key = job.uniqueKey else { return nil }
+        guard let redactor = registry.redactor(for: job.type) else { return DashboardData.unknownTypeMask }
+        return redactor.scrub(key, payload: job.payload)
+    }
+
+    /// What replaces text that cannot be scrubbed because the job's type is unknown here (the
+    /// same words as an unknown type's masked payload).
+    static let unknownTypeMask = "[REDACTED: unknown job type]"
 
     /// An error message with any secret value of the payload scrubbed (messages are recorded
     /// scrubbed already; this guards against older rows and custom stores).

@@ -3,7 +3,7 @@ import Surety
 
 /// Turns store records into page contexts (display strings only; the templates escape them) and
 /// into JSON objects for the API (the same fields `surety jobs show --json` prints). Payloads
-/// are always redacted and error messages scrubbed.
+/// are always redacted, and error messages and unique keys scrubbed.
 struct Presenter: Sendable {
     let data: DashboardData
     let base: String
@@ -41,7 +41,7 @@ struct Presenter: Sendable {
         context["priority"] = job.priority
         context["deadReason"] = job.deadReason?.rawValue ?? "-"
         context["enqueuedAt"] = Format.time(job.enqueuedAt)
-        context["uniqueKey"] = job.uniqueKey.map { "\($0) (\(job.uniqueScope.rawValue))" } ?? "-"
+        context["uniqueKey"] = data.redactedUniqueKey(job).map { "\($0) (\(job.uniqueScope.rawValue))" } ?? "-"
         context["tags"] = job.tags.isEmpty ? "-" : job.tags.joined(separator: ", ")
         context["correlation"] = job.correlation.isEmpty ? "-" : job.correlation.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
         context["lastError"] = job.lastError.map { errorText($0, of: job) } ?? "-"
@@ -49,6 +49,7 @@ struct Presenter: Sendable {
         context["payload"] = prettyJSON(data.redactedPayload(job))
         context["canAct"] = principal.mayAct && (job.state == .dead || job.state == .cancelled)
         context["canDiscard"] = job.state == .dead
+        context["canForce"] = job.state == .dead && job.deadReason == .undecodablePayload
         context["attempts"] = detail.attempts.map { attempt -> [String: Any] in
             [
                 "attempt": attempt.attempt, "worker": attempt.worker, "startedAt": Format.time(attempt.startedAt),
@@ -88,7 +89,7 @@ struct Presenter: Sendable {
             "attempted_at": nullable(Format.iso(job.attemptedAt)), "attempted_by": nullable(job.attemptedBy),
             "lease_until": nullable(Format.iso(job.leaseUntil)), "finished_at": nullable(Format.iso(job.finishedAt)),
             "last_error": json(job.lastError, of: job), "dead_reason": nullable(job.deadReason?.rawValue),
-            "unique_key": nullable(job.uniqueKey), "unique_scope": job.uniqueScope.rawValue, "tags": job.tags,
+            "unique_key": nullable(data.redactedUniqueKey(job)), "unique_scope": job.uniqueScope.rawValue, "tags": job.tags,
             "correlation": job.correlation, "note": nullable(job.note), "url": jobHref(job.id),
         ]
     }

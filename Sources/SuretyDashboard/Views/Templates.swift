@@ -110,6 +110,7 @@ enum Templates {
     <form method="post" action="{{base}}/dead-letters/requeue" class="actions" id="requeue-form">
     <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="id" value="{{id}}"><input type="hidden" name="return" value="job">
     <input type="text" name="reason" id="requeue-reason" placeholder="Reason (required, recorded)" required>
+    {{#canForce}}<label title="Its payload did not decode; it will not decode next time either unless the job type was fixed"><input type="checkbox" name="force" value="1" id="requeue-force"> force (payload did not decode)</label>{{/canForce}}
     <button class="primary" type="submit" id="requeue-submit">Requeue</button>
     {{#canDiscard}}<button class="danger" type="submit" formaction="{{base}}/dead-letters/discard" id="discard-submit">Discard</button>{{/canDiscard}}
     </form>
@@ -147,6 +148,7 @@ enum Templates {
     <form method="post" action="{{base}}/dead-letters/requeue" class="actions">
     <input type="hidden" name="csrf" value="{{csrf}}">{{#allIDs}}<input type="hidden" name="id" value="{{.}}">{{/allIDs}}
     <input type="text" name="reason" placeholder="Reason for all {{count}} (required, recorded)" required>
+    {{#canForce}}<label title="Their payloads did not decode; they will not decode next time either unless the job type was fixed"><input type="checkbox" name="force" value="1"> force (payloads did not decode)</label>{{/canForce}}
     <button class="primary" type="submit">Requeue all {{count}}</button>
     <button class="danger" type="submit" formaction="{{base}}/dead-letters/discard">Discard all {{count}}</button>
     </form>
