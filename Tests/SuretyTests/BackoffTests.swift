@@ -67,7 +67,7 @@ struct BackoffTests {
         #expect(next(.succeeded) == .completed)
     }
 
-    @Test("the classifier: permanent markers, decoding errors, custom rules, transient by default")
+    @Test("the classifier: permanent markers, custom rules, transient by default (decoding errors in job code too)")
     func classifier() {
         struct Declined: ClassifiedError { var errorClass: ErrorClass { .permanent } }
         struct Flaky: Error {}
@@ -75,7 +75,7 @@ struct BackoffTests {
         let standard = ErrorClassifier.standard
         #expect(standard.classify(PermanentFailure("no")) == .permanent)
         #expect(standard.classify(Declined()) == .permanent)
-        #expect(standard.classify(DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "x"))) == .permanent)
+        #expect(standard.classify(DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "x"))) == .transient)
         #expect(standard.classify(Flaky()) == .transient)
         let custom = ErrorClassifier { $0 is Quota ? .permanent : nil }
         #expect(custom.classify(Quota()) == .permanent)

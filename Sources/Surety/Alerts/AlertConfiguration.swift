@@ -63,14 +63,33 @@ public struct AlertConfiguration: Sendable, Hashable, Codable {
         self.keepResolvedSeconds = keepResolvedSeconds
     }
 
+    /// The longest accepted ``intervalSeconds``: 86 400 (one day).
+    public static let maximumIntervalSeconds: TimeInterval = 86_400
+    /// The longest accepted sink `timeoutSeconds`: 3600 (one hour).
+    public static let maximumSinkTimeoutSeconds: TimeInterval = 3600
+    /// The longest accepted ``cooldownSeconds``, ``keepResolvedSeconds`` and escalation
+    /// `afterSeconds`: ``Swift/Duration/maximumInterval`` (100 years).
+    static let maximumSeconds = Duration.maximumInterval.timeInterval
+    static let maximumSecondsText = "\(Int(Duration.maximumInterval.timeInterval)) (100 years)"
+
+    /// Checks every field: ``intervalSeconds`` from 1 to ``maximumIntervalSeconds``, each sink's
+    /// `timeoutSeconds` at most ``maximumSinkTimeoutSeconds``, other durations from 0 to 100 years.
     /// - Throws: ``SuretyError/Code/invalidArgument`` saying which field is wrong.
     public func validate() throws {
         func bad(_ text: String) -> SuretyError { SuretyError(.invalidArgument, "alert configuration: \(text)") }
         guard !environment.isEmpty else { throw bad("environment must not be empty") }
         guard intervalSeconds.isFinite, intervalSeconds >= 1 else { throw bad("intervalSeconds must be at least 1, got \(intervalSeconds)") }
+        guard intervalSeconds <= Self.maximumIntervalSeconds else {
+            throw bad("intervalSeconds must be between 1 and \(Int(Self.maximumIntervalSeconds)) (one day), got \(intervalSeconds)")
+        }
         guard cooldownSeconds.isFinite, cooldownSeconds >= 0 else { throw bad("cooldownSeconds must not be negative") }
+        guard cooldownSeconds <= Self.maximumSeconds else { throw bad("cooldownSeconds must be at most \(Self.maximumSecondsText), got \(cooldownSeconds)") }
         guard worseningFactor.isFinite, worseningFactor > 1 else { throw bad("worseningFactor must be greater than 1, got \(worseningFactor)") }
         guard keepResolvedSeconds.isFinite, keepResolvedSeconds >= 0 else { throw bad("keepResolvedSeconds must not be negative") }
+        guard keepResolvedSeconds <= Self.maximumSeconds else { throw bad("keepResolvedSeconds must be at most \(Self.maximumSecondsText), got \(keepResolvedSeconds)") }
+        for sink in sinks + (escalation?.sinks ?? []) where sink.timeoutSeconds > Self.maximumSinkTimeoutSeconds {
+            throw bad("sink '\(sink.name)': timeoutSeconds must be greater than 0 and at most \(Int(Self.maximumSinkTimeoutSeconds)) (one hour), got \(sink.timeoutSeconds)")
+        }
         for rule in rules { try rule.validate() }
         var names = Set<String>()
         for rule in rules where !names.insert(rule.name).inserted {
@@ -79,6 +98,9 @@ public struct AlertConfiguration: Sendable, Hashable, Codable {
         for sink in sinks { try sink.validate() }
         if let escalation {
             guard escalation.afterSeconds.isFinite, escalation.afterSeconds >= 0 else { throw bad("escalation.afterSeconds must not be negative") }
+            guard escalation.afterSeconds <= Self.maximumSeconds else {
+                throw bad("escalation.afterSeconds must be at most \(Self.maximumSecondsText), got \(escalation.afterSeconds)")
+            }
             guard !escalation.sinks.isEmpty else { throw bad("escalation needs at least one sink") }
             for sink in escalation.sinks { try sink.validate() }
         }

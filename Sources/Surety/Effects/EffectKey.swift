@@ -16,10 +16,33 @@ public struct EffectKey: Hashable, Sendable, Codable, CustomStringConvertible {
         self.key = key
     }
 
-    /// The idempotency key handed to the effect: `surety:<tenant>:<job id>:<name>:<key>`.
-    /// It is the same on every attempt (and after a requeue), so a provider that honours
-    /// idempotency keys turns a repeat into a no-op.
-    public var idempotencyKey: String { "surety:\(tenant.rawValue):\(jobID.rawValue):\(name):\(key)" }
+    /// The idempotency key handed to the effect: `surety:<tenant>:<job id>:<name>:<key>`, each
+    /// component with `%` written as `%25` and `:` as `%3A`, so no two effects share a key (tenant
+    /// `a`, job 1, key `2:charge:z` and tenant `a:1:charge`, job 2, key `z` would otherwise
+    /// both give `surety:a:1:charge:2:charge:z`). It is the same on every attempt (and after a
+    /// requeue), so a provider that honours idempotency keys turns a repeat into a no-op.
+    public var idempotencyKey: String {
+        "surety:\(Self.escaped(tenant.rawValue)):\(jobID.rawValue):\(Self.escaped(name)):\(Self.escaped(key))"
+    }
+
+    /// One component of an idempotency key: `%` → `%25`, `:` → `%3A`, everything else as it is.
+    ///
+    /// A component without `%` or `:` is returned unchanged, byte for byte. Keep it that way:
+    /// ledgers and providers already hold keys made before the escaping existed, and a job in
+    /// flight across an upgrade must present the same key on its next attempt, or the provider
+    /// would not recognise the repeat and the effect could happen twice.
+    static func escaped(_ component: String) -> String {
+        guard component.unicodeScalars.contains(where: { $0 == ":" || $0 == "%" }) else { return component }
+        var escaped = String.UnicodeScalarView()
+        for scalar in component.unicodeScalars {
+            switch scalar {
+            case "%": escaped.append(contentsOf: "%25".unicodeScalars)
+            case ":": escaped.append(contentsOf: "%3A".unicodeScalars)
+            default: escaped.append(scalar)
+            }
+        }
+        return String(escaped)
+    }
 
     public var description: String { idempotencyKey }
 }

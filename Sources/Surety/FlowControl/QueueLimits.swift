@@ -168,8 +168,10 @@ extension QueueLimits {
 
 extension RateLimit {
     /// Parses `COUNT/PERIOD` as operators write it: `10/s`, `100/min`, `5/h`, `1000/d`, or a
-    /// period with a number and unit (`3/500ms`, `20/30s`, `60/5min`).
-    /// - Throws: ``SuretyError/Code/invalidArgument`` with the accepted forms.
+    /// period with a number and unit (`3/500ms`, `20/30s`, `60/5min`). The period is from 1 ms to
+    /// 1 day, as ``validate()`` requires.
+    /// - Throws: ``SuretyError/Code/invalidArgument`` with the accepted forms, or when the period
+    ///   is out of range (however large the number written).
     public init(parsing text: String, burst: Int? = nil) throws {
         let usage = "a rate is COUNT/PERIOD, such as 10/s, 100/min, 5/h, 1000/d or 3/500ms; got '\(text)'"
         let parts = text.trimmingCharacters(in: .whitespaces).split(separator: "/", omittingEmptySubsequences: false)
@@ -193,7 +195,12 @@ extension RateLimit {
         default: unit = nil
         }
         guard let multiple, let unit, multiple > 0 else { throw SuretyError(.invalidArgument, usage) }
-        self.init(count, per: .milliseconds(Int64((multiple * unit * 1000).rounded())), burst: burst)
+        // Checked before the conversion to whole milliseconds, which traps beyond Int64.
+        let milliseconds = multiple * unit * 1000
+        guard milliseconds.isFinite, milliseconds <= 86_400_000 else {
+            throw SuretyError(.invalidArgument, "a rate limit's period must be between 1 ms and 1 day, got '\(text)'")
+        }
+        self.init(count, per: .milliseconds(Int64(milliseconds.rounded())), burst: burst)
         try validate()
     }
 }

@@ -15,10 +15,13 @@ public struct JobOptions: Sendable, Hashable {
     public var backoff: Backoff
     /// The total time a job may keep retrying, counted from the start of its first attempt.
     /// A retry that would start after this budget sends the job to the dead-letter inbox
-    /// instead. `nil` means no budget. Default: 24 hours.
+    /// instead. `nil` means no budget. A budget longer than ``Swift/Duration/maximumInterval``
+    /// (100 years) counts as that long. Default: 24 hours.
     public var retryBudget: Duration?
     /// How long one attempt may run before its task is cancelled and the attempt recorded as
-    /// timed out (a transient failure). Default: 5 minutes.
+    /// timed out (a transient failure). A timeout longer than ``Swift/Duration/maximumInterval``
+    /// (100 years), such as `.seconds(.max)`, counts as that long: in practice no timeout.
+    /// Default: 5 minutes.
     public var timeout: Duration
     /// Which states hold a unique key (see ``Job/uniqueKey``). Default: ``UniqueScope/whileActive``.
     public var uniqueScope: UniqueScope

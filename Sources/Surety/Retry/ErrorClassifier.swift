@@ -1,8 +1,14 @@
 /// Maps the errors a job throws to ``ErrorClass``.
 ///
 /// The order: a custom rule (when it returns non-nil), then ``PermanentFailure`` → permanent,
-/// ``ClassifiedError`` → its own class, `DecodingError` → permanent (a payload that no longer
-/// decodes will not decode next time), and everything else → transient.
+/// ``ClassifiedError`` → its own class, and everything else → transient.
+///
+/// A `DecodingError` thrown by the job's own code is transient like any other error: it usually
+/// means an upstream answered with something unexpected once (a load balancer's HTML 502 page
+/// decoded as JSON), and the next attempt may well succeed. A job *payload* that no longer decodes
+/// is a different case: the worker sends it to the dead-letter inbox at once as
+/// `undecodable_payload`, without asking the classifier. To make a decoding failure of your own
+/// permanent, throw ``PermanentFailure`` or add a custom rule.
 public struct ErrorClassifier: Sendable {
     private let custom: (@Sendable (any Error) -> ErrorClass?)?
 
@@ -11,14 +17,15 @@ public struct ErrorClassifier: Sendable {
         self.custom = custom
     }
 
+    /// The classifier without a custom rule.
     public static let standard = ErrorClassifier()
 
+    /// The class of `error`, by the order above.
     public func classify(_ error: any Error) -> ErrorClass {
         if let custom, let decided = custom(error) { return decided }
         switch error {
         case is PermanentFailure: return .permanent
         case let classified as any ClassifiedError: return classified.errorClass
-        case is DecodingError: return .permanent
         default: return .transient
         }
     }

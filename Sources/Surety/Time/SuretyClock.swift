@@ -8,11 +8,13 @@ public protocol SuretyClock: Sendable {
     /// Suspends for `duration`; throws `CancellationError` when the task is cancelled.
     func sleep(for duration: Duration) async throws
     /// Suspends until `deadline`; throws `CancellationError` when the task is cancelled.
-    /// Default: sleeps for the time left until the deadline.
+    /// Default: sleeps for the time left until the deadline, at most ``Duration/maximumInterval``
+    /// (100 years): a deadline further away, such as `Date.distantFuture`, wakes after that.
     func sleep(until deadline: Date) async throws
 }
 
 extension SuretyClock {
+    /// Sleeps for the time left until `deadline`, at most ``Duration/maximumInterval``.
     public func sleep(until deadline: Date) async throws {
         let remaining = deadline.timeIntervalSince(now())
         if remaining > 0 { try await sleep(for: .interval(remaining)) } else { try Task.checkCancellation() }
@@ -33,13 +35,34 @@ extension Duration {
         return TimeInterval(parts.seconds) + TimeInterval(parts.attoseconds) / 1e18
     }
 
-    /// A duration from a `TimeInterval` in seconds.
+    /// The longest duration ``interval(_:)`` returns and the furthest ``Foundation/Date/adding(_:)``
+    /// moves a date: 100 years (3 155 760 000 s).
+    ///
+    /// Longer values saturate at it instead of overflowing (a `Duration` from seconds counts
+    /// nanoseconds in an `Int64`, which ends near 292 years, and the runtime's sleep adds the
+    /// machine's uptime to that). So a job type's `timeout: .seconds(.max)` means "no timeout" in
+    /// practice, and `sleep(until: .distantFuture)` sleeps (cancellably) instead of trapping.
+    public static let maximumInterval: Duration = .seconds(3_155_760_000)
+
+    /// A duration from a `TimeInterval` in seconds, rounded to the nanosecond.
+    ///
+    /// Saturates: values above ``maximumInterval`` (including `+infinity`) give
+    /// ``maximumInterval``, values below its negative (including `-infinity`) give its negative,
+    /// and NaN gives `.zero`. It never traps.
     public static func interval(_ seconds: TimeInterval) -> Duration {
-        .nanoseconds(Int64((seconds * 1e9).rounded()))
+        guard !seconds.isNaN else { return .zero }
+        let limit = maximumInterval.timeInterval
+        let clamped = Swift.min(Swift.max(seconds, -limit), limit)
+        return .nanoseconds(Int64((clamped * 1e9).rounded()))
     }
 }
 
 extension Date {
-    /// This date moved forward by `duration`.
-    public func adding(_ duration: Duration) -> Date { addingTimeInterval(duration.timeInterval) }
+    /// This date moved forward by `duration`, at most ``Swift/Duration/maximumInterval`` (100 years)
+    /// either way: a longer duration moves it by that much, so the result is always a finite date
+    /// that stores and clocks can represent.
+    public func adding(_ duration: Duration) -> Date {
+        let limit = Duration.maximumInterval
+        return addingTimeInterval(Swift.min(Swift.max(duration, .zero - limit), limit).timeInterval)
+    }
 }

@@ -47,7 +47,7 @@ struct EnqueueCommand: AsyncParsableCommand {
     @Option(name: .customLong("run-at"), help: ArgumentHelp("Run no earlier than this ISO 8601 time, for example 2030-01-31T09:00:00Z.", valueName: "time"))
     var runAt: String?
 
-    @Option(name: .long, help: ArgumentHelp("Run no earlier than this many seconds from now.", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Run no earlier than this many seconds from now (at most 3155760000, 100 years).", valueName: "seconds"))
     var delay: Double?
 
     @Option(name: .long, help: ArgumentHelp("A tag stored with the job (repeatable).", valueName: "tag"))
@@ -73,7 +73,7 @@ struct EnqueueCommand: AsyncParsableCommand {
         }
         if let maxAttempts, maxAttempts < 1 { throw ValidationError("--max-attempts must be at least 1") }
         if runAt != nil, delay != nil { throw ValidationError("pass either --run-at or --delay, not both") }
-        if let delay, !(delay >= 0 && delay.isFinite) { throw ValidationError("--delay must be a non-negative number of seconds") }
+        if let delay { _ = try TimeArguments.seconds(delay, option: "--delay", minimum: 0) }
         if let runAt, Self.parseDate(runAt) == nil {
             throw ValidationError("--run-at '\(runAt)' is not an ISO 8601 time such as 2030-01-31T09:00:00Z")
         }

@@ -98,10 +98,12 @@ struct WorkerCommand: AsyncParsableCommand {
                 """)
         }
         guard (1...1000).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 1000") }
-        guard leaseSeconds >= 0.1, leaseSeconds.isFinite else { throw ValidationError("--lease-seconds must be at least 0.1") }
-        guard rescueIntervalSeconds >= 0, rescueIntervalSeconds.isFinite else { throw ValidationError("--rescue-interval-seconds must not be negative") }
-        guard pollIntervalMilliseconds >= 1 else { throw ValidationError("--poll-interval-ms must be at least 1") }
-        guard shutdownGraceSeconds >= 0, shutdownGraceSeconds.isFinite else { throw ValidationError("--shutdown-grace-seconds must not be negative") }
+        _ = try TimeArguments.seconds(leaseSeconds, option: "--lease-seconds", minimum: 0.1)
+        _ = try TimeArguments.seconds(rescueIntervalSeconds, option: "--rescue-interval-seconds", minimum: 0)
+        guard (1...Self.maximumPollIntervalMilliseconds).contains(pollIntervalMilliseconds) else {
+            throw ValidationError("--poll-interval-ms must be between 1 and \(Self.maximumPollIntervalMilliseconds) (one day), got \(pollIntervalMilliseconds)")
+        }
+        _ = try TimeArguments.seconds(shutdownGraceSeconds, option: "--shutdown-grace-seconds", minimum: 0)
         for rate in [demoEmailErrorRate, demoEmailLostRate, demoPaymentLostRate] where !(0...1).contains(rate) {
             throw ValidationError("demo fault rates must be between 0 and 1")
         }
@@ -115,6 +117,9 @@ struct WorkerCommand: AsyncParsableCommand {
             throw ValidationError("--retention-interval must be positive")
         }
     }
+
+    /// The longest `--poll-interval-ms`: one day.
+    static let maximumPollIntervalMilliseconds = 86_400_000
 
     var queues: [String] {
         if !queue.isEmpty { return queue }
