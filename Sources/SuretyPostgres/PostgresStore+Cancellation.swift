@@ -48,12 +48,17 @@ extension PostgresStore: RunningJobCancellation {
 
     /// One statement: the heartbeat's UPDATE, joined with the pending cancel requests.
     public func heartbeatReportingCancellations(_ leases: [Lease], until: Date) async throws -> HeartbeatReport {
+        try await heartbeatReportingCancellations(leases, now: Date(), until: until)
+    }
+
+    /// On the database clock the leases end `until - now` after the server's time.
+    public func heartbeatReportingCancellations(_ leases: [Lease], now: Date, until: Date) async throws -> HeartbeatReport {
         guard !leases.isEmpty else { return HeartbeatReport() }
         let ids = leases.map(\.jobID.rawValue)
         let tokens = leases.map(\.token)
         let query: PostgresQuery = """
             WITH held AS (
-                UPDATE surety_jobs AS j SET lease_until = \(Timestamp.micros(until))
+                UPDATE surety_jobs AS j SET lease_until = \(leaseTimes.lease(now: now, until: until)) + \(leaseTimes.onDatabaseClock) * \(unescaped: LeaseTimes.serverNowSQL)
                 FROM unnest(\(ids)::int8[], \(tokens)::int8[]) AS h(id, token)
                 WHERE j.id = h.id AND j.state = 'running' AND j.lease_token = h.token
                 RETURNING j.id, j.lease_token)

@@ -21,13 +21,15 @@ extension PostgresStore {
         let claimed: [ClaimedJob]
         if queues.count == 1 {
             claimed = try await execute("claim", ClaimFromQueue(
-                now: Timestamp.micros(request.now), worker: request.worker, leaseUntil: Timestamp.micros(request.leaseUntil),
+                now: Timestamp.micros(request.now), worker: request.worker,
+                lease: leaseTimes.lease(now: request.now, until: request.leaseUntil), onDatabaseClock: leaseTimes.onDatabaseClock,
                 queue: queues[0], limit: request.limit
             ))
         } else {
             // Confirmed committed before any job runs, like the one-queue claim (review item 8).
+            let query = Self.claimQuery(queues: queues, limit: request.limit, request: request, leaseTimes: leaseTimes)
             claimed = try await pooled("claim") { connection in
-                try await connection.queryIfOpenConfirmed(Self.claimQuery(queues: queues, limit: request.limit, request: request), logger: logger) { row, json in
+                try await connection.queryIfOpenConfirmed(query, logger: logger) { row, json in
                     try Self.decodeClaimed(row, json: &json)
                 }
             }
@@ -44,9 +46,9 @@ extension PostgresStore {
     /// sorts every waiting row instead (measured at a 100,000 backlog: 105 ms per claim against
     /// 0.4 ms). Several queues take one ordered, limited pick per queue (`LATERAL`) and the best
     /// `limit` of those.
-    static func claimQuery(queues: [String], limit: Int, request: ClaimRequest) -> PostgresQuery {
+    static func claimQuery(queues: [String], limit: Int, request: ClaimRequest, leaseTimes: LeaseTimes) -> PostgresQuery {
         let now = Timestamp.micros(request.now)
-        let leaseUntil = Timestamp.micros(request.leaseUntil)
+        let lease = leaseTimes.lease(now: request.now, until: request.leaseUntil)
         // Built piece by piece: the pick differs, and the binds are numbered in order.
         var sql = PostgresQuery.StringInterpolation(literalCapacity: 1200, interpolationCount: 9)
         sql.appendLiteral("""
@@ -61,7 +63,10 @@ extension PostgresStore {
         sql.appendLiteral(", first_attempt_at = coalesce(j.first_attempt_at, ")
         sql.appendInterpolation(now)
         sql.appendLiteral("), lease_until = ")
-        sql.appendInterpolation(leaseUntil)
+        sql.appendInterpolation(lease)
+        sql.appendLiteral(" + ")
+        sql.appendInterpolation(leaseTimes.onDatabaseClock)
+        sql.appendLiteral(" * \(LeaseTimes.serverNowSQL)")
         sql.appendLiteral(", lease_token = 1 + (random() * 9.0e18)::int8\nFROM (\n")
         if queues.count == 1 {
             sql.appendLiteral("SELECT id FROM surety_jobs WHERE state IN ('scheduled', 'available', 'retrying') AND queue = ")
@@ -118,11 +123,16 @@ extension PostgresStore {
     /// One statement for the whole batch (`UPDATE ... FROM unnest(ids, tokens)`), each lease
     /// fenced on its token.
     public func heartbeat(_ leases: [Lease], until: Date) async throws -> [Lease] {
+        try await heartbeat(leases, now: Date(), until: until)
+    }
+
+    /// On the database clock the leases end `until - now` after the server's time.
+    public func heartbeat(_ leases: [Lease], now: Date, until: Date) async throws -> [Lease] {
         guard !leases.isEmpty else { return [] }
         let ids = leases.map(\.jobID.rawValue)
         let tokens = leases.map(\.token)
         let query: PostgresQuery = """
-            UPDATE surety_jobs AS j SET lease_until = \(Timestamp.micros(until))
+            UPDATE surety_jobs AS j SET lease_until = \(leaseTimes.lease(now: now, until: until)) + \(leaseTimes.onDatabaseClock) * \(unescaped: LeaseTimes.serverNowSQL)
             FROM unnest(\(ids)::int8[], \(tokens)::int8[]) AS h(id, token)
             WHERE j.id = h.id AND j.state = 'running' AND j.lease_token = h.token
             RETURNING j.id, j.lease_token
@@ -136,11 +146,13 @@ extension PostgresStore {
 
     // MARK: Rescue
 
+    /// On the database clock, the leases expired by the server's time (`now`, the rescuer's
+    /// clock, only dates the rescue).
     public func expiredLeases(now: Date, limit: Int) async throws -> [ExpiredLease] {
         guard limit > 0 else { return [] }
         let query: PostgresQuery = """
             SELECT \(unescaped: JobRow.columns) FROM surety_jobs
-            WHERE state = 'running' AND lease_until <= \(Timestamp.micros(now))
+            WHERE state = 'running' AND lease_until <= \(unescaped: leaseTimes.expiryCutoffSQL(now: now))
             ORDER BY lease_until, id LIMIT \(limit)
             """
         return try await self.query("expiredLeases", query) { rows in

@@ -37,6 +37,9 @@ extension PostgresStore {
         /// claims and enqueues read them again: a change made on another node applies within this
         /// interval (at once on the node that made it). Default: 1 second.
         public var limitsRefreshInterval: Duration = .seconds(1)
+        /// Whose clock lease deadlines are kept on. Default: ``LeaseClock/database``, so nodes
+        /// whose clocks disagree never rescue each other's healthy jobs.
+        public var leaseClock: LeaseClock = .database
 
         public init(
             host: String, port: Int = 5432, username: String, password: String? = nil, database: String,
@@ -134,5 +137,21 @@ extension PostgresStore {
             components.password = "***"
             return components.string ?? "postgres://***"
         }
+    }
+}
+
+extension PostgresStore {
+    /// Whose clock lease deadlines are written and judged with (review item 2).
+    public enum LeaseClock: String, Sendable, Hashable {
+        /// The database server's clock: a claim or heartbeat sets `lease_until` to the server's
+        /// time plus the lease duration (the caller's `leaseUntil - now`), and the rescuer finds
+        /// and takes back leases that expired by the server's time, whatever its own clock says.
+        /// Nodes need no clock agreement for leases. The default.
+        case database
+        /// The callers' clocks, as passed in (`ClaimRequest.leaseUntil`, heartbeat `until`, the
+        /// rescuer's `now`). Right for one node, and for tests that drive time with a test
+        /// clock; on several nodes a clock off by more than the lease minus the heartbeat
+        /// interval makes healthy jobs look expired.
+        case caller
     }
 }

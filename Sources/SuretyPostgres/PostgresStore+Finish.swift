@@ -16,7 +16,7 @@ extension PostgresStore {
         if let results = try await finishPlainCompletions(finishes, transitions) { return results }
         let notifyAlways = notifyQuery
         let (applied, released): ([Bool], Bool) = try await transaction("finish") { connection in
-            try await Self.applyFinishes(finishes, connection, notify: notifyAlways, logger: logger)
+            try await Self.applyFinishes(finishes, connection, notify: notifyAlways, leaseTimes: leaseTimes, logger: logger)
         }
         if released || finishes.indices.contains(where: { applied[$0] && transitions[$0].isDue }) { signal() }
         return applied.map { $0 ? .applied : .leaseLost }
@@ -42,18 +42,18 @@ extension PostgresStore {
     /// Every write of a batch of finishes, inside the caller's transaction (the store's own in
     /// ``finish(_:)``, the application's in ``complete(_:on:)``): returns which finishes applied
     /// and whether a workflow step was released.
-    static func applyFinishes(_ finishes: [AttemptFinish], _ connection: PostgresConnection, notify: PostgresQuery, logger: Logger) async throws -> ([Bool], Bool) {
+    static func applyFinishes(_ finishes: [AttemptFinish], _ connection: PostgresConnection, notify: PostgresQuery, leaseTimes: LeaseTimes, logger: Logger) async throws -> ([Bool], Bool) {
         let transitions = finishes.map(Transition.init)
         var seen: Set<Int64> = []
         let distinct = finishes.allSatisfy { seen.insert($0.lease.jobID.rawValue).inserted }
         var applied: [Bool]
         if distinct {
-            let ids = try await update(Array(finishes.indices), finishes, transitions, connection, logger: logger)
+            let ids = try await update(Array(finishes.indices), finishes, transitions, connection, leaseTimes: leaseTimes, logger: logger)
             applied = finishes.map { ids.contains($0.lease.jobID.rawValue) }
         } else {
             applied = []
             for index in finishes.indices {
-                let ids = try await update([index], finishes, transitions, connection, logger: logger)
+                let ids = try await update([index], finishes, transitions, connection, leaseTimes: leaseTimes, logger: logger)
                 applied.append(!ids.isEmpty)
             }
         }
@@ -71,7 +71,10 @@ extension PostgresStore {
     }
 
     /// Applies the finishes at `indices` in one statement; returns the ids it changed.
-    static func update(_ indices: [Int], _ finishes: [AttemptFinish], _ transitions: [Transition], _ connection: PostgresConnection, logger: Logger) async throws -> Set<Int64> {
+    /// A rescuer's condition (`onlyIfLeaseExpiredBy`) is judged by ``LeaseTimes``: on the
+    /// database clock the lease must have expired by the server's time, whatever the rescuer's
+    /// clock said.
+    static func update(_ indices: [Int], _ finishes: [AttemptFinish], _ transitions: [Transition], _ connection: PostgresConnection, leaseTimes: LeaseTimes, logger: Logger) async throws -> Set<Int64> {
         var id: [Int64] = [], token: [Int64] = [], state: [String] = [], runAt: [Int64] = [], decrement: [Int] = []
         var finishedAt: [Int64] = [], deadReason: [String] = [], hasError: [Bool] = [], errorType: [String] = []
         var errorMessage: [String] = [], errorClass: [String] = [], active: [Bool] = [], expiredBy: [Int64] = []
@@ -111,7 +114,7 @@ extension PostgresStore {
                  AS f(id, token, state, run_at, decrement, finished_at, dead_reason, has_error, error_type,
                       error_message, error_class, active, expired_by)
             WHERE j.id = f.id AND j.state = 'running' AND j.lease_token = f.token
-              AND (f.expired_by = \(none) OR j.lease_until IS NULL OR j.lease_until <= f.expired_by)
+              AND (f.expired_by = \(none) OR j.lease_until IS NULL OR j.lease_until <= \(unescaped: leaseTimes.clock == .database ? LeaseTimes.serverNowSQL : "f.expired_by"))
             RETURNING j.id
             """
         let ids = try await connection.queryIfOpen(query, logger: logger).collect { try $0[0].decode(Int64.self) }

@@ -155,7 +155,7 @@ extension PostgresStore: FlowControlStore {
                 try faults.reach(.claimBetweenQueues)
             }
             if !free.isEmpty, claimed.count < request.limit {
-                let query = Self.claimQuery(queues: free, limit: request.limit - claimed.count, request: request)
+                let query = Self.claimQuery(queues: free, limit: request.limit - claimed.count, request: request, leaseTimes: leaseTimes)
                 claimed += try await connection.queryIfOpen(query, logger: logger).collect { row in
                     var json = JSONColumns.DecodingCache()
                     return try Self.decodeClaimed(row, json: &json)
@@ -183,7 +183,7 @@ extension PostgresStore: FlowControlStore {
             let (bucket, tokens) = FlowClaimPlanner.queueTokens(limits, bucket: stored[FlowClaimPlanner.queueBucket], now: now)
             let take = min(allowance, tokens)
             if take > 0 {
-                claimed = try await connection.queryIfOpen(Self.claimQuery(queues: [queue], limit: take, request: request), logger: logger).collect { row in
+                claimed = try await connection.queryIfOpen(Self.claimQuery(queues: [queue], limit: take, request: request, leaseTimes: leaseTimes), logger: logger).collect { row in
                     var json = JSONColumns.DecodingCache()
                     return try Self.decodeClaimed(row, json: &json)
                 }
@@ -244,11 +244,12 @@ extension PostgresStore: FlowControlStore {
             try await connection.queryIfOpen("UPDATE surety_queue_limits SET key_cursor = \(plan.cursor) WHERE queue = \(queue)", logger: logger)
             if !plan.ids.isEmpty {
                 let ids = plan.ids.map(\.rawValue)
-                let leaseUntil = Timestamp.micros(request.leaseUntil)
+                let lease = leaseTimes.lease(now: request.now, until: request.leaseUntil)
                 claimed = try await connection.queryIfOpen("""
                     UPDATE surety_jobs AS j
                     SET state = 'running', attempt = j.attempt + 1, attempted_at = \(nowMicros), attempted_by = \(request.worker),
-                        first_attempt_at = coalesce(j.first_attempt_at, \(nowMicros)), lease_until = \(leaseUntil),
+                        first_attempt_at = coalesce(j.first_attempt_at, \(nowMicros)),
+                        lease_until = \(lease) + \(leaseTimes.onDatabaseClock) * \(unescaped: LeaseTimes.serverNowSQL),
                         lease_token = 1 + (random() * 9.0e18)::int8
                     WHERE j.id = ANY(\(ids)::int8[]) AND j.state IN ('scheduled', 'available', 'retrying')
                     RETURNING j.id, j.type, j.queue, j.priority, j.tenant, j.payload, j.attempt, j.max_attempts, j.lease_token,

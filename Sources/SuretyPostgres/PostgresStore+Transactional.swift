@@ -100,7 +100,7 @@ extension PostgresStore {
         let applied: Bool
         do {
             applied = try await inStoreScope("complete in transaction", savepoint: nil, connection) { connection in
-                let (applied, _) = try await Self.applyFinishes([finish], connection, notify: notifyQuery, logger: logger)
+                let (applied, _) = try await Self.applyFinishes([finish], connection, notify: notifyQuery, leaseTimes: leaseTimes, logger: logger)
                 if applied == [true] { return true }
                 // Leave the application's transaction failed: it can only roll back now.
                 try await connection.queryIfOpen("""

@@ -40,6 +40,8 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
     private let reachable = Mutex(false)
     /// Faults tests inject into multi-step writes (disarmed: nothing happens).
     let faults = StoreFaults()
+    /// Lease deadlines as SQL, on the configured ``LeaseClock``.
+    var leaseTimes: LeaseTimes { LeaseTimes(clock: configuration.leaseClock) }
     /// Opens once ``run()`` has started the pool, so no call reaches the client before it runs.
     let poolStarted = StartGate()
     /// Opened by the first wake-up subscriber: a process that only enqueues (a web app) never

@@ -5,9 +5,9 @@ import SuretyTesting
 import Synchronization
 import Testing
 
-/// PostgreSQL cannot store U+0000 in `text` or `jsonb` (issue 16, review item 1); a claim over
-/// several queues is all or nothing (review item 8).
-@Suite("PostgreSQL hardening (review items 1, 8)", .enabled(if: TestServer.enabled, "set SURETY_TEST_POSTGRES_URL (scripts/postgres.sh start DIR prints one)"))
+/// PostgreSQL cannot store U+0000 in `text` or `jsonb` (issue 16, review item 1); leases do not
+/// depend on node clocks (review item 2); a claim over several queues is all or nothing (item 8).
+@Suite("PostgreSQL hardening (review items 1, 2, 8)", .enabled(if: TestServer.enabled, "set SURETY_TEST_POSTGRES_URL (scripts/postgres.sh start DIR prints one)"))
 struct HardeningPostgresTests {
     final class Runs: Sendable {
         let counts = Mutex<[JobID: Int]>([:])
@@ -103,6 +103,59 @@ struct HardeningPostgresTests {
             #expect(running == 0, "a failed claim left \(running) jobs running under a lease nobody holds")
             let claimed = try await store.claim(request)
             #expect(Set(claimed.map(\.queue)) == ["first", "second", "free"] && claimed.count == 9)
+        }
+    }
+
+    /// Node A claims a job and heartbeats it on its own clock; node B, whose clock is a minute
+    /// ahead, runs the rescue. Returns how many jobs B rescued.
+    static func skewedRescue(_ store: PostgresStore) async throws -> Int {
+        let queue = JobQueue(store: store, registry: JobRegistry([OkJob.self]))
+        _ = try await queue.enqueue(OkJob(n: 1), tenant: .system)
+        let clockA = TestClock(now: Date())
+        let now = clockA.now()
+        let claimed = try await store.claim(ClaimRequest(queues: ["default"], limit: 1, worker: "node-a", now: now, leaseUntil: now.addingTimeInterval(30)))
+        #expect(claimed.count == 1)
+        clockA.advance(by: .seconds(10))
+        let lost = try await store.heartbeat(claimed.map(\.lease), now: clockA.now(), until: clockA.now().addingTimeInterval(30))
+        #expect(lost.isEmpty)
+        return try await TestServer.withSecondStore(of: store) { nodeB in
+            let clockB = TestClock(now: clockA.now().addingTimeInterval(60))
+            return try await LeaseRescuer.rescueOnce(store: nodeB, registry: JobRegistry([OkJob.self]), clock: clockB, logger: LogCapture().logger())
+        }
+    }
+
+    @Test("a node whose clock is a minute ahead does not rescue another node's healthy job (database clock, the default)")
+    func clockSkewDoesNotRescueHealthyJobs() async throws {
+        try await TestServer.withFreshStore { store in
+            #expect(store.configuration.leaseClock == .database)
+            let rescued = try await Self.skewedRescue(store)
+            #expect(rescued == 0, "the healthy job was rescued")
+            let running = try await store.counts().filter { $0.state == .running }.reduce(0) { $0 + $1.count }
+            #expect(running == 1)
+        }
+    }
+
+    @Test("with leases on the callers' clocks the same skew rescues the healthy job (the hazard the database clock removes)")
+    func clockSkewOnCallerClocks() async throws {
+        try await TestServer.withFreshStore(leaseClock: .caller) { store in
+            let rescued = try await Self.skewedRescue(store)
+            #expect(rescued == 1)
+        }
+    }
+
+    @Test("on the database clock a lease that expired by the server's time is rescued whatever the rescuer's clock says")
+    func databaseClockExpiry() async throws {
+        try await TestServer.withFreshStore { store in
+            let queue = JobQueue(store: store, registry: JobRegistry([OkJob.self]))
+            let id = try await queue.enqueue(OkJob(n: 1), tenant: .system).id
+            let now = Date()
+            _ = try await store.claim(ClaimRequest(queues: ["default"], limit: 1, worker: "node-a", now: now, leaseUntil: now.addingTimeInterval(0.2)))
+            // The rescuer's clock is an hour behind: by its clock nothing expired.
+            let behind = TestClock(now: now.addingTimeInterval(-3600))
+            try await eventually("the lease expired by the server's clock is rescued", timeout: .seconds(20), pollEvery: .milliseconds(100)) {
+                try await LeaseRescuer.rescueOnce(store: store, registry: JobRegistry([OkJob.self]), clock: behind, logger: LogCapture().logger()) == 1
+            }
+            #expect(try await store.attempts(of: id).map(\.outcome) == [.lost])
         }
     }
 }

@@ -35,8 +35,11 @@ enum TestServer {
     }
 
     /// Runs `body` with a migrated store on a fresh schema, and drops the schema afterwards.
-    static func withFreshStore<T>(_ body: (PostgresStore) async throws -> T) async throws -> T {
+    /// - Parameter leaseClock: Default: the store's default, the database clock. The conformance
+    ///   suite passes `.caller`: it drives lease expiry with times of its own.
+    static func withFreshStore<T>(leaseClock: PostgresStore.LeaseClock = .database, _ body: (PostgresStore) async throws -> T) async throws -> T {
         var configuration = try PostgresStore.Configuration(url: try requireURL(), schema: freshSchema())
+        configuration.leaseClock = leaseClock
         // Tests run in parallel, each with its own pool: keep them small.
         configuration.maximumConnections = 8
         return try await PostgresStore.withStore(configuration: configuration) { store in

@@ -190,7 +190,8 @@ struct PostgresTransactionalTests {
 
     @Test("a stale lease makes the application's transaction fail: its writes roll back with the refused completion")
     func staleLeaseRollsBack() async throws {
-        try await TestServer.withFreshStore { store in
+        // The lease expires on the test clock: leases on the callers' clock.
+        try await TestServer.withFreshStore(leaseClock: .caller) { store in
             try await AppDatabase.with(store) { app in
                 let clock = TestClock()
                 let gate = Gate()

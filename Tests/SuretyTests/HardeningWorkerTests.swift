@@ -158,7 +158,10 @@ struct HardeningWorkerTests {
             }
             try await h.events.first { $0.started(id, attempt: 1) }
             store.heartbeatsFail.withLock { $0 = true }
-            try await h.advance(by: .seconds(1)) { $0.finished(id) != nil }
+            // Time moves to the lease's end minus the margin (9 s - 9 s / 6 = 7.5 s) and stays
+            // there: no heartbeat succeeded, and the attempt must end without more time passing.
+            h.clock.advance(by: .milliseconds(7500))
+            try await h.events.first { $0.finished(id) != nil }
             #expect(h.clock.now().timeIntervalSince(claimedAt) < 9, "stopped before the lease (9 s) could have expired")
             // The released job is claimed again at once (and stopped again while heartbeats fail).
             worker.beginDrain()

@@ -164,7 +164,7 @@ public struct JobQueue: Sendable {
         return NewJob(
             type: type, queue: queue, priority: priority, tenant: tenant, payload: payload,
             runAt: runAt, enqueuedAt: now, maxAttempts: maxAttempts, uniqueKey: uniqueKey,
-            uniqueScope: typeOptions.uniqueScope, tags: options.tags, correlation: options.correlation,
+            uniqueScope: options.uniqueScope ?? typeOptions.uniqueScope, tags: options.tags, correlation: options.correlation,
             partitionKey: partition,
             traceContext: traceContext
         )

@@ -26,6 +26,9 @@ public struct EnqueueOptions: Sendable {
     /// fairness; see ``QueueLimits``), such as an account id. Overrides ``Job/partitionKey`` and
     /// ``JobOptions/partitionByTenant``. Default: `nil`.
     public var partitionKey: String?
+    /// Overrides the type's ``JobOptions/uniqueScope`` for this call's unique key. Default: `nil`,
+    /// the type's scope.
+    public var uniqueScope: UniqueScope?
 
     public init(
         runAt: Date? = nil,
@@ -36,7 +39,8 @@ public struct EnqueueOptions: Sendable {
         maxAttempts: Int? = nil,
         tags: [String] = [],
         correlation: [String: String] = [:],
-        partitionKey: String? = nil
+        partitionKey: String? = nil,
+        uniqueScope: UniqueScope? = nil
     ) {
         self.runAt = runAt
         self.delay = delay
@@ -47,6 +51,7 @@ public struct EnqueueOptions: Sendable {
         self.tags = tags
         self.correlation = correlation
         self.partitionKey = partitionKey
+        self.uniqueScope = uniqueScope
     }
 }
 

@@ -25,6 +25,11 @@ public protocol JobStore: Sendable {
     /// held (the job was rescued, finished or cancelled elsewhere).
     func heartbeat(_ leases: [Lease], until: Date) async throws -> [Lease]
 
+    /// ``heartbeat(_:until:)`` with the caller's `now`, so a store that keeps lease times on a
+    /// clock of its own (PostgreSQL's database clock, see `PostgresStore.LeaseClock`) extends
+    /// each lease by `until - now` from that clock. Default: `heartbeat(leases, until: until)`.
+    func heartbeat(_ leases: [Lease], now: Date, until: Date) async throws -> [Lease]
+
     /// Records the end of attempts, each conditional on its lease token (and, for the rescuer,
     /// on the lease having expired). Failed, timed-out, lost, snoozed, interrupted and cancelled
     /// attempts append a history row; a success updates the job row only. Returns one result per
@@ -105,5 +110,11 @@ public struct BulkResult: Sendable, Hashable, Codable {
     public init(changed: [JobID] = [], skipped: [Skipped] = []) {
         self.changed = changed
         self.skipped = skipped
+    }
+}
+
+extension JobStore {
+    public func heartbeat(_ leases: [Lease], now: Date, until: Date) async throws -> [Lease] {
+        try await heartbeat(leases, until: until)
     }
 }

@@ -19,6 +19,16 @@ public protocol RunningJobCancellation: JobStore {
     /// ``JobStore/heartbeat(_:until:)`` that also reports which of the leases still held belong
     /// to jobs with a pending cancel request.
     func heartbeatReportingCancellations(_ leases: [Lease], until: Date) async throws -> HeartbeatReport
+
+    /// ``heartbeatReportingCancellations(_:until:)`` with the caller's `now` (see
+    /// ``JobStore/heartbeat(_:now:until:)``). Default: without it.
+    func heartbeatReportingCancellations(_ leases: [Lease], now: Date, until: Date) async throws -> HeartbeatReport
+}
+
+extension RunningJobCancellation {
+    public func heartbeatReportingCancellations(_ leases: [Lease], now: Date, until: Date) async throws -> HeartbeatReport {
+        try await heartbeatReportingCancellations(leases, until: until)
+    }
 }
 
 /// What ``RunningJobCancellation/requestCancellation(_:action:)`` did.

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// What a job sees while it runs: who it is, which attempt, for which tenant, a logger already
 /// tagged with all of that, and a way to enqueue follow-up work in the same tenant.
@@ -32,6 +33,12 @@ public struct JobContext: Sendable {
     /// When this attempt started.
     public let startedAt: Date
     let completionState: AttemptCompletionState?
+    /// Hides the job type's secret values in text this runtime logs for the job (effect keys).
+    let redactor: Redactor
+    /// The stored payload, whose secret values `redactor` hides.
+    let payload: String
+    /// Numbers this attempt's follow-up enqueues (their default unique keys).
+    let followUps = FollowUpSequence()
 
     /// The registered service of type `T` (see ``JobDependencies``).
     public func dependency<T: Sendable>(_ type: T.Type = T.self) throws -> T {
@@ -39,14 +46,25 @@ public struct JobContext: Sendable {
     }
 
     /// A key that is the same on every attempt of this job and differs between jobs, tenants and
-    /// operations: `surety:<tenant>:<job id>:<operation>`. Hand it to providers that accept
-    /// idempotency keys so a retry cannot repeat the effect.
+    /// operations: `surety:<tenant>:<job id>:<operation>`, with `%` in the tenant and operation
+    /// written as `%25` and `:` as `%3A` (as in ``EffectKey/idempotencyKey``), so a `:` cannot
+    /// make two jobs' keys equal. Without those characters the key is what earlier releases
+    /// produced. Hand it to providers that accept idempotency keys so a retry cannot repeat the
+    /// effect.
     public func idempotencyKey(_ operation: String) -> String {
-        "surety:\(tenant.rawValue):\(id.rawValue):\(operation)"
+        "surety:\(EffectKey.escaped(tenant.rawValue)):\(id.rawValue):\(EffectKey.escaped(operation))"
     }
 
     /// Enqueues a follow-up job in this job's tenant, inheriting its correlation IDs (values in
     /// `options.correlation` win).
+    ///
+    /// A follow-up is enqueued once per job, however often the job runs: a job re-run after a
+    /// failure or a crash (its first run enqueued, then died before completing) finds its
+    /// follow-ups already there. Unless the job or `options` gives a unique key, the n-th
+    /// follow-up of this job gets the key `surety-follow-up:<job id>:<n>` with scope
+    /// ``UniqueScope/forever``, so it must be enqueued in the same order on every attempt (the
+    /// usual case). A job that wants a follow-up per attempt passes its own key (with
+    /// `context.attempt` in it). See docs/effects.md.
     @discardableResult
     public func enqueue<J: Job>(_ job: J, options: EnqueueOptions = EnqueueOptions()) async throws -> EnqueuedJob {
         try await enqueue(job, inAnotherTenant: tenant, options: options)
@@ -57,6 +75,16 @@ public struct JobContext: Sendable {
     public func enqueue<J: Job>(_ job: J, inAnotherTenant other: TenantID, options: EnqueueOptions = EnqueueOptions()) async throws -> EnqueuedJob {
         var options = options
         options.correlation = correlation.merging(options.correlation) { _, new in new }
+        if options.uniqueKey == nil && job.uniqueKey == nil {
+            options.uniqueKey = "surety-follow-up:\(id.rawValue):\(followUps.next())"
+            options.uniqueScope = options.uniqueScope ?? .forever
+        }
         return try await queueClient.enqueue(job, tenant: other, options: options)
     }
+}
+
+/// Numbers the follow-ups one attempt enqueues: 1, 2, 3, ... in call order.
+final class FollowUpSequence: Sendable {
+    private let count = Atomic<Int>(0)
+    func next() -> Int { count.add(1, ordering: .relaxed).newValue }
 }

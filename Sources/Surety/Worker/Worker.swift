@@ -456,11 +456,11 @@ public final class Worker: Service, Sendable {
                 let until = sentAt.adding(configuration.leaseDuration)
                 let lost: [Lease]
                 if let cancellable = store as? any RunningJobCancellation {
-                    let report = try await cancellable.heartbeatReportingCancellations(leases, until: until)
+                    let report = try await cancellable.heartbeatReportingCancellations(leases, now: sentAt, until: until)
                     lost = report.lost
                     cancelRequested(report.cancelRequested)
                 } else {
-                    lost = try await store.heartbeat(leases, until: until)
+                    lost = try await store.heartbeat(leases, now: sentAt, until: until)
                 }
                 renewed(leases, except: lost, until: until)
                 for lease in lost {

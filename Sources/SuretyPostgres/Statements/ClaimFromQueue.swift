@@ -2,7 +2,7 @@ import PostgresNIO
 import Surety
 
 /// The claim from one queue (the common case) as a prepared statement: the statement of
-/// ``PostgresStore/claimQuery(queues:limit:request:)`` for one queue, bound instead of parsed and
+/// ``PostgresStore/claimQuery(queues:limit:request:leaseTimes:)`` for one queue, bound instead of parsed and
 /// planned on every claim.
 ///
 /// A prepared statement may run on PostgreSQL's generic plan, made without the values. The pick
@@ -11,11 +11,12 @@ import Surety
 /// sequential scan of every job (EXPLAIN at a 200,000 backlog); this form keeps the walk of
 /// the claimable index and the primary-key lookups whatever the plan.
 struct ClaimFromQueue: PostgresPreparedStatement {
-    static let name = "surety_claim_one_queue_v1"
+    static let name = "surety_claim_one_queue_v2"
     static let sql = """
         UPDATE surety_jobs AS j
         SET state = 'running', attempt = j.attempt + 1, attempted_at = $1, attempted_by = $2,
-            first_attempt_at = coalesce(j.first_attempt_at, $1), lease_until = $3,
+            first_attempt_at = coalesce(j.first_attempt_at, $1),
+            lease_until = $3 + $6 * (extract(epoch from clock_timestamp()) * 1000000)::int8,
             lease_token = 1 + (random() * 9.0e18)::int8
         WHERE j.id = ANY (ARRAY(
             SELECT id FROM surety_jobs
@@ -29,17 +30,21 @@ struct ClaimFromQueue: PostgresPreparedStatement {
 
     let now: Int64
     let worker: String
-    let leaseUntil: Int64
+    /// The lease's end, or its duration on the database clock (``LeaseTimes``).
+    let lease: Int64
+    /// 1 on the database clock, else 0.
+    let onDatabaseClock: Int64
     let queue: String
     let limit: Int
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 5)
+        var bindings = PostgresBindings(capacity: 6)
         bindings.append(now)
         bindings.append(worker)
-        bindings.append(leaseUntil)
+        bindings.append(lease)
         bindings.append(queue)
         bindings.append(limit)
+        bindings.append(onDatabaseClock)
         return bindings
     }
 
