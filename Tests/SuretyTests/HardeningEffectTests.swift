@@ -105,4 +105,41 @@ struct HardeningEffectTests {
         }
         #expect(leaked.isEmpty, "logged the effect key verbatim: \(leaked.map(\.message))")
     }
+
+    /// A charge whose provider first answers 503, then refuses the card.
+    struct ChargeJob: Job {
+        static let name = "test.charge-invalid-card"
+        static let options = JobOptions(maxAttempts: 5, backoff: .constant(.seconds(10)))
+        func run(_ context: JobContext) async throws {
+            let counter = try context.dependency(Counter.self)
+            _ = try await context.effect("charge") { _ -> Receipt in
+                if counter.increment("charge-calls") == 1 { throw EffectNotPerformed(ProviderDown(detail: "503 service unavailable")) }
+                throw EffectNotPerformed(PermanentFailure("card number is invalid"))
+            }
+        }
+    }
+
+    @Test("an invalid card that first got a 503 ends as permanent_error, not in_doubt (item 20)")
+    func invalidCardAfter503() async throws {
+        let h = Harness(extraTypes: [ChargeJob.self])
+        let id = try await h.queue.enqueue(ChargeJob(), tenant: acme).id
+        try await h.running([worker(h, FakeEmailProvider())]) {
+            try await h.events.first { $0.finished(id, attempt: 1) != nil }
+            try await h.advance(by: .seconds(10)) { $0.finished(id, attempt: 2) != nil }
+        }
+        let record = try #require(try await h.store.job(id))
+        #expect(record.state == .dead && record.deadReason == .permanentError)
+        #expect(try await (h.store as! MemoryStore).effects(of: id).isEmpty, "no effect left started")
+    }
+
+    @Test("the rescue log line names the job's tenant and type")
+    func rescueLogLine() async throws {
+        let h = Harness()
+        let id = try await h.queue.enqueue(SucceedingJob(note: "x"), tenant: acme).id
+        let now = h.clock.now()
+        _ = try await h.store.claim(ClaimRequest(queues: ["default"], limit: 1, worker: "gone", now: now, leaseUntil: now.addingTimeInterval(1)))
+        h.clock.advance(by: .seconds(2))
+        #expect(try await LeaseRescuer.rescueOnce(store: h.store, registry: h.registry, clock: h.clock, logger: h.logs.logger()) == 1)
+        #expect(h.logs.entries.contains { $0.message.contains("rescued") && $0.metadata["job_id"] == "\(id)" && $0.metadata["tenant"] == "acme" && $0.metadata["job_type"] == SucceedingJob.name })
+    }
 }

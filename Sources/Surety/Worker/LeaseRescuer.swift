@@ -46,7 +46,8 @@ public enum LeaseRescuer {
             rescued += 1
             metrics.rescued(lost.job, finish: finish)
             logger.warning("rescued job from a vanished worker", metadata: [
-                "job_id": "\(finish.lease.jobID)", "lost_worker": "\(finish.worker)", "attempt": "\(finish.attempt)",
+                "job_id": "\(finish.lease.jobID)", "job_type": "\(lost.job.type)", "queue": "\(lost.job.queue)",
+                "tenant": "\(lost.job.tenant)", "lost_worker": "\(finish.worker)", "attempt": "\(finish.attempt)",
                 "next": "\(finish.next.logDescription)",
             ])
             onEvent?(.rescued(finish.lease.jobID, attempt: finish.attempt, next: finish.next))
