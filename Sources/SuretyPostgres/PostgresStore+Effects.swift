@@ -68,6 +68,55 @@ extension PostgresStore: EffectLedgerStore {
         }
     }
 
+    /// One transaction: locks the job row (`FOR UPDATE`, so no claim starts an attempt until it
+    /// commits) and the record, changes the record and writes the audit row.
+    public func resolveEffect(_ key: EffectKey, finding: EffectFinding, action: OperatorAction) async throws -> EffectRecord? {
+        try finding.validate(for: key)
+        let at = Timestamp.micros(action.at)
+        return try await transaction("resolveEffect") { connection in
+            let jobState = try await connection.queryIfOpen("""
+                SELECT state FROM surety_jobs WHERE id = \(key.jobID.rawValue) AND tenant = \(key.tenant.rawValue) FOR UPDATE
+                """, logger: logger).collect { try $0[0].decode(String.self) }.first
+            let locked = try await connection.queryIfOpen("""
+                SELECT \(unescaped: Self.effectColumns) FROM surety_effects
+                WHERE job_id = \(key.jobID.rawValue) AND name = \(key.name) AND key = \(key.key) AND tenant = \(key.tenant.rawValue)
+                FOR UPDATE
+                """, logger: logger).collect { try Self.decodeEffect($0) }.first
+            guard let jobState, var record = locked else { throw SuretyError.effectNotFound(key) }
+            guard jobState != JobState.running.rawValue else {
+                throw SuretyError.effectNotResolvable(key, "job \(key.jobID) is running; its attempt owns the ledger (wait until it ends)")
+            }
+            guard record.state == .started else {
+                throw SuretyError.effectNotResolvable(key, "it is \(record.state.rawValue), not in doubt")
+            }
+            let resolved: EffectRecord?
+            switch finding {
+            case .happened(let result):
+                try await connection.queryIfOpen("""
+                    UPDATE surety_effects SET state = 'confirmed', result = \(result), confirmed_at = \(at)
+                    WHERE job_id = \(key.jobID.rawValue) AND name = \(key.name) AND key = \(key.key) AND tenant = \(key.tenant.rawValue)
+                      AND state = 'started'
+                    """, logger: logger)
+                record.state = .confirmed
+                record.result = result
+                record.confirmedAt = Timestamp.date(at)
+                resolved = record
+            case .didNotHappen:
+                try await connection.queryIfOpen("""
+                    DELETE FROM surety_effects
+                    WHERE job_id = \(key.jobID.rawValue) AND name = \(key.name) AND key = \(key.key) AND tenant = \(key.tenant.rawValue)
+                      AND state = 'started'
+                    """, logger: logger)
+                resolved = nil
+            }
+            try await connection.queryIfOpen("""
+                INSERT INTO surety_audit (job_id, action, actor, reason, at)
+                VALUES (\(key.jobID.rawValue), \(EffectFinding.auditAction), \(action.actor), \(finding.auditReason(for: key, action: action)), \(at))
+                """, logger: logger)
+            return resolved
+        }
+    }
+
     /// Whether the attempt holding `lease` still runs the job; locks the job row in share mode
     /// until the transaction ends, so no finish or rescue ends the attempt before the ledger
     /// write that follows commits.

@@ -82,14 +82,17 @@ extension PostgresStore: WorkflowStore {
         return found.map { ($0.workflow, $0.step) }
     }
 
+    /// Fenced like every ledger write: the job row is locked in share mode while the lease is
+    /// checked, so a finish or rescue committing at the same time cannot let a just-stale attempt
+    /// write the result; in a transaction, so the result is reported written only once committed.
     public func setStepResult(_ result: String, lease: Lease) async throws -> FenceResult {
-        let rows = try await query("setStepResult", """
-            UPDATE surety_workflow_steps SET result = \(result)
-            WHERE job_id = \(lease.jobID.rawValue)
-              AND EXISTS (SELECT 1 FROM surety_jobs WHERE id = \(lease.jobID.rawValue) AND state = 'running' AND lease_token = \(lease.token))
-            RETURNING 1
-            """) { rows in try await rows.collect { try $0[0].decode(Int32.self) } }
-        return rows.isEmpty ? .leaseLost : .applied
+        try await transaction("setStepResult") { connection in
+            guard try await Self.holdsLease(lease, connection, logger: logger) else { return .leaseLost }
+            let rows = try await connection.queryIfOpen("""
+                UPDATE surety_workflow_steps SET result = \(result) WHERE job_id = \(lease.jobID.rawValue) RETURNING 1
+                """, logger: logger).collect { try $0[0].decode(Int32.self) }
+            return rows.isEmpty ? .leaseLost : .applied
+        }
     }
 
     public func cancelWorkflow(_ id: WorkflowID, action: OperatorAction) async throws -> WorkflowCancellation? {

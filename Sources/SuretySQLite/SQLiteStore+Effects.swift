@@ -44,6 +44,47 @@ extension SQLiteStore: EffectLedgerStore {
         }
     }
 
+    /// One write transaction: reads the job's state and the record, changes the record and
+    /// writes the audit row, so no claim can start an attempt in between (SQLite has one writer).
+    public func resolveEffect(_ key: EffectKey, finding: EffectFinding, action: OperatorAction) async throws -> EffectRecord? {
+        try finding.validate(for: key)
+        let at = Timestamp.micros(action.at)
+        return try await write("resolveEffect") { db in
+            let jobState = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT state FROM surety_jobs WHERE id = ? AND tenant = ?"),
+                arguments: [key.jobID.rawValue, key.tenant.rawValue]
+            )
+            guard let jobState, var record = try Self.fetchEffect(key, db) else { throw SuretyError.effectNotFound(key) }
+            guard jobState != JobState.running.rawValue else {
+                throw SuretyError.effectNotResolvable(key, "job \(key.jobID) is running; its attempt owns the ledger (wait until it ends)")
+            }
+            guard record.state == .started else {
+                throw SuretyError.effectNotResolvable(key, "it is \(record.state.rawValue), not in doubt")
+            }
+            let resolved: EffectRecord?
+            switch finding {
+            case .happened(let result):
+                try db.cachedStatement(sql: """
+                    UPDATE surety_effects SET state = 'confirmed', result = ?, confirmed_at = ?
+                    WHERE job_id = ? AND name = ? AND key = ? AND tenant = ? AND state = 'started'
+                    """).execute(arguments: [result, at, key.jobID.rawValue, key.name, key.key, key.tenant.rawValue])
+                record.state = .confirmed
+                record.result = result
+                record.confirmedAt = Timestamp.date(at)
+                resolved = record
+            case .didNotHappen:
+                try db.cachedStatement(sql: """
+                    DELETE FROM surety_effects WHERE job_id = ? AND name = ? AND key = ? AND tenant = ? AND state = 'started'
+                    """).execute(arguments: [key.jobID.rawValue, key.name, key.key, key.tenant.rawValue])
+                resolved = nil
+            }
+            try db.cachedStatement(sql: Self.auditSQL).execute(arguments: [
+                key.jobID.rawValue, EffectFinding.auditAction, action.actor, finding.auditReason(for: key, action: action), at,
+            ])
+            return resolved
+        }
+    }
+
     /// Whether the attempt holding `lease` still runs the job (read inside the write, so no
     /// finish or rescue can end it before the ledger write that follows commits).
     static func holdsLease(_ lease: Lease, _ db: Database) throws -> Bool {

@@ -28,6 +28,9 @@ public struct StoreConformance: Sendable {
         case concurrencyRaces = "concurrency races"
         case effects = "effect ledger"
         case effectFencing = "effect ledger fencing"
+        /// ``EffectLedgerStore/resolveEffect(_:finding:action:)``: an operator's finding about an
+        /// in-doubt effect, audited (StoreConformance+EffectResolution.swift).
+        case effectResolution = "effect ledger resolution"
         /// ``MaintenanceLeadership``: one body per task at a time, resigning (StoreConformance+Leadership.swift).
         case maintenanceLeadership = "maintenance leadership"
         case alerts = "alerts"
@@ -76,6 +79,7 @@ public struct StoreConformance: Sendable {
         case .concurrencyRaces: try await concurrencyRaces(store, check)
         case .effects: try await effects(store, check)
         case .effectFencing: try await effectFencing(store, check)
+        case .effectResolution: try await effectResolution(store, check)
         case .maintenanceLeadership: try await maintenanceLeadership(store, check)
         case .alerts: try await alerts(store, check)
         case .concurrencyLimits: try await concurrencyLimits(store, check)

@@ -142,4 +142,32 @@ struct HardeningEffectTests {
         #expect(try await LeaseRescuer.rescueOnce(store: h.store, registry: h.registry, clock: h.clock, logger: h.logs.logger()) == 1)
         #expect(h.logs.entries.contains { $0.message.contains("rescued") && $0.metadata["job_id"] == "\(id)" && $0.metadata["tenant"] == "acme" && $0.metadata["job_type"] == SucceedingJob.name })
     }
+
+    /// Records an effect's result as a string, then (after a deploy, say) reads it as a number.
+    struct ChangedResultJob: Job {
+        static let name = "test.changed-result"
+        static let options = JobOptions(maxAttempts: 5, backoff: .constant(.seconds(10)))
+        func run(_ context: JobContext) async throws {
+            if context.attempt == 1 {
+                _ = try await context.effect("lookup") { _ in "a string" }
+                throw ProviderDown(detail: "the step after the effect failed")
+            }
+            let _: Int = try await context.effect("lookup") { _ in 42 }
+        }
+    }
+
+    @Test("a Surety error that retrying cannot fix (a recorded result that no longer decodes) is permanent")
+    func suretyErrorsAreClassified() async throws {
+        let h = Harness(extraTypes: [ChangedResultJob.self])
+        let id = try await h.queue.enqueue(ChangedResultJob(), tenant: acme).id
+        try await h.running([worker(h, FakeEmailProvider())]) {
+            try await h.events.first { $0.finished(id, attempt: 1) != nil }
+            try await h.advance(by: .seconds(10)) { $0.finished(id, attempt: 2) != nil }
+        }
+        let record = try #require(try await h.store.job(id))
+        #expect(record.state == .dead && record.deadReason == .permanentError, "got \(record.state)")
+        #expect(ErrorClassifier.standard.classify(SuretyError(.storeUnavailable, "x")) == .transient)
+        #expect(ErrorClassifier.standard.classify(SuretyError(.unknownJobType, "x")) == .transient, "a newer worker may know the type")
+        #expect(ErrorClassifier.standard.classify(SuretyError(.tenantMismatch, "x")) == .permanent)
+    }
 }

@@ -23,6 +23,64 @@ public protocol EffectLedgerStore: JobStore {
 
     /// The job's effects, oldest first.
     func effects(of job: JobID) async throws -> [EffectRecord]
+
+    /// Records what an operator found out about an in-doubt effect by checking the provider:
+    /// ``EffectFinding/happened(result:)`` confirms the `started` record with that result (the
+    /// next attempt returns it without performing), ``EffectFinding/didNotHappen`` deletes it
+    /// (the next attempt performs the effect, with the same idempotency key). Writes an audit row
+    /// `resolve_effect` for the job (``EffectFinding/auditReason(for:action:)``) in the same
+    /// transaction. Only an effect in state `started` can be resolved, and only while its job is
+    /// not running: a running attempt owns its ledger.
+    /// - Returns: the record after the change; `nil` when it no longer exists (did not happen).
+    /// - Throws: ``SuretyError/Code/notFound`` for an unknown job or effect,
+    ///   ``SuretyError/Code/invalidState`` for a confirmed effect or a running job,
+    ///   ``SuretyError/Code/invalidPayload`` for a result that is not JSON. Nothing is written then.
+    @discardableResult
+    func resolveEffect(_ key: EffectKey, finding: EffectFinding, action: OperatorAction) async throws -> EffectRecord?
+}
+
+/// What an operator found out about an in-doubt effect by checking the outside world (see
+/// ``EffectLedgerStore/resolveEffect(_:finding:action:)`` and `surety dlq resolve-effect`).
+public enum EffectFinding: Sendable, Hashable {
+    /// It happened; `result` is the JSON text the job's code decodes as the effect's result
+    /// (`"null"` for an effect whose result is `Void`-like or optional).
+    case happened(result: String)
+    /// It did not happen: the next attempt performs it.
+    case didNotHappen
+
+    /// The audit action every store writes for a resolution.
+    public static let auditAction = "resolve_effect"
+
+    /// Refuses a result that is not JSON text (any JSON value, `null` and scalars included).
+    /// - Throws: ``SuretyError/Code/invalidPayload``.
+    public func validate(for key: EffectKey) throws {
+        guard case .happened(let result) = self else { return }
+        let parsed = try? JSONSerialization.jsonObject(with: Data(result.utf8), options: [.fragmentsAllowed])
+        guard parsed != nil else {
+            throw SuretyError(.invalidPayload, "the result given for effect '\(key.name)' of job \(key.jobID) is not valid JSON; pass the JSON the job's code decodes (for example '\"msg-1\"' or '{\"id\":\"ch_1\"}')")
+        }
+    }
+
+    /// The audit row's reason: the finding, the effect's name and key, then the operator's reason.
+    public func auditReason(for key: EffectKey, action: OperatorAction) -> String {
+        let what = key.key.isEmpty ? "effect '\(key.name)'" : "effect '\(key.name)' key '\(key.key)'"
+        switch self {
+        case .happened: return "\(what) happened (confirmed with the given result): \(action.reason)"
+        case .didNotHappen: return "\(what) did not happen (started record removed; the next attempt performs it): \(action.reason)"
+        }
+    }
+}
+
+extension SuretyError {
+    /// The refusal of a resolution: the effect is not in doubt, or its job is running.
+    public static func effectNotResolvable(_ key: EffectKey, _ why: String) -> SuretyError {
+        SuretyError(.invalidState, "effect '\(key.name)' of job \(key.jobID) cannot be resolved: \(why)")
+    }
+
+    /// The refusal of a resolution of an effect the ledger does not have.
+    public static func effectNotFound(_ key: EffectKey) -> SuretyError {
+        SuretyError(.notFound, "job \(key.jobID) has no effect '\(key.name)'\(key.key.isEmpty ? "" : " with that key") in the ledger")
+    }
 }
 
 extension SuretyError {

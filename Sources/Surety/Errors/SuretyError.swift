@@ -71,3 +71,16 @@ public struct SuretyError: Error, Sendable, CustomStringConvertible, CustomDebug
         return "\(description) (underlying: \(String(reflecting: underlying)))"
     }
 }
+
+/// How a Surety error thrown inside a job is retried: the codes that retrying cannot fix are
+/// permanent (a value that does not encode or decode, a bad argument, a tenant check that
+/// failed); the others are transient. `unknownJobType` stays transient: a newer worker may know
+/// the type.
+extension SuretyError: ClassifiedError {
+    public var errorClass: ErrorClass {
+        switch code {
+        case .invalidPayload, .invalidArgument, .invalidTenant, .tenantMismatch, .missingTenant, .invalidStoreURL: .permanent
+        default: .transient
+        }
+    }
+}

@@ -1,7 +1,10 @@
 /// Maps the errors a job throws to ``ErrorClass``.
 ///
 /// The order: a custom rule (when it returns non-nil), then ``PermanentFailure`` → permanent,
-/// ``ClassifiedError`` → its own class, and everything else → transient.
+/// ``ClassifiedError`` → its own class, and everything else → transient. ``SuretyError`` is a
+/// ``ClassifiedError``: the codes retrying cannot fix (`invalid_payload`, `invalid_argument`,
+/// `invalid_tenant`, `tenant_mismatch`, `missing_tenant`, `invalid_store_url`) are permanent, the
+/// rest transient.
 ///
 /// A `DecodingError` thrown by the job's own code is transient like any other error: it usually
 /// means an upstream answered with something unexpected once (a load balancer's HTML 502 page

@@ -248,6 +248,39 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
         state.withLock { state in state.effectOrder.filter { $0.jobID == job }.compactMap { state.effects[$0] } }
     }
 
+    public func resolveEffect(_ key: EffectKey, finding: EffectFinding, action: OperatorAction) async throws -> EffectRecord? {
+        try finding.validate(for: key)
+        return try state.withLock { state in
+            guard let job = state.jobs[key.jobID], job.tenant == key.tenant, var record = state.effects[key] else {
+                throw SuretyError.effectNotFound(key)
+            }
+            guard job.state != .running else {
+                throw SuretyError.effectNotResolvable(key, "job \(job.id) is running; its attempt owns the ledger (wait until it ends)")
+            }
+            guard record.state == .started else {
+                throw SuretyError.effectNotResolvable(key, "it is \(record.state.rawValue), not in doubt")
+            }
+            let resolved: EffectRecord?
+            switch finding {
+            case .happened(let result):
+                record.state = .confirmed
+                record.result = result
+                record.confirmedAt = action.at
+                state.effects[key] = record
+                resolved = record
+            case .didNotHappen:
+                state.effects[key] = nil
+                state.effectOrder.removeAll { $0 == key }
+                resolved = nil
+            }
+            state.audit[key.jobID, default: []].append(AuditRecord(
+                jobID: key.jobID, action: EffectFinding.auditAction, actor: action.actor,
+                reason: finding.auditReason(for: key, action: action), at: action.at
+            ))
+            return resolved
+        }
+    }
+
     public func availabilitySignals() -> AsyncStream<Void> { availability.subscribe() }
 
     func signal() { availability.signal() }

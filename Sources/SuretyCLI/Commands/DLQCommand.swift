@@ -1,10 +1,10 @@
 import ArgumentParser
 
-/// `surety dlq list|show|requeue|discard`: the dead-letter inbox.
+/// `surety dlq list|show|requeue|discard|resolve-effect`: the dead-letter inbox.
 struct DLQCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dlq",
-        abstract: "The dead-letter inbox: list, show, requeue, discard. Every action is audited.",
-        subcommands: [DLQListCommand.self, DLQShowCommand.self, DLQRequeueCommand.self, DLQDiscardCommand.self]
+        abstract: "The dead-letter inbox: list, show, requeue, discard, resolve-effect. Every action is audited.",
+        subcommands: [DLQListCommand.self, DLQShowCommand.self, DLQRequeueCommand.self, DLQDiscardCommand.self, DLQResolveEffectCommand.self]
     )
 }

@@ -7,8 +7,8 @@ import SuretySQLite
 struct DLQShowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
-        abstract: "Show a dead job: what it was trying to do (type, tenant, queue, redacted payload, correlation) and why it failed (every attempt's error), then its audit.",
-        discussion: "Secret payload fields are redacted; error messages are the recorded ones, already scrubbed of secret values."
+        abstract: "Show a dead job: what it was trying to do (type, tenant, queue, redacted payload, correlation) and why it failed (every attempt's error), then its audit and its effects.",
+        discussion: "Secret payload fields are redacted; error messages are the recorded ones, already scrubbed of secret values; effect keys and audit reasons are scrubbed the same way. An effect still started in a job that is not running is in doubt: resolve it with dlq resolve-effect."
     )
 
     @OptionGroup var storeOptions: StoreOptions
@@ -29,12 +29,16 @@ struct DLQShowCommand: AsyncParsableCommand {
             throw SuretyError(.notFound, "no job with id \(id)")
         }
         let attempts = try await store.attempts(of: job.id)
-        let audit = try await store.audit(of: job.id)
         let views = Views(registry: DemoJobs.registry)
+        let effectViews = EffectViews(views: views, job: job)
+        // Audit reasons are scrubbed by the views (a resolve_effect row names the effect's key).
+        let audit = try await store.audit(of: job.id)
+        let effects = try await store.effects(of: job.id)
         let summary = FailureSummary(job: job, attempts: attempts)
         if json {
             guard case .object(var object) = views.jsonDetail(job, attempts: attempts, audit: audit) else { return }
             object["failure"] = summary.json
+            object["effects"] = effectViews.json(effects)
             Console.line(JSONValue.object(object).rendered())
             return
         }
@@ -44,6 +48,8 @@ struct DLQShowCommand: AsyncParsableCommand {
         Console.line(summary.text(views: views))
         Console.line("")
         Console.line(views.detailText(job, attempts: attempts, audit: audit))
+        Console.line("")
+        Console.line(effectViews.text(effects))
     }
 }
 

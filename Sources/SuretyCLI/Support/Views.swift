@@ -74,8 +74,22 @@ struct Views {
         .object([
             "job": json(job),
             "attempts": .array(attempts.map { json($0) }),
-            "audit": .array(audit.map { json($0) }),
+            "audit": .array(scrubbed(audit, of: job).map { json($0) }),
         ])
+    }
+
+    /// Audit rows with the payload's secret values scrubbed from their reasons: a
+    /// `resolve_effect` row names the effect's key, and an operator may have typed a secret value
+    /// into a reason. Wholly masked reasons for a type this build does not know would hide the
+    /// operators' notes, so those are shown as they are (they hold no payload value of a known
+    /// secret field).
+    func scrubbed(_ audit: [AuditRecord], of job: JobRecord) -> [AuditRecord] {
+        guard let redactor = registry.redactor(for: job.type) else { return audit }
+        return audit.map { row in
+            var row = row
+            row.reason = redactor.scrub(row.reason, payload: job.payload)
+            return row
+        }
     }
 
     /// `{"jobs": […], "next_before_id": id|null}`: pass `next_before_id` as `--before-id` for the
@@ -172,7 +186,7 @@ struct Views {
         if audit.isEmpty {
             lines.append("  (no operator actions)")
         } else {
-            let rows = audit.map { [Formatting.timestamp($0.at), $0.action, $0.actor, $0.reason] }
+            let rows = scrubbed(audit, of: job).map { [Formatting.timestamp($0.at), $0.action, $0.actor, $0.reason] }
             lines.append(Formatting.table(["AT", "ACTION", "BY", "REASON"], rows, indent: "  "))
         }
         return lines.joined(separator: "\n")
