@@ -83,13 +83,16 @@ struct OwnServer {
 // Needs PostgreSQL binaries (scripts/test installs them); starts and restarts its own server.
 @Suite("PostgreSQL server restart", .enabled(if: TestServer.enabled, "set SURETY_TEST_POSTGRES_URL (scripts/postgres.sh start DIR prints one)"))
 struct PostgresServerRestartTests {
-    @Test("the server stops mid-run and comes back: workers log the outage, back off, reconnect, and every job completes once")
-    func serverRestart() async throws {
+    /// One queue takes the prepared one-queue claim; two queues the claim of several queues,
+    /// which now also waits for its commit to be confirmed (review item 8).
+    @Test("the server stops mid-run and comes back: workers log the outage, back off, reconnect, and every job completes once",
+          arguments: [["default"], ["default", "other"]])
+    func serverRestart(queues: [String]) async throws {
         let server = OwnServer(directory: FileManager.default.temporaryDirectory.appendingPathComponent("surety-restart-\(UUID().uuidString)"))
         let started = try await server.script("start")
         let url = try #require(started.split(separator: "\n").last(where: { $0.hasPrefix("postgres://") }).map(String.init))
         do {
-            try await run(url: url, server: server)
+            try await run(url: url, server: server, queues: queues)
         } catch {
             _ = try? await server.script("stop")
             try? FileManager.default.removeItem(at: server.directory)
@@ -99,7 +102,7 @@ struct PostgresServerRestartTests {
         try? FileManager.default.removeItem(at: server.directory)
     }
 
-    func run(url: String, server: OwnServer) async throws {
+    func run(url: String, server: OwnServer, queues: [String]) async throws {
         let jobs = 3000
         var configuration = try PostgresStore.Configuration(url: url, schema: "restart")
         configuration.maximumConnections = 6
@@ -113,7 +116,7 @@ struct PostgresServerRestartTests {
             let now = Date()
             for chunk in stride(from: 0, to: jobs, by: 500) {
                 _ = try await store.enqueue((chunk..<min(jobs, chunk + 500)).map { _ in
-                    NewJob(type: RestartProbe.name, queue: "default", priority: 0, tenant: .system, payload: "{}", runAt: now, enqueuedAt: now, maxAttempts: 10)
+                    NewJob(type: RestartProbe.name, queue: queues[chunk / 500 % queues.count], priority: 0, tenant: .system, payload: "{}", runAt: now, enqueuedAt: now, maxAttempts: 10)
                 })
             }
             var dependencies = JobDependencies()
@@ -121,7 +124,7 @@ struct PostgresServerRestartTests {
             let worker = Worker(
                 store: store, registry: JobRegistry([RestartProbe.self]),
                 configuration: WorkerConfiguration(
-                    concurrency: 8, leaseDuration: .seconds(20), heartbeatInterval: .seconds(2), rescueInterval: .seconds(1),
+                    queues: queues, concurrency: 8, leaseDuration: .seconds(20), heartbeatInterval: .seconds(2), rescueInterval: .seconds(1),
                     workerID: "restart-w1", onEvent: events.record
                 ),
                 dependencies: dependencies, logger: capture.logger(label: "surety.worker", level: .info)
