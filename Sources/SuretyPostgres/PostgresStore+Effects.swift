@@ -82,13 +82,7 @@ extension PostgresStore: EffectLedgerStore {
                 WHERE job_id = \(key.jobID.rawValue) AND name = \(key.name) AND key = \(key.key) AND tenant = \(key.tenant.rawValue)
                 FOR UPDATE
                 """, logger: logger).collect { try Self.decodeEffect($0) }.first
-            guard let jobState, var record = locked else { throw SuretyError.effectNotFound(key) }
-            guard jobState != JobState.running.rawValue else {
-                throw SuretyError.effectNotResolvable(key, "job \(key.jobID) is running; its attempt owns the ledger (wait until it ends)")
-            }
-            guard record.state == .started else {
-                throw SuretyError.effectNotResolvable(key, "it is \(record.state.rawValue), not in doubt")
-            }
+            var record = try SuretyError.checkResolvable(key, jobState: jobState.flatMap(JobState.init(rawValue:)), record: locked)
             let resolved: EffectRecord?
             switch finding {
             case .happened(let result):

@@ -54,13 +54,7 @@ extension SQLiteStore: EffectLedgerStore {
                 db.cachedStatement(sql: "SELECT state FROM surety_jobs WHERE id = ? AND tenant = ?"),
                 arguments: [key.jobID.rawValue, key.tenant.rawValue]
             )
-            guard let jobState, var record = try Self.fetchEffect(key, db) else { throw SuretyError.effectNotFound(key) }
-            guard jobState != JobState.running.rawValue else {
-                throw SuretyError.effectNotResolvable(key, "job \(key.jobID) is running; its attempt owns the ledger (wait until it ends)")
-            }
-            guard record.state == .started else {
-                throw SuretyError.effectNotResolvable(key, "it is \(record.state.rawValue), not in doubt")
-            }
+            var record = try SuretyError.checkResolvable(key, jobState: jobState.flatMap(JobState.init(rawValue:)), record: try Self.fetchEffect(key, db))
             let resolved: EffectRecord?
             switch finding {
             case .happened(let result):

@@ -78,6 +78,20 @@ extension SuretyError {
     }
 
     /// The refusal of a resolution of an effect the ledger does not have.
+    /// The rule every store applies before resolving `key` (one rule, not one per store): the
+    /// job and the record exist (`notFound`), the job is not running and the record is `started`
+    /// (`invalidState`). Returns the record to change.
+    public static func checkResolvable(_ key: EffectKey, jobState: JobState?, record: EffectRecord?) throws -> EffectRecord {
+        guard let jobState, let record else { throw effectNotFound(key) }
+        guard jobState != .running else {
+            throw effectNotResolvable(key, "job \(key.jobID) is running; its attempt owns the ledger (wait until it ends)")
+        }
+        guard record.state == .started else {
+            throw effectNotResolvable(key, "it is \(record.state.rawValue), not in doubt")
+        }
+        return record
+    }
+
     public static func effectNotFound(_ key: EffectKey) -> SuretyError {
         SuretyError(.notFound, "job \(key.jobID) has no effect '\(key.name)'\(key.key.isEmpty ? "" : " with that key") in the ledger")
     }

@@ -251,15 +251,8 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
     public func resolveEffect(_ key: EffectKey, finding: EffectFinding, action: OperatorAction) async throws -> EffectRecord? {
         try finding.validate(for: key)
         return try state.withLock { state in
-            guard let job = state.jobs[key.jobID], job.tenant == key.tenant, var record = state.effects[key] else {
-                throw SuretyError.effectNotFound(key)
-            }
-            guard job.state != .running else {
-                throw SuretyError.effectNotResolvable(key, "job \(job.id) is running; its attempt owns the ledger (wait until it ends)")
-            }
-            guard record.state == .started else {
-                throw SuretyError.effectNotResolvable(key, "it is \(record.state.rawValue), not in doubt")
-            }
+            let job = state.jobs[key.jobID].flatMap { $0.tenant == key.tenant ? $0 : nil }
+            var record = try SuretyError.checkResolvable(key, jobState: job?.state, record: state.effects[key])
             let resolved: EffectRecord?
             switch finding {
             case .happened(let result):
