@@ -149,7 +149,8 @@ let package = Package(
         ),
         .testTarget(
             name: "SuretyPostgresTests",
-            dependencies: ["Surety", "SuretyPostgres", "SuretyTesting", .product(name: "PostgresNIO", package: "postgres-nio")],
+            dependencies: ["Surety", "SuretyPostgres", "SuretyTesting", .product(name: "PostgresNIO", package: "postgres-nio"),
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: strict
         ),
         .testTarget(

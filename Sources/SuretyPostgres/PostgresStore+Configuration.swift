@@ -40,6 +40,13 @@ extension PostgresStore {
         /// Whose clock lease deadlines are kept on. Default: ``LeaseClock/database``, so nodes
         /// whose clocks disagree never rescue each other's healthy jobs.
         public var leaseClock: LeaseClock = .database
+        /// How long one store call may hold a pooled connection. Past it the store closes that
+        /// connection, which fails the call with `storeUnavailable` (its transaction, if any, is
+        /// rolled back by the server), and the caller retries as after any outage. It bounds the
+        /// calls that would otherwise wait for ever: after a connection reset a claim was seen to
+        /// wait for an answer that never came (PartitionTests). `nil`: no limit. Migrations are
+        /// never limited. Default: 60 seconds.
+        public var operationTimeout: Duration? = .seconds(60)
 
         public init(
             host: String, port: Int = 5432, username: String, password: String? = nil, database: String,

@@ -141,19 +141,41 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
     // MARK: Access
 
     /// A pooled connection for `body`, after the first call's reachability check; errors become
-    /// ``Surety/SuretyError``s for `operation`.
-    func pooled<T>(_ operation: String, _ body: (PostgresConnection) async throws -> sending T) async throws -> sending T {
+    /// ``Surety/SuretyError``s for `operation`. Unless `limited` is false, a watchdog closes the
+    /// connection when `body` runs past ``Configuration/operationTimeout``: closing fails what
+    /// waits on the connection, so no call waits for ever for an answer that will not come.
+    func pooled<T>(_ operation: String, limited: Bool = true, _ body: (PostgresConnection) async throws -> sending T) async throws -> sending T {
         try await ensureReachable(operation)
+        let timeout = limited ? configuration.operationTimeout : nil
         do {
-            return try await client.withConnection(body)
+            return try await client.withConnection { connection in
+                guard let timeout else { return try await body(connection) }
+                let watchdog = Self.watchdog(connection, operation: operation, after: timeout, logger: logger)
+                defer { watchdog.cancel() }
+                return try await body(connection)
+            }
         } catch {
             throw PostgresErrors.wrap(error, configuration: configuration, operation: operation)
         }
     }
 
+    /// A task that closes `connection` after `timeout` unless cancelled first (the call ended).
+    /// A task of its own, not a child: the call's body runs in the caller's task and is not
+    /// `Sendable`, and the watchdog must act while that body waits.
+    static func watchdog(_ connection: PostgresConnection, operation: String, after timeout: Duration, logger: Logger) -> Task<Void, Never> {
+        Task {
+            do { try await Task.sleep(for: timeout) } catch { return }
+            logger.warning("a PostgreSQL call got no answer in time; closing its connection so it fails and is retried", metadata: [
+                "operation": "\(operation)", "timeout": "\(timeout)",
+            ])
+            try? await connection.close()
+        }
+    }
+
     /// One transaction on a pooled connection; errors become ``Surety/SuretyError``s.
-    func transaction<T>(_ operation: String, _ body: (PostgresConnection) async throws -> sending T) async throws -> sending T {
-        try await pooled(operation) { connection in
+    /// `limited`: see ``pooled(_:limited:_:)``.
+    func transaction<T>(_ operation: String, limited: Bool = true, _ body: (PostgresConnection) async throws -> sending T) async throws -> sending T {
+        try await pooled(operation, limited: limited) { connection in
             try await connection.queryIfOpen("BEGIN", logger: logger)
             let value: T
             do {
