@@ -173,4 +173,40 @@ struct HardeningWorkerTests {
         #expect(attempts.first?.error?.type == "LeaseNotRenewed")
         #expect(try await store.job(id)?.state != .running, "released, not left running under a lease nobody renews")
     }
+
+    /// A store whose claims answer after `delay` on the test clock (a slow network, a stalled server).
+    final class SlowClaimStore: ForwardingMemoryStore, @unchecked Sendable {
+        let base = MemoryStore()
+        let clock: TestClock
+        let delay: Duration
+        init(clock: TestClock, delay: Duration) {
+            self.clock = clock
+            self.delay = delay
+        }
+        func claim(_ request: ClaimRequest) async throws -> [ClaimedJob] {
+            let claimed = try await base.claim(request)
+            if !claimed.isEmpty { clock.advance(by: delay) }
+            return claimed
+        }
+        /// Heartbeats are as stalled as claims: none renews a lease.
+        func heartbeat(_ leases: [Lease], until: Date) async throws -> [Lease] {
+            throw SuretyError(.storeUnavailable, "store stalled")
+        }
+    }
+
+    @Test("a claim answered too late for its lease does not start the jobs; they are released without using an attempt", .timeLimit(.minutes(1)))
+    func lateClaimNotRun() async throws {
+        let clock = TestClock()
+        let store = SlowClaimStore(clock: clock, delay: .seconds(10))
+        let h = Harness(store: store, clock: clock)
+        let id = try await h.queue.enqueue(SucceedingJob(note: "late"), tenant: acme).id
+        let worker = h.worker(id: "late-claims", lease: .seconds(9), heartbeat: .seconds(3))
+        let run = Task { try await worker.run() }
+        try await h.events.first { $0.finished(id) != nil }
+        worker.beginDrain()
+        try await run.value
+        #expect(h.counter.value("succeed:\(id)") == 0, "the body ran under a lease that may already have expired")
+        let attempts = try await store.attempts(of: id)
+        #expect(attempts.first?.outcome == .interrupted && attempts.first?.error?.type == "LeaseNotRenewed")
+    }
 }

@@ -301,9 +301,17 @@ public final class Worker: Service, Sendable {
         // One child task runs the body; this task waits for it to end or for a reason to stop it
         // early (the timeout loop, a heartbeat that lost the lease or found a cancel request, the
         // shutdown), then cancels it and still waits for it to end.
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { control.bodyEnded(await self.runBody(job, entry: entry, context: context, span: span)) }
-            if await control.waitForEndOrStop() { group.cancelAll() }
+        if leaseEndsSoon(job, at: startedAt) {
+            // The claim's answer came too late (a slow network, a stalled server): the lease may
+            // already be gone, so the body must not start at all. Released like a lease that could
+            // not be renewed.
+            control.stop(.leaseNotRenewed)
+            control.bodyEnded(CancellationError())
+        } else {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { control.bodyEnded(await self.runBody(job, entry: entry, context: context, span: span)) }
+                if await control.waitForEndOrStop() { group.cancelAll() }
+            }
         }
         var (bodyError, trigger) = control.result
         // A body that failed because the worker's own task was cancelled was stopped by a
@@ -489,6 +497,15 @@ public final class Worker: Service, Sendable {
                 job.leaseSurelyHeldUntil = until
                 running.jobs[lease.jobID] = job
             }
+        }
+    }
+
+    /// Whether the attempt's lease is within the margin of its end at `now` (see ``leaseMargin``).
+    private func leaseEndsSoon(_ job: ClaimedJob, at now: Date) -> Bool {
+        let margin = leaseMargin
+        return running.withLock { running in
+            guard let entry = running.jobs[job.id], entry.lease == job.lease else { return false }
+            return entry.leaseSurelyHeldUntil.adding(.zero - margin) <= now
         }
     }
 
