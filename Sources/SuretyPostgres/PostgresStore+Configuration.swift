@@ -42,9 +42,12 @@ extension PostgresStore {
         public var leaseClock: LeaseClock = .database
         /// How long one store call may hold a pooled connection. Past it the store closes that
         /// connection, which fails the call with `storeUnavailable` (its transaction, if any, is
-        /// rolled back by the server), and the caller retries as after any outage. It bounds the
+        /// rolled back by the server), and the caller retries as after any outage. Enqueues and
+        /// effect-ledger writes (group commits, partly on a connection of the store's own) stop
+        /// waiting after it and report `storeUnavailable` with an unknown outcome. It bounds the
         /// calls that would otherwise wait for ever: after a connection reset a claim was seen to
-        /// wait for an answer that never came (PartitionTests). `nil`: no limit. Migrations are
+        /// wait for an answer that never came (PartitionTests), and an enqueue after its
+        /// connection was terminated (EnqueueConnectionTests). `nil`: no limit. Migrations are
         /// never limited. Default: 60 seconds.
         public var operationTimeout: Duration? = .seconds(60)
 

@@ -47,13 +47,15 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
     /// Opened by the first wake-up subscriber: a process that only enqueues (a web app) never
     /// holds a LISTEN connection nor decodes every NOTIFY on the database.
     let listenWanted = StartGate()
-    /// Shares one statement or transaction among concurrent enqueues.
-    let enqueueGroup = EnqueueGroupCommit()
+    /// Shares one statement or transaction among concurrent enqueues. Its callers stop waiting
+    /// after ``Configuration/operationTimeout`` (enqueues without unique keys use a connection of
+    /// the store's own, outside the pool's watchdog).
+    let enqueueGroup: EnqueueGroupCommit
     /// The connection of its own that enqueues without unique keys use when it is idle.
     let enqueueConnection = EnqueueConnection()
     /// Concurrent first records and confirmations of effects share statements (PostgresStore+Effects.swift).
-    let effectBegins = GroupCommit<BeginFirstEffects.Item, Bool>(maximumItems: 500)
-    let effectConfirms = GroupCommit<ConfirmEffects.Item, Bool>(maximumItems: 500)
+    let effectBegins: GroupCommit<BeginFirstEffects.Item, Bool>
+    let effectConfirms: GroupCommit<ConfirmEffects.Item, Bool>
     /// The dedicated session that holds maintenance leadership (PostgresStore+Leadership.swift).
     let leadership: LeadershipSession
 
@@ -64,6 +66,9 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
     public init(configuration: Configuration, logger: Logger = Logger(label: "surety.postgres")) {
         self.configuration = configuration
         self.logger = logger
+        self.enqueueGroup = EnqueueGroupCommit(maximumItems: 1000, answerTimeout: configuration.operationTimeout)
+        self.effectBegins = GroupCommit(maximumItems: 500, answerTimeout: configuration.operationTimeout)
+        self.effectConfirms = GroupCommit(maximumItems: 500, answerTimeout: configuration.operationTimeout)
         self.limitsCache = LimitsCache(refreshInterval: configuration.limitsRefreshInterval)
         self.leadership = LeadershipSession(logger: logger, timeout: max(configuration.connectTimeout, .seconds(10)))
         var client = PostgresClient.Configuration(
@@ -200,7 +205,25 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
     }
 
     /// One prepared statement on a pooled connection, confirmed committed; returns its rows.
+    ///
+    /// Waited for at most ``Configuration/operationTimeout`` plus a second: after connection
+    /// resets, a prepared claim was seen to stay unanswered even once the watchdog had closed its
+    /// connection (PartitionTests), a postgres-nio statement that nothing ever completes. Past the
+    /// deadline the caller gets `storeUnavailable` with an unknown outcome (like a lost commit
+    /// confirmation: a claim's jobs are then taken back by the rescuer after their lease) and the
+    /// stuck call is left behind, holding its pool connection until the process ends.
     func execute<Statement: PostgresPreparedStatement>(_ operation: String, _ statement: Statement) async throws -> [Statement.Row] where Statement.Row: Sendable {
+        guard let timeout = configuration.operationTimeout else { return try await executePooled(operation, statement) }
+        let deadline = timeout + .seconds(1)
+        let result = await AnswerDeadline.first(of: { () async -> Result<[Statement.Row], any Error> in
+            do { return .success(try await self.executePooled(operation, statement)) } catch { return .failure(error) }
+        }, or: deadline) {
+            .failure(SuretyError(.storeUnavailable, "\(operation): the PostgreSQL server's answer did not arrive within \(deadline); the statement's outcome is unknown; retry"))
+        }
+        return try result.get()
+    }
+
+    private func executePooled<Statement: PostgresPreparedStatement>(_ operation: String, _ statement: Statement) async throws -> [Statement.Row] where Statement.Row: Sendable {
         try await pooled(operation) { connection in
             try await connection.executeIfOpen(statement, logger: logger)
         }

@@ -37,9 +37,14 @@ enum TestServer {
     /// Runs `body` with a migrated store on a fresh schema, and drops the schema afterwards.
     /// - Parameter leaseClock: Default: the store's default, the database clock. The conformance
     ///   suite passes `.caller`: it drives lease expiry with times of its own.
-    static func withFreshStore<T>(leaseClock: PostgresStore.LeaseClock = .database, _ body: (PostgresStore) async throws -> T) async throws -> T {
+    ///   `operationTimeout`: Default: the store's default (60 s).
+    static func withFreshStore<T>(
+        leaseClock: PostgresStore.LeaseClock = .database, operationTimeout: Duration? = .seconds(60),
+        _ body: (PostgresStore) async throws -> T
+    ) async throws -> T {
         var configuration = try PostgresStore.Configuration(url: try requireURL(), schema: freshSchema())
         configuration.leaseClock = leaseClock
+        configuration.operationTimeout = operationTimeout
         // Tests run in parallel, each with its own pool: keep them small.
         configuration.maximumConnections = 8
         return try await PostgresStore.withStore(configuration: configuration) { store in

@@ -121,4 +121,21 @@ struct HardeningGroupCommitTests {
         await #expect(throws: SuretyError.self) { try await bad.value }
         #expect(table.rows.withLock { $0 } == ["a", "good"])
     }
+
+    @Test("a write that is never answered (a statement postgres-nio lost) fails its callers after the answer timeout instead of hanging them", .timeLimit(.minutes(1)))
+    func unansweredWriteTimesOut() async throws {
+        let group = GroupCommit<String, Int>(answerTimeout: .milliseconds(200))
+        let never = Gate()
+        do {
+            _ = try await group.write(["lost"]) { _ in
+                await never.wait()   // never opened, and deaf to cancellation like the lost statement
+                return [1]
+            }
+            Issue.record("the unanswered write returned")
+        } catch let error as SuretyError {
+            #expect(error.code == .storeUnavailable && !error.nothingWritten, "the outcome is unknown: \(error)")
+        }
+        // The group is usable again.
+        #expect(try await group.write(["next"]) { items in items.map(\.count) } == [4])
+    }
 }

@@ -51,11 +51,18 @@ public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
 
     private let state = Mutex(State())
     private let maximumItems: Int
+    private let answerTimeout: Duration?
 
-    /// - Parameter maximumItems: the most items one group write takes (more wait for the next one;
-    ///   a single call larger than this is written alone). Default: 1,000.
-    public init(maximumItems: Int = 1000) {
+    /// - Parameters:
+    ///   - maximumItems: the most items one group write takes (more wait for the next one; a
+    ///     single call larger than this is written alone). Default: 1,000.
+    ///   - answerTimeout: how long a write may go unanswered before its callers stop waiting and
+    ///     get `storeUnavailable` (its outcome is then unknown: it is not written again). For a
+    ///     client whose calls can wait for ever (postgres-nio never answers a statement written to
+    ///     a connection that closed under it). Default: `nil`, wait for the answer.
+    public init(maximumItems: Int = 1000, answerTimeout: Duration? = nil) {
         self.maximumItems = max(1, maximumItems)
+        self.answerTimeout = answerTimeout
     }
 
     /// Calls waiting for a write to take them (for tests).
@@ -70,7 +77,7 @@ public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
             return true
         }
         if leadsAtOnce {
-            let result = await Self.attempt(write, items)
+            let result = await attempt(write, items)
             handOff()
             return try result.get()
         }
@@ -99,8 +106,8 @@ public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
     /// Writes `group` (its first request is the caller's, whose result is returned) and resumes
     /// the others with theirs.
     private func writeGroup(_ group: [Request], _ write: @escaping Write) async -> Result<[Output], any Error> {
-        guard group.count > 1 else { return await Self.attempt(write, group[0].items) }
-        let combined = await Self.attempt(write, group.flatMap(\.items))
+        guard group.count > 1 else { return await attempt(write, group[0].items) }
+        let combined = await attempt(write, group.flatMap(\.items))
         var results: [Result<[Output], any Error>] = []
         if case .success(let all) = combined, all.count == group.reduce(0, { $0 + $1.items.count }) {
             var offset = 0
@@ -113,7 +120,7 @@ public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
             results = Array(repeating: .failure(error), count: group.count)
         } else {
             // Isolate the failure: each call on its own, in arrival order.
-            for request in group { results.append(await Self.attempt(write, request.items)) }
+            for request in group { results.append(await attempt(write, request.items)) }
         }
         for (request, result) in zip(group, results) { request.continuation?.resume(returning: .done(result)) }
         return results[0]
@@ -141,16 +148,19 @@ public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
     }
 
     /// Runs `write` in a task of its own (not a child, so no caller's cancellation reaches it)
-    /// and waits for it.
-    private static func attempt(_ write: @escaping Write, _ items: [Item]) async -> Result<[Output], any Error> {
-        let task = Task { () async -> Result<[Output], any Error> in
+    /// and waits for it, at most `answerTimeout` when one is set.
+    private func attempt(_ write: @escaping Write, _ items: [Item]) async -> Result<[Output], any Error> {
+        let operation = { @Sendable () async -> Result<[Output], any Error> in
             do {
                 return .success(try await write(items))
             } catch {
                 return .failure(error)
             }
         }
-        return await task.value
+        guard let answerTimeout else { return await Task(operation: operation).value }
+        return await AnswerDeadline.first(of: operation, or: answerTimeout) {
+            .failure(SuretyError(.storeUnavailable, "the store did not answer a write within \(answerTimeout); its outcome is unknown"))
+        }
     }
 
     /// Whether a failed write surely wrote nothing, so its calls may be written again one by one.

@@ -1,0 +1,61 @@
+import Synchronization
+
+/// Waits for an operation's answer at most a given time, without being able to stop the
+/// operation: it runs in a task of its own, and past the deadline the caller goes on with a
+/// fallback value while the operation's task is cancelled and left to end when it can. For
+/// calls that can wait for ever and ignore cancellation (a statement postgres-nio wrote to a
+/// connection that closed under it is never answered). Structured concurrency cannot express
+/// "stop waiting for a child that will not end", hence the two tasks and the continuation.
+/// Package access: the stores use it, applications do not.
+package enum AnswerDeadline {
+    /// The operation's value if it answers within `timeout`, else `fallback()`.
+    package static func first<T: Sendable>(
+        of operation: @escaping @Sendable () async -> T, or timeout: Duration,
+        fallback: @escaping @Sendable () -> T
+    ) async -> T {
+        let once = ResumeOnce<T>()
+        return await withCheckedContinuation { (continuation: CheckedContinuation<T, Never>) in
+            once.set(continuation)
+            let work = Task { once.resume(await operation()) }
+            Task {
+                try? await Task.sleep(for: timeout)
+                if once.resume(fallback()) { work.cancel() }
+            }
+        }
+    }
+
+    /// A continuation resumed by whichever of two tasks comes first.
+    final class ResumeOnce<T: Sendable>: Sendable {
+        private let state = Mutex<(continuation: CheckedContinuation<T, Never>?, early: T?, done: Bool)>((nil, nil, false))
+
+        func set(_ continuation: CheckedContinuation<T, Never>) {
+            let early = state.withLock { state -> T? in
+                if let early = state.early { return early }
+                state.continuation = continuation
+                return nil
+            }
+            if let early { continuation.resume(returning: early) }
+        }
+
+        /// Resumes with `value` unless already resumed; returns whether this call did.
+        @discardableResult
+        func resume(_ value: T) -> Bool {
+            let continuation = state.withLock { state -> CheckedContinuation<T, Never>?? in
+                guard !state.done else { return .none }
+                state.done = true
+                guard let continuation = state.continuation else {
+                    state.early = value
+                    return .some(nil)
+                }
+                state.continuation = nil
+                return .some(continuation)
+            }
+            switch continuation {
+            case .none: return false
+            case .some(let continuation):
+                continuation?.resume(returning: value)
+                return true
+            }
+        }
+    }
+}
