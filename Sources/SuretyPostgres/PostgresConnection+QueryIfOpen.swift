@@ -38,14 +38,7 @@ extension PostgresConnection {
         guard !isClosed else { throw Self.closedBeforeQuery }
         var rows: [Statement.Row] = []
         for try await row in try await self.execute(statement, logger: logger, file: file, line: line) { rows.append(row) }
-        guard !isClosed else { throw Self.closedBeforeCommitConfirmed }
-        do {
-            for try await _ in try await self.execute(CommitBarrier(), logger: logger, file: file, line: line) {}
-        } catch {
-            // Whatever the barrier's error (a closed connection, the server's "terminating
-            // connection"), the write before it may have committed: its outcome is unknown.
-            throw Self.closedBeforeCommitConfirmed
-        }
+        try await confirmCommit(logger: logger, file: file, line: line)
         return rows
     }
 
@@ -58,13 +51,21 @@ extension PostgresConnection {
     ) async throws -> [Row] {
         var json = JSONColumns.DecodingCache()
         let rows = try await queryIfOpen(query, logger: logger, file: file, line: line).collect { row in try decode(row, &json) }
+        try await confirmCommit(logger: logger, file: file, line: line)
+        return rows
+    }
+
+    /// Returns once the implicit transaction of the statement just run has committed (the commit
+    /// barrier, ``CommitBarrier``); throws ``closedBeforeCommitConfirmed`` otherwise.
+    private func confirmCommit(logger: Logger, file: String, line: Int) async throws {
         guard !isClosed else { throw Self.closedBeforeCommitConfirmed }
         do {
             for try await _ in try await self.execute(CommitBarrier(), logger: logger, file: file, line: line) {}
         } catch {
+            // Whatever the barrier's error (a closed connection, the server's "terminating
+            // connection"), the write before it may have committed: its outcome is unknown.
             throw Self.closedBeforeCommitConfirmed
         }
-        return rows
     }
 
     static let closedBeforeCommitConfirmed = SuretyError(

@@ -67,8 +67,9 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
         self.configuration = configuration
         self.logger = logger
         self.enqueueGroup = EnqueueGroupCommit(maximumItems: 1000, answerTimeout: configuration.operationTimeout)
-        self.effectBegins = GroupCommit(maximumItems: 500, answerTimeout: configuration.operationTimeout)
-        self.effectConfirms = GroupCommit(maximumItems: 500, answerTimeout: configuration.operationTimeout)
+        // Their writes are prepared statements, whose wait `execute` bounds already.
+        self.effectBegins = GroupCommit(maximumItems: 500)
+        self.effectConfirms = GroupCommit(maximumItems: 500)
         self.limitsCache = LimitsCache(refreshInterval: configuration.limitsRefreshInterval)
         self.leadership = LeadershipSession(logger: logger, timeout: max(configuration.connectTimeout, .seconds(10)))
         var client = PostgresClient.Configuration(
