@@ -39,6 +39,10 @@ public final class Worker: Service, Sendable {
         /// attempt is stopped (``AttemptControl/Stop/leaseNotRenewed``).
         var leaseSurelyHeldUntil: Date
         var finishing = false
+
+        /// When the attempt is stopped if its lease is not renewed by then: `margin` before the
+        /// lease can end.
+        func leaseStop(margin: Duration) -> Date { leaseSurelyHeldUntil.adding(.zero - margin) }
     }
 
     /// The attempts this worker holds, with how many of them are finishing (their outcome being
@@ -283,7 +287,7 @@ public final class Worker: Service, Sendable {
         let startedAt = clock.now()
         let entry = registry.entry(for: job.type)
         let options = entry?.options ?? JobOptions()
-        armTimeout(job.id, deadline: startedAt.adding(options.timeout))
+        let leaseEnding = armTimeout(job.id, deadline: startedAt.adding(options.timeout), now: startedAt)
         let jobLogger = JobLogger(base: logger, job: job)
         configuration.onEvent?(.attemptStarted(job.id, attempt: job.attempt, tenant: job.tenant))
         metrics.attemptStarted(job, at: startedAt)
@@ -301,7 +305,7 @@ public final class Worker: Service, Sendable {
         // One child task runs the body; this task waits for it to end or for a reason to stop it
         // early (the timeout loop, a heartbeat that lost the lease or found a cancel request, the
         // shutdown), then cancels it and still waits for it to end.
-        if leaseEndsSoon(job, at: startedAt) {
+        if leaseEnding {
             // The claim's answer came too late (a slow network, a stalled server): the lease may
             // already be gone, so the body must not start at all. Released like a lease that could
             // not be renewed.
@@ -500,15 +504,6 @@ public final class Worker: Service, Sendable {
         }
     }
 
-    /// Whether the attempt's lease is within the margin of its end at `now` (see ``leaseMargin``).
-    private func leaseEndsSoon(_ job: ClaimedJob, at now: Date) -> Bool {
-        let margin = leaseMargin
-        return running.withLock { running in
-            guard let entry = running.jobs[job.id], entry.lease == job.lease else { return false }
-            return entry.leaseSurelyHeldUntil.adding(.zero - margin) <= now
-        }
-    }
-
     /// How long before a lease that could not be renewed can expire the attempt is stopped: a
     /// sixth of the lease (5 s of the default 30 s), time for the stop and its outcome write.
     private var leaseMargin: Duration { configuration.leaseDuration / 6 }
@@ -533,18 +528,22 @@ public final class Worker: Service, Sendable {
     // MARK: Timeouts
 
     /// Records an attempt's deadline and wakes the timeout loop if it sleeps until a later one.
-    private func armTimeout(_ id: JobID, deadline: Date) {
+    /// Returns whether the attempt's lease is already within the margin of its end at `now` (a
+    /// claim answered too late): then its body must not start.
+    private func armTimeout(_ id: JobID, deadline: Date, now: Date) -> Bool {
         // Both under the `running` lock, like the loop's computation of its next deadline, so a
         // deadline is never missed between that computation and the loop's sleep.
         let margin = leaseMargin
-        let earlier = running.withLock { running -> Bool in
-            guard var job = running.jobs[id] else { return false }
+        let (earlier, leaseEnding) = running.withLock { running -> (Bool, Bool) in
+            guard var job = running.jobs[id] else { return (false, false) }
             job.deadline = deadline
             running.jobs[id] = job
-            let first = min(deadline, job.leaseSurelyHeldUntil.adding(.zero - margin))
-            return armedDeadline.withLock { armed in armed.map { first < $0 } ?? true }
+            let leaseStop = job.leaseStop(margin: margin)
+            let first = min(deadline, leaseStop)
+            return (armedDeadline.withLock { armed in armed.map { first < $0 } ?? true }, leaseStop <= now)
         }
         if earlier { timeoutWake.signal() }
+        return leaseEnding
     }
 
     /// One loop enforces every running attempt's timeout and lease: it sleeps until the earliest
@@ -561,7 +560,7 @@ public final class Worker: Service, Sendable {
             let next = running.withLock { running -> Date? in
                 var earliest: Date?
                 for job in running.jobs.values where !job.finishing {
-                    let leaseDeadline = job.leaseSurelyHeldUntil.adding(.zero - margin)
+                    let leaseDeadline = job.leaseStop(margin: margin)
                     if leaseDeadline <= now {
                         if job.control.stop(.leaseNotRenewed) { stoppedForLease.append(job.lease.jobID) }
                         continue
