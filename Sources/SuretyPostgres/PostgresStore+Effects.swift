@@ -82,8 +82,7 @@ extension PostgresStore: EffectLedgerStore {
                 WHERE job_id = \(key.jobID.rawValue) AND name = \(key.name) AND key = \(key.key) AND tenant = \(key.tenant.rawValue)
                 FOR UPDATE
                 """, logger: logger).collect { try Self.decodeEffect($0) }.first
-            var record = try SuretyError.checkResolvable(key, jobState: jobState.flatMap(JobState.init(rawValue:)), record: locked)
-            let resolved: EffectRecord?
+            let record = try SuretyError.checkResolvable(key, jobState: jobState.flatMap(JobState.init(rawValue:)), record: locked)
             switch finding {
             case .happened(let result):
                 try await connection.queryIfOpen("""
@@ -91,23 +90,18 @@ extension PostgresStore: EffectLedgerStore {
                     WHERE job_id = \(key.jobID.rawValue) AND name = \(key.name) AND key = \(key.key) AND tenant = \(key.tenant.rawValue)
                       AND state = 'started'
                     """, logger: logger)
-                record.state = .confirmed
-                record.result = result
-                record.confirmedAt = Timestamp.date(at)
-                resolved = record
             case .didNotHappen:
                 try await connection.queryIfOpen("""
                     DELETE FROM surety_effects
                     WHERE job_id = \(key.jobID.rawValue) AND name = \(key.name) AND key = \(key.key) AND tenant = \(key.tenant.rawValue)
                       AND state = 'started'
                     """, logger: logger)
-                resolved = nil
             }
             try await connection.queryIfOpen("""
                 INSERT INTO surety_audit (job_id, action, actor, reason, at)
                 VALUES (\(key.jobID.rawValue), \(EffectFinding.auditAction), \(action.actor), \(finding.auditReason(for: key, action: action)), \(at))
                 """, logger: logger)
-            return resolved
+            return finding.resolving(record, at: Timestamp.date(at))
         }
     }
 

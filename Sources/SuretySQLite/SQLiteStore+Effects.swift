@@ -54,28 +54,22 @@ extension SQLiteStore: EffectLedgerStore {
                 db.cachedStatement(sql: "SELECT state FROM surety_jobs WHERE id = ? AND tenant = ?"),
                 arguments: [key.jobID.rawValue, key.tenant.rawValue]
             )
-            var record = try SuretyError.checkResolvable(key, jobState: jobState.flatMap(JobState.init(rawValue:)), record: try Self.fetchEffect(key, db))
-            let resolved: EffectRecord?
+            let record = try SuretyError.checkResolvable(key, jobState: jobState.flatMap(JobState.init(rawValue:)), record: try Self.fetchEffect(key, db))
             switch finding {
             case .happened(let result):
                 try db.cachedStatement(sql: """
                     UPDATE surety_effects SET state = 'confirmed', result = ?, confirmed_at = ?
                     WHERE job_id = ? AND name = ? AND key = ? AND tenant = ? AND state = 'started'
                     """).execute(arguments: [result, at, key.jobID.rawValue, key.name, key.key, key.tenant.rawValue])
-                record.state = .confirmed
-                record.result = result
-                record.confirmedAt = Timestamp.date(at)
-                resolved = record
             case .didNotHappen:
                 try db.cachedStatement(sql: """
                     DELETE FROM surety_effects WHERE job_id = ? AND name = ? AND key = ? AND tenant = ? AND state = 'started'
                     """).execute(arguments: [key.jobID.rawValue, key.name, key.key, key.tenant.rawValue])
-                resolved = nil
             }
             try db.cachedStatement(sql: Self.auditSQL).execute(arguments: [
                 key.jobID.rawValue, EffectFinding.auditAction, action.actor, finding.auditReason(for: key, action: action), at,
             ])
-            return resolved
+            return finding.resolving(record, at: Timestamp.date(at))
         }
     }
 

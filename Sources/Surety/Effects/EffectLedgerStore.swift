@@ -61,6 +61,17 @@ public enum EffectFinding: Sendable, Hashable {
         }
     }
 
+    /// `record` after this finding is applied at `at`: confirmed with the result, or `nil` (the
+    /// started record is removed). Every store returns this; each writes it in its own way.
+    public func resolving(_ record: EffectRecord, at: Date) -> EffectRecord? {
+        guard case .happened(let result) = self else { return nil }
+        var confirmed = record
+        confirmed.state = .confirmed
+        confirmed.result = result
+        confirmed.confirmedAt = at
+        return confirmed
+    }
+
     /// The audit row's reason: the finding, the effect's name and key, then the operator's reason.
     public func auditReason(for key: EffectKey, action: OperatorAction) -> String {
         let what = key.key.isEmpty ? "effect '\(key.name)'" : "effect '\(key.name)' key '\(key.key)'"

@@ -252,20 +252,10 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
         try finding.validate(for: key)
         return try state.withLock { state in
             let job = state.jobs[key.jobID].flatMap { $0.tenant == key.tenant ? $0 : nil }
-            var record = try SuretyError.checkResolvable(key, jobState: job?.state, record: state.effects[key])
-            let resolved: EffectRecord?
-            switch finding {
-            case .happened(let result):
-                record.state = .confirmed
-                record.result = result
-                record.confirmedAt = action.at
-                state.effects[key] = record
-                resolved = record
-            case .didNotHappen:
-                state.effects[key] = nil
-                state.effectOrder.removeAll { $0 == key }
-                resolved = nil
-            }
+            let record = try SuretyError.checkResolvable(key, jobState: job?.state, record: state.effects[key])
+            let resolved = finding.resolving(record, at: action.at)
+            state.effects[key] = resolved
+            if resolved == nil { state.effectOrder.removeAll { $0 == key } }
             state.audit[key.jobID, default: []].append(AuditRecord(
                 jobID: key.jobID, action: EffectFinding.auditAction, actor: action.actor,
                 reason: finding.auditReason(for: key, action: action), at: action.at
