@@ -41,10 +41,14 @@ as_postgres() {
     fi
 }
 
+# A port nobody listens on, below the kernel's range of ephemeral ports (client sockets take
+# those: a server started on one can find it taken, and a restarted one, on `resume`, too).
 free_port() {
-    local port
+    local port low
+    low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+    [[ $low -gt 21000 ]] || low=50000
     for _ in $(seq 1 200); do
-        port=$(( 20000 + RANDOM % 30000 ))
+        port=$(( 20000 + RANDOM % (low - 20000) ))
         [[ $port -eq 5432 || $port -eq 55432 ]] && continue
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
     done
@@ -96,10 +100,18 @@ start)
     else
         options+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
     fi
-    if ! as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 -o "$options" start >&2; then
+    # A port can still be taken between the check and the start (another test's server): then
+    # try another one, at most three times.
+    for try in 1 2 3; do
+        if as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 -o "$options" start >&2; then break; fi
+        if [[ $try -lt 3 ]] && grep -q "Address already in use" "$dir/server.log" 2>/dev/null; then
+            port=$(free_port)
+            options=$(echo "$options" | sed -E "s/-c port=[0-9]+/-c port=$port/")
+            continue
+        fi
         cat "$dir/server.log" >&2 || true
         exit 1
-    fi
+    done
     echo "$port" >"$dir/port"
     echo "$options" >"$dir/options"
     as_postgres "$bin/psql" -h "$dir" -p "$port" -U postgres -d postgres -q -v ON_ERROR_STOP=1 \
