@@ -65,6 +65,7 @@ struct HardeningPostgresTests {
         try await TestServer.withFreshStore { store in
             let registry = JobRegistry([OkJob.self])
             let queue = JobQueue(store: store, registry: registry)
+            let before = try await queue.enqueue(OkJob(n: 0), tenant: .system).id
             let hostile: [EnqueueOptions] = [
                 EnqueueOptions(tags: ["a\u{0}b"]),
                 EnqueueOptions(correlation: ["order": "1\u{0}2"]),
@@ -79,8 +80,11 @@ struct HardeningPostgresTests {
                     #expect(error.code == .invalidArgument, "got \(error)")
                 }
             }
-            // The store still works.
-            _ = try await queue.enqueue(OkJob(n: 2), tenant: .system)
+            // Nothing was written for the refused ones, nothing before them was lost, and the
+            // store still works.
+            let after = try await queue.enqueue(OkJob(n: 2), tenant: .system).id
+            let stored = try await store.jobs(JobFilter(limit: 100)).map(\.id)
+            #expect(Set(stored) == [before, after], "got \(stored)")
         }
     }
 
