@@ -17,6 +17,10 @@ let package = Package(
         .library(name: "SuretyPostgres", targets: ["SuretyPostgres"]),
         .library(name: "SuretyDashboard", targets: ["SuretyDashboard"]),
         .library(name: "SuretyAlertWebhook", targets: ["SuretyAlertWebhook"]),
+        // The whole operator and worker CLI, to run inside an application's own binary with its
+        // own job types (`swift run MyApp surety worker`); the `surety` executable is one user.
+        .library(name: "SuretyCLI", targets: ["SuretyCLI"]),
+        .library(name: "SuretyHummingbird", targets: ["SuretyHummingbird"]),
         .executable(name: "surety", targets: ["surety"]),
     ],
     dependencies: [
@@ -89,6 +93,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Hummingbird apps: enqueue for the request's tenant and trace (SuretyService runs the rest).
+        .target(
+            name: "SuretyHummingbird",
+            dependencies: ["Surety", .product(name: "Hummingbird", package: "hummingbird")],
+            swiftSettings: strict
+        ),
         // For users too: the store conformance suite, a test clock, an event recorder.
         .target(name: "SuretyTesting", dependencies: ["Surety"], swiftSettings: strict),
         // The `surety` command: demo, worker, enqueue, stats, jobs, dlq, migrate.
@@ -103,6 +113,8 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
@@ -126,6 +138,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Examples/Workflows",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "HummingbirdShop",
+            dependencies: [
+                "Surety", "SuretySQLite", "SuretyCLI", "SuretyDashboard", "SuretyHummingbird",
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Examples/HummingbirdShop",
             swiftSettings: strict
         ),
         .executableTarget(
@@ -178,8 +199,9 @@ let package = Package(
         ),
         .testTarget(
             name: "SuretyCLITests",
-            dependencies: ["Surety", "SuretySQLite", "SuretyPostgres", "SuretyCLI", "SuretyTesting", "surety",
+            dependencies: ["Surety", "SuretySQLite", "SuretyPostgres", "SuretyCLI", "SuretyTesting", "surety", "HummingbirdShop",
                            .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: strict
         ),

@@ -30,6 +30,9 @@ enum PostgresErrors {
         if let error = error as? PSQLError {
             return map(error, server: server, target: target, configuration: configuration, operation: operation)
         }
+        if isPoolShutdown(error) {
+            return closedConnection(.poolClosed, server: server, operation: operation, underlying: SafeError(description: String(describing: error)))
+        }
         if error is PostgresDecodingError {
             return SuretyError(
                 .storeCorrupt,
@@ -71,6 +74,12 @@ enum PostgresErrors {
                 return SuretyError(.storeUnavailable, "\(operation): \(server) is not accepting connections now (\(serverMessage ?? sqlState)); retry later", underlying: underlying)
             case "42501":
                 return SuretyError(.storeUnavailable, "\(operation): user '\(configuration.username)' lacks a permission in schema '\(configuration.schema)' (\(serverMessage ?? sqlState))", underlying: underlying)
+            // The caller's value, not the store: a NUL character (U+0000) in text or jsonb, or a
+            // value too large for an index (a queue name, key or name over about 2,700 bytes).
+            case "22021", "22P05":
+                return SuretyError(.invalidArgument, "\(operation): a value contains a NUL character (U+0000), which PostgreSQL cannot store as text; remove it", underlying: underlying)
+            case "54000":
+                return SuretyError(.invalidArgument, "\(operation): a value is too large for the store (\(serverMessage ?? sqlState)); names and keys must stay well below 2,700 bytes", underlying: underlying)
             default:
                 return SuretyError(.storeUnavailable, "\(operation) failed on \(server): \(serverMessage ?? "server error \(sqlState)")", underlying: underlying)
             }
@@ -84,9 +93,46 @@ enum PostgresErrors {
         case .unsupportedAuthMechanism, .saslError:
             return SuretyError(.storeUnavailable, "\(operation): the login to \(server) as '\(configuration.username)' failed (authentication)", underlying: underlying)
         case .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
-            return SuretyError(.storeUnavailable, "\(operation): the connection to \(server) was closed (\(error.code)); is the store's run() (or withStore) still running?", underlying: underlying)
+            return closedConnection(error.code, server: server, operation: operation, underlying: underlying)
         default:
             return SuretyError(.storeUnavailable, "\(operation) failed on \(server) (\(error.code))", underlying: underlying)
+        }
+    }
+
+    /// A closed connection says two different things. `.poolClosed`: this store's pool was shut
+    /// down because its `run()` (or the `withStore` around it) ended, and the store is used after
+    /// that: a usage mistake that no retry fixes. The others: the server or the network ended the
+    /// connection (a restart, a failover, a reset): an outage, which a worker rides out by
+    /// retrying its calls.
+    static func closedConnection(_ code: PSQLError.Code, server: String, operation: String, underlying: SafeError?) -> SuretyError {
+        if code == .poolClosed {
+            return SuretyError(.storeUnavailable, "\(operation): the store's connection pool is shut down: its run() (or withStore) has ended; use the store only while run() runs", underlying: underlying)
+        }
+        return SuretyError(.storeUnavailable, "\(operation): the connection to \(server) was closed (\(code)), for example by a server restart or a network failure; workers retry the call, other callers may retry once the server is back", underlying: underlying)
+    }
+
+    /// postgres-nio's pool throws its own `ConnectionPoolError.poolShutdown` (not a `PSQLError`)
+    /// to a call made after `PostgresClient.run()` ended. Its module is not a dependency of
+    /// this one, so it is recognised by its type name and description.
+    static func isPoolShutdown(_ error: any Error) -> Bool {
+        String(describing: type(of: error)) == "ConnectionPoolError" && String(describing: error).contains("poolShutdown")
+    }
+
+    /// A later step's job is inserted when its last parent completes, in the transaction that
+    /// records that parent's outcome: a value PostgreSQL refuses there (a NUL character, a queue
+    /// name and partition key too large for the claim indexes) would fail that outcome on every
+    /// attempt. Refused when the workflow is enqueued instead (issue 17).
+    static func refuseUnreleasable(_ workflow: NewWorkflow) throws {
+        for (index, step) in workflow.steps.enumerated() {
+            let job = step.template
+            let texts = [job.type, job.queue, job.payload, job.partitionKey ?? ""] + job.tags
+                + job.correlation.flatMap { [$0.key, $0.value] } + job.traceContext.flatMap { [$0.key, $0.value] }
+            if texts.contains(where: { $0.utf8.contains(0) }) {
+                throw SuretyError(.invalidArgument, "enqueueWorkflow: the job of step \(index + 1) contains a NUL character (U+0000), which PostgreSQL cannot store as text; remove it")
+            }
+            if job.queue.utf8.count + (job.partitionKey?.utf8.count ?? 0) > 2_000 {
+                throw SuretyError(.invalidArgument, "enqueueWorkflow: the queue name and partition key of step \(index + 1)'s job take more than 2,000 bytes, too large for the store's indexes")
+            }
         }
     }
 

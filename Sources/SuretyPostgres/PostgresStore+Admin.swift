@@ -8,7 +8,7 @@ extension PostgresStore {
     public func requeue(_ ids: [JobID], action: OperatorAction) async throws -> BulkResult {
         let notify = notifyQuery
         let result = try await transaction("requeue") { connection in
-            let result = try await Self.apply(ids, action: action, name: "requeue", connection, logger: logger) { job in
+            let result = try await Self.apply(ids, action: action, name: "requeue", crashPoint: .requeue, connection, logger: logger) { job in
                 if let key = job.uniqueKey, job.uniqueScope == .whileActive {
                     let holder = try await connection.queryIfOpen("""
                         SELECT id FROM surety_jobs WHERE tenant = \(job.tenant.rawValue) AND unique_slot = \(key) AND id <> \(job.id.rawValue) LIMIT 1
@@ -45,7 +45,7 @@ extension PostgresStore {
     /// writes the new row back and an audit row. Operator actions are rare, so exact agreement
     /// with the lifecycle is worth more here than saving the read.
     static func apply(
-        _ ids: [JobID], action: OperatorAction, name: String, _ connection: PostgresConnection, logger: Logger,
+        _ ids: [JobID], action: OperatorAction, name: String, crashPoint: CrashPoint? = nil, _ connection: PostgresConnection, logger: Logger,
         _ transition: (JobRecord) async throws -> Result<JobRecord, JobLifecycle.SkipReason>
     ) async throws -> BulkResult {
         var result = BulkResult()
@@ -75,6 +75,7 @@ extension PostgresStore {
                     VALUES (\(id.rawValue), \(name), \(action.actor), \(action.reason), \(Timestamp.micros(action.at)))
                     """, logger: logger)
                 result.changed.append(id)
+                if let crashPoint { CrashPoints.reach(crashPoint) }
             case .failure(let skip):
                 result.skipped.append(.init(id: id, reason: skip.message))
             }

@@ -2,7 +2,8 @@ import Foundation
 import Surety
 
 extension PostgresStore {
-    /// Where the store connects and how. Build one from a URL with ``init(url:schema:)``.
+    /// Where the store connects and how. Build one from a URL with ``init(url:schema:)``
+    /// (`?schema=NAME` in the URL names the schema).
     ///
     /// The password is kept for connecting only: it never appears in an error message or a
     /// `description`.
@@ -78,13 +79,18 @@ extension PostgresStore {
             self.maximumConnections = maximumConnections
         }
 
-        /// Parses `postgres://user:password@host:port/database?sslmode=require` (also
-        /// `postgresql://`). The port defaults to 5432, the user to `postgres`. Percent-encoded
-        /// user names and passwords are decoded.
+        /// Parses `postgres://user:password@host:port/database?schema=NAME&sslmode=require` (also
+        /// `postgresql://`), the URL `surety --store` takes. The port defaults to 5432, the user
+        /// to `postgres`. Percent-encoded user names and passwords are decoded.
+        ///
+        /// The schema comes from the URL's `schema` parameter or from `schema`; given in both, they
+        /// must be the same; given in neither, it is `public`.
         ///
         /// - Throws: ``Surety/SuretyError`` `invalidStoreURL` with a message that never contains
-        ///   the password.
-        public init(url: String, schema: String = "public") throws {
+        ///   the password: also for a `schema` parameter that is repeated, empty or not a valid
+        ///   name, and for a `schema` argument that differs from it. `invalidArgument` for an
+        ///   invalid `schema` argument.
+        public init(url: String, schema: String? = nil) throws {
             guard let components = URLComponents(string: url),
                   let scheme = components.scheme?.lowercased() else {
                 throw SuretyError(.invalidStoreURL, "'\(Self.redact(url))' is not a PostgreSQL URL; expected postgres://user:password@host:port/database")
@@ -100,6 +106,17 @@ extension PostgresStore {
             guard !database.isEmpty, !database.contains("/") else {
                 throw SuretyError(.invalidStoreURL, "'\(Self.redact(url))' names no database; expected postgres://user:password@host:port/database")
             }
+            let urlSchema = try Self.schemaParameter(in: components)
+            if let urlSchema {
+                do {
+                    try Self.validate(schema: urlSchema)
+                } catch let error as SuretyError {
+                    throw SuretyError(.invalidStoreURL, "the PostgreSQL URL's schema parameter: \(error.message)")
+                }
+                if let schema, schema != urlSchema {
+                    throw SuretyError(.invalidStoreURL, "the PostgreSQL URL names schema '\(urlSchema)' but the schema argument is '\(schema)'; name the schema in one place only")
+                }
+            }
             var tls = TLSMode.disable
             for item in components.queryItems ?? [] where item.name == "sslmode" {
                 switch item.value ?? "" {
@@ -113,8 +130,33 @@ extension PostgresStore {
                 host: host, port: components.port ?? 5432,
                 username: components.percentEncodedUser.map { $0.removingPercentEncoding ?? $0 } ?? "postgres",
                 password: components.percentEncodedPassword.map { $0.removingPercentEncoding ?? $0 },
-                database: database.removingPercentEncoding ?? database, tls: tls, schema: schema
+                database: database.removingPercentEncoding ?? database, tls: tls, schema: urlSchema ?? schema ?? "public"
             )
+        }
+
+        /// The value of the URL's `schema` parameter, `nil` without one. Refuses a repeated or an
+        /// empty parameter; the name itself is checked by ``validate(schema:)``.
+        static func schemaParameter(in components: URLComponents) throws -> String? {
+            let items = (components.queryItems ?? []).filter { $0.name == "schema" }
+            guard let item = items.first else { return nil }
+            guard items.count == 1 else {
+                throw SuretyError(.invalidStoreURL, "the PostgreSQL URL names more than one schema (\(items.count) schema parameters); give ?schema=NAME once")
+            }
+            guard let value = item.value, !value.isEmpty else {
+                throw SuretyError(.invalidStoreURL, "the PostgreSQL URL's schema parameter is empty; expected ?schema=NAME")
+            }
+            return value
+        }
+
+        /// `url` without its `schema` parameter (the other parameters kept, in order), for a tool
+        /// that keeps the schema apart from the connection URL, as the `surety` CLI does. A URL
+        /// that does not parse is returned unchanged.
+        public static func removingSchemaParameter(from url: String) -> String {
+            guard var components = URLComponents(string: url), let items = components.queryItems else { return url }
+            let rest = items.filter { $0.name != "schema" }
+            guard rest.count != items.count else { return url }
+            components.queryItems = rest.isEmpty ? nil : rest
+            return components.string ?? url
         }
 
         /// `postgres://user@host:port/database` (no password), with the schema.

@@ -28,7 +28,9 @@ extension PostgresStore {
             attempt += 1
             do {
                 let results = try await transaction("enqueue") { connection in
-                    try await Self.insert(jobs, rows, connection, notify: notifyQuery, logger: logger)
+                    let results = try await Self.insert(jobs, rows, connection, notify: notifyQuery, logger: logger)
+                    CrashPoints.reach(.enqueueGroup)
+                    return results
                 }
                 if results.contains(where: \.inserted) { signal() }
                 return results
@@ -123,6 +125,9 @@ extension PostgresStore {
         guard ids.count == jobs.count else {
             throw SuretyError(.storeCorrupt, "enqueue: the database inserted \(ids.count) jobs where \(jobs.count) were expected")
         }
+        // One statement, no transaction: the nearest point is after its commit, before the
+        // callers learn of it.
+        CrashPoints.reach(.enqueueGroup)
         return ids.map { EnqueuedJob(id: JobID($0), inserted: true) }
     }
 

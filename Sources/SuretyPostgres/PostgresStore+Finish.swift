@@ -35,6 +35,9 @@ extension PostgresStore {
             finishedAt: finishes.map { Timestamp.micros($0.endedAt) }
         ))
         if ids.contains(FinishCompletions.blockedMarker) { return nil }
+        // One statement, no transaction: the nearest point is after its commit, before the
+        // worker learns of it.
+        CrashPoints.reach(.outcomeBatch)
         let applied = Set(ids)
         return finishes.map { applied.contains($0.lease.jobID.rawValue) ? .applied : .leaseLost }
     }
@@ -58,6 +61,7 @@ extension PostgresStore {
             }
         }
         try await applyCancelRequests(finishes, applied: applied, connection, logger: logger)
+        CrashPoints.reach(.outcomeBatch)
         let released = try await advanceWorkflows(
             finishes.indices.filter { applied[$0] }.map { finishes[$0].lease.jobID },
             at: finishes[0].endedAt, connection, notify: notify, logger: logger

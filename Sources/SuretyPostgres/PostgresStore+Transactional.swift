@@ -233,3 +233,32 @@ extension PostgresStore {
         return true
     }
 }
+
+extension PostgresStore {
+    /// Typed transactional enqueue: ``enqueue(_:on:)`` for one job, built by
+    /// ``Surety/JobQueue/newJob(_:tenant:options:)`` with the same rules as
+    /// ``Surety/JobQueue/enqueue(_:tenant:options:)`` (the type's queue, priority, attempts and
+    /// unique scope, the job's own keys, the per-call overrides). No registry is needed.
+    ///
+    /// ```swift
+    /// try await appClient.withTransaction(logger: logger) { connection in
+    ///     try await connection.queryIfOpen("INSERT INTO orders (id) VALUES (\(id))", logger: logger)
+    ///     try await store.enqueue(SendReceipt(orderID: id), tenant: acme, on: connection)
+    /// }
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - options: per-call overrides. Default: none.
+    ///   - clock: the time source for the job's `enqueuedAt` and `runAt`; pass your
+    ///     ``Surety/JobQueue``'s clock (a test clock in tests). Default: ``Surety/SystemClock``.
+    ///   - connection: the application's connection, inside its transaction.
+    /// - Throws: ``Surety/SuretyError``: `invalidPayload` or `invalidArgument` from building the
+    ///   job (nothing written), else as ``enqueue(_:on:)``.
+    @discardableResult
+    public func enqueue<J: Job>(
+        _ job: J, tenant: TenantID, options: EnqueueOptions = EnqueueOptions(), clock: any SuretyClock = SystemClock(),
+        on connection: PostgresConnection
+    ) async throws -> EnqueuedJob {
+        try await enqueue([JobQueue(store: self, clock: clock).newJob(job, tenant: tenant, options: options)], on: connection)[0]
+    }
+}

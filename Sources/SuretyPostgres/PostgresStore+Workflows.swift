@@ -4,6 +4,7 @@ import Surety
 
 extension PostgresStore: WorkflowStore {
     public func enqueueWorkflow(_ workflow: NewWorkflow) async throws -> EnqueuedWorkflow {
+        try PostgresErrors.refuseUnreleasable(workflow)
         let notify = notifyQuery
         let result: (EnqueuedWorkflow, Bool) = try await transaction("enqueueWorkflow") { connection in
             if let key = workflow.uniqueKey {
@@ -145,7 +146,10 @@ extension PostgresStore: WorkflowStore {
             let changes = WorkflowTransition.stepJobsEnded(workflow, ended, at: now)
             let action = try? OperatorAction(actor: "surety", reason: changes.workflow.note ?? "workflow stopped", at: now)
             let jobs = try await write(changes, at: now, action: action, connection, notify: notify, logger: logger)
-            if !changes.released.isEmpty { released = true }
+            if !changes.released.isEmpty {
+                released = true
+                CrashPoints.reach(.workflowRelease)
+            }
             if try await advanceWorkflows(jobs.cancelled, at: now, connection, notify: notify, logger: logger) { released = true }
         }
         return released

@@ -82,8 +82,9 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
         self.client = PostgresClient(configuration: client, backgroundLogger: logger)
     }
 
-    /// Creates the store from a `postgres://user:password@host:port/database` URL.
-    public convenience init(url: String, schema: String = "public", logger: Logger = Logger(label: "surety.postgres")) throws {
+    /// Creates the store from a `postgres://user:password@host:port/database[?schema=NAME]` URL
+    /// (see ``Configuration/init(url:schema:)``: the schema from the URL or `schema`, else `public`).
+    public convenience init(url: String, schema: String? = nil, logger: Logger = Logger(label: "surety.postgres")) throws {
         self.init(configuration: try Configuration(url: url, schema: schema), logger: logger)
     }
 
@@ -126,7 +127,7 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
 
     /// Runs `body` with a store for the URL (see ``withStore(configuration:logger:_:)``).
     public static func withStore<T>(
-        url: String, schema: String = "public", logger: Logger = Logger(label: "surety.postgres"),
+        url: String, schema: String? = nil, logger: Logger = Logger(label: "surety.postgres"),
         _ body: (PostgresStore) async throws -> T
     ) async throws -> T {
         try await withStore(configuration: try Configuration(url: url, schema: schema), logger: logger, body)

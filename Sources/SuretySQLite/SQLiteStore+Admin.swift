@@ -11,6 +11,8 @@ extension SQLiteStore {
 
     public func jobs(_ filter: JobFilter) async throws -> [JobRecord] {
         guard filter.limit > 0 else { return [] }
+        try StoreErrors.refuseNUL(filter.queues + filter.types + filter.errorTypes, "a filter value")
+        try StoreErrors.refuseNUL([filter.tag] + Array(filter.correlation.keys) + Array(filter.correlation.values), "a filter value")
         let (sql, arguments) = Self.listQuery(filter)
         return try await read("jobs") { db in
             let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
@@ -164,7 +166,7 @@ extension SQLiteStore {
 
     public func requeue(_ ids: [JobID], action: OperatorAction) async throws -> BulkResult {
         let result = try await write("requeue") { db in
-            try Self.apply(ids, action: action, name: "requeue", db) { job in
+            try Self.apply(ids, action: action, name: "requeue", crashPoint: .requeue, db) { job in
                 if let key = job.uniqueKey, job.uniqueScope == .whileActive {
                     let holder = try Int64.fetchOne(
                         db.cachedStatement(sql: "SELECT id FROM surety_jobs WHERE tenant = ? AND unique_slot = ? AND id != ? LIMIT 1"),
@@ -210,7 +212,7 @@ extension SQLiteStore {
     /// an audit row. Operator actions are rare, so exact agreement with the lifecycle is worth
     /// more here than saving the read.
     static func apply(
-        _ ids: [JobID], action: OperatorAction, name: String, _ db: Database,
+        _ ids: [JobID], action: OperatorAction, name: String, crashPoint: CrashPoint? = nil, _ db: Database,
         _ transition: (JobRecord) throws -> Result<JobRecord, JobLifecycle.SkipReason>
     ) throws -> BulkResult {
         var result = BulkResult()
@@ -231,6 +233,7 @@ extension SQLiteStore {
                 ])
                 try audit.execute(arguments: [id.rawValue, name, action.actor, action.reason, Timestamp.micros(action.at)])
                 result.changed.append(id)
+                if let crashPoint { CrashPoints.reach(crashPoint) }
             case .failure(let skip):
                 result.skipped.append(.init(id: id, reason: skip.message))
             }

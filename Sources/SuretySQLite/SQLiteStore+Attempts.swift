@@ -6,6 +6,7 @@ extension SQLiteStore {
     // MARK: Claim
 
     public func claim(_ request: ClaimRequest) async throws -> [ClaimedJob] {
+        try StoreErrors.refuseNUL([request.worker] + request.queues, "the claim's worker id or queue name")
         var queues: [String] = []
         for queue in request.queues where !queues.contains(queue) { queues.append(queue) }
         guard request.limit > 0, !queues.isEmpty else { return [] }

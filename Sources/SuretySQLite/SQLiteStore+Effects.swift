@@ -7,7 +7,9 @@ extension SQLiteStore: EffectLedgerStore {
     static let effectColumns = "tenant, job_id, name, key, state, result, attempt, worker, started_at, confirmed_at"
 
     public func beginEffect(_ key: EffectKey, lease: Lease, attempt: Int, worker: String, now: Date) async throws -> EffectBegin {
-        try await write("beginEffect") { db in
+        try StoreErrors.refuseNUL(in: key)
+        try StoreErrors.refuseNUL([worker], "the worker id")
+        return try await write("beginEffect") { db in
             guard try Self.holdsLease(lease, db) else { return .leaseLost }
             if let existing = try Self.fetchEffect(key, db) { return .existing(existing) }
             try db.cachedStatement(sql: """
@@ -21,6 +23,8 @@ extension SQLiteStore: EffectLedgerStore {
     }
 
     public func confirmEffect(_ key: EffectKey, result: String, now: Date) async throws {
+        try StoreErrors.refuseNUL(in: key)
+        try StoreErrors.refuseNUL([result], "the effect's result")
         let now = Timestamp.micros(now)
         try await write("confirmEffect") { db in
             // A confirmation without a started record (recorded by a reconcile) inserts one.
@@ -35,6 +39,7 @@ extension SQLiteStore: EffectLedgerStore {
     }
 
     public func forgetUnconfirmedEffect(_ key: EffectKey, lease: Lease, startedAttempt: Int) async throws {
+        try StoreErrors.refuseNUL(in: key)
         try await write("forgetUnconfirmedEffect") { db in
             guard try Self.holdsLease(lease, db) else { throw SuretyError.effectLeaseLost(key) }
             try db.cachedStatement(sql: """
@@ -48,6 +53,8 @@ extension SQLiteStore: EffectLedgerStore {
     /// writes the audit row, so no claim can start an attempt in between (SQLite has one writer).
     public func resolveEffect(_ key: EffectKey, finding: EffectFinding, action: OperatorAction) async throws -> EffectRecord? {
         try finding.validate(for: key)
+        try StoreErrors.refuseNUL(in: key)
+        if case .happened(let result) = finding { try StoreErrors.refuseNUL([result], "the effect's result") }
         let at = Timestamp.micros(action.at)
         return try await write("resolveEffect") { db in
             let jobState = try String.fetchOne(

@@ -5,9 +5,14 @@ import Surety
 extension SQLiteStore {
     public func enqueue(_ jobs: [NewJob]) async throws -> [EnqueuedJob] {
         guard !jobs.isEmpty else { return [] }
+        for job in jobs { try StoreErrors.refuseNUL(in: job) }
         // Concurrent enqueues share one transaction through the store's write groups (each in
         // its own savepoint); a lone one writes at once.
-        let results = try await write("enqueue") { db in try self.insertShedding(jobs, db) }
+        let results = try await write("enqueue") { db in
+            let results = try self.insertShedding(jobs, db)
+            CrashPoints.reach(.enqueueGroup)
+            return results
+        }
         if results.contains(where: \.inserted) { signal() }
         return results
     }
@@ -30,6 +35,7 @@ extension SQLiteStore {
     @discardableResult
     public func enqueue(_ jobs: [NewJob], in db: Database) throws -> [EnqueuedJob] {
         guard !jobs.isEmpty else { return [] }
+        for job in jobs { try StoreErrors.refuseNUL(in: job) }
         do {
             var results: [EnqueuedJob] = []
             let insert = { () throws -> Database.TransactionCompletion in
@@ -190,5 +196,34 @@ extension SQLiteStore {
             values.append(job.partitionKey?.databaseValue ?? .null)
             values.append(job.traceContext.isEmpty ? .null : JSONColumns.encode(correlation: job.traceContext).databaseValue)
         }
+    }
+}
+
+extension SQLiteStore {
+    /// Typed transactional enqueue: ``enqueue(_:in:)`` for one job, built by
+    /// ``Surety/JobQueue/newJob(_:tenant:options:)`` with the same rules as
+    /// ``Surety/JobQueue/enqueue(_:tenant:options:)`` (the type's queue, priority, attempts and
+    /// unique scope, the job's own keys, the per-call overrides). No registry is needed.
+    ///
+    /// ```swift
+    /// try await store.database.write { db in
+    ///     try db.execute(sql: "INSERT INTO orders ...")
+    ///     try store.enqueue(SendReceipt(orderID: id), tenant: acme, in: db)
+    /// }
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - options: per-call overrides. Default: none.
+    ///   - clock: the time source for the job's `enqueuedAt` and `runAt`; pass your
+    ///     ``Surety/JobQueue``'s clock (a test clock in tests). Default: ``Surety/SystemClock``.
+    ///   - db: the application's GRDB connection, inside its write transaction.
+    /// - Throws: ``Surety/SuretyError``: `invalidPayload` or `invalidArgument` from building the
+    ///   job (nothing written), else as ``enqueue(_:in:)``.
+    @discardableResult
+    public func enqueue<J: Job>(
+        _ job: J, tenant: TenantID, options: EnqueueOptions = EnqueueOptions(), clock: any SuretyClock = SystemClock(),
+        in db: Database
+    ) throws -> EnqueuedJob {
+        try enqueue([JobQueue(store: self, clock: clock).newJob(job, tenant: tenant, options: options)], in: db)[0]
     }
 }

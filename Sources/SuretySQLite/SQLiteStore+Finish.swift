@@ -13,6 +13,7 @@ extension SQLiteStore {
     /// applied finish except a success.
     public func finish(_ finishes: [AttemptFinish]) async throws -> [FenceResult] {
         guard !finishes.isEmpty else { return [] }
+        try StoreErrors.refuseNUL(finishes.map(\.worker), "the worker id")
         let (results, wake) = try await write("finish") { db in try Self.finish(finishes, db) }
         if wake { signal() }
         return results
@@ -41,6 +42,7 @@ extension SQLiteStore {
             if transitions[index].writesHistory { try appendHistory(finishes[index], db) }
         }
         try applyCancelRequests(finishes, results, db)
+        CrashPoints.reach(.outcomeBatch)
         if try advanceWorkflows(finishes.indices.filter { applied[$0] }.map { finishes[$0].lease.jobID }, at: finishes[0].endedAt, db) { wake = true }
         return (results, wake)
     }

@@ -33,6 +33,7 @@ extension SQLiteStore: FlowControlStore {
 
     @discardableResult
     public func removeQueueLimits(queue: String) async throws -> Bool {
+        try StoreErrors.refuseNUL([queue], "the queue name")
         let removed = try await write("removeQueueLimits") { db -> Bool in
             try db.execute(sql: "DELETE FROM surety_queue_limits WHERE queue = ?", arguments: [queue])
             let removed = db.changesCount > 0

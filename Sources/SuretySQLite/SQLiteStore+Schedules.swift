@@ -10,6 +10,9 @@ extension SQLiteStore: ScheduleStore {
 
     public func saveSchedules(_ definitions: [ScheduleDefinition], now: Date) async throws {
         guard !definitions.isEmpty else { return }
+        for d in definitions {
+            try StoreErrors.refuseNUL([d.name, d.expression, d.timeZone, d.jobType, d.queue, d.overlap, d.missed], "a schedule's name, expression, time zone, job type, queue or policy")
+        }
         try await write("saveSchedules") { db in
             let statement = try db.cachedStatement(sql: """
                 INSERT INTO surety_schedules (name, expression, time_zone, job_type, queue, tenant, overlap, missed, created_at, updated_at)
@@ -37,7 +40,8 @@ extension SQLiteStore: ScheduleStore {
     }
 
     public func setSchedulePaused(_ name: String, paused: Bool, action: OperatorAction) async throws -> ScheduleRecord? {
-        try await write("setSchedulePaused") { db in
+        try StoreErrors.refuseNUL([name], "the schedule's name")
+        return try await write("setSchedulePaused") { db in
             try db.execute(sql: """
                 UPDATE surety_schedules SET paused = ?, changed_by = ?, change_reason = ?, changed_at = ?, updated_at = ?
                 WHERE name = ?
@@ -48,6 +52,7 @@ extension SQLiteStore: ScheduleStore {
     }
 
     public func recordScheduleSlot(_ name: String, slot: Date, jobID: JobID?) async throws {
+        try StoreErrors.refuseNUL([name], "the schedule's name")
         try await write("recordScheduleSlot") { db in
             try db.execute(sql: """
                 UPDATE surety_schedules SET last_slot = ?, last_job_id = coalesce(?, last_job_id)

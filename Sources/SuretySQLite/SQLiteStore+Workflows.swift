@@ -4,6 +4,7 @@ import Surety
 
 extension SQLiteStore: WorkflowStore {
     public func enqueueWorkflow(_ workflow: NewWorkflow) async throws -> EnqueuedWorkflow {
+        try StoreErrors.refuseNUL(in: workflow)
         let (result, wake) = try await write("enqueueWorkflow") { db -> (EnqueuedWorkflow, Bool) in
             if let key = workflow.uniqueKey, let holder = try Int64.fetchOne(db, sql: """
                 SELECT id FROM surety_workflows WHERE tenant = ? AND unique_key = ? AND state = 'running'
@@ -49,6 +50,7 @@ extension SQLiteStore: WorkflowStore {
                 arguments += filter.tenants.map(\.rawValue)
             }
             if let name = filter.name {
+                try StoreErrors.refuseNUL([name], "the workflow name filter")
                 conditions.append("name = ?")
                 arguments.append(name)
             }
@@ -69,7 +71,8 @@ extension SQLiteStore: WorkflowStore {
     }
 
     public func setStepResult(_ result: String, lease: Lease) async throws -> FenceResult {
-        try await write("setStepResult") { db in
+        try StoreErrors.refuseNUL([result], "the step's result")
+        return try await write("setStepResult") { db in
             try db.execute(sql: """
                 UPDATE surety_workflow_steps SET result = ?
                 WHERE job_id = ? AND EXISTS (SELECT 1 FROM surety_jobs WHERE id = ? AND state = 'running' AND lease_token = ?)
@@ -118,7 +121,10 @@ extension SQLiteStore: WorkflowStore {
             let changes = WorkflowTransition.stepJobsEnded(workflow, ended, at: now)
             let action = try? OperatorAction(actor: "surety", reason: changes.workflow.note ?? "workflow stopped", at: now)
             let jobs = try write(changes, at: now, action: action, db)
-            if !changes.released.isEmpty { released = true }
+            if !changes.released.isEmpty {
+                released = true
+                CrashPoints.reach(.workflowRelease)
+            }
             if try advanceWorkflows(jobs.cancelled, at: now, db) { released = true }
         }
         return released

@@ -51,6 +51,10 @@ public struct StoreConformance: Sendable {
         /// ``WorkflowStore``: steps released exactly once, fan-in races, failure, compensation,
         /// cancellation (StoreConformance+Workflows.swift).
         case workflows = "workflows"
+        /// NUL, control characters, invalid UTF-8 as decoded, 1 MB values and other hostile text in
+        /// every string a store takes: refused with a clear error or kept byte for byte
+        /// (StoreConformance+HostileInput.swift).
+        case hostileInput = "hostile input"
     }
 
     let makeStore: Factory
@@ -94,6 +98,7 @@ public struct StoreConformance: Sendable {
         case .schedules: try await schedules(store, check)
         case .statistics: try await statistics(store, check)
         case .workflows: try await workflows(store, check)
+        case .hostileInput: try await hostileInput(store, check)
         }
     }
 

@@ -57,12 +57,13 @@ final class SuretyProcess: @unchecked Sendable {
     let stdoutPath: String
     let stderrPath: String
 
-    init(_ arguments: [String], in dir: TempDir, name: String = UUID().uuidString, environment: [String: String]? = nil) throws {
+    /// - Parameter executable: Default: the `surety` executable.
+    init(_ arguments: [String], in dir: TempDir, name: String = UUID().uuidString, environment: [String: String]? = nil, executable: String? = nil) throws {
         stdoutPath = dir.file("\(name).stdout")
         stderrPath = dir.file("\(name).stderr")
         _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: try CLI.executable())
+        process.executableURL = URL(fileURLWithPath: try executable ?? CLI.executable())
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: dir.path)
         if let environment {

@@ -54,14 +54,50 @@ public struct JobQueue: Sendable {
         let now = clock.now()
         let traceContext = JobTracing.carrier(for: ServiceContext.current, tracer: tracing.resolved)
         let news = try jobs.map { job in
-            try makeNewJob(
-                type: J.name, payload: try JobCoding.encode(job), typeOptions: J.options,
-                uniqueKey: options.uniqueKey ?? job.uniqueKey, partitionKey: options.partitionKey ?? job.partitionKey,
-                tenant: tenant, options: options, now: now,
-                traceContext: traceContext
-            )
+            try newJob(job, tenant: tenant, options: options, now: now, traceContext: traceContext)
         }
         return try await insert(news)
+    }
+
+    /// The row ``enqueue(_:tenant:options:)`` would insert for `job`, without inserting it: for
+    /// a store's transactional enqueue inside the application's own database transaction.
+    ///
+    /// ```swift
+    /// try await store.database.write { db in
+    ///     try db.execute(sql: "INSERT INTO orders ...")
+    ///     try store.enqueue([queue.newJob(SendReceipt(orderID: id), tenant: acme)], in: db)
+    /// }
+    /// ```
+    ///
+    /// The same rules as `enqueue`, by the same code: the type's queue, priority, attempts and
+    /// unique scope (``Job/options``), the job's own ``Job/uniqueKey`` and ``Job/partitionKey``,
+    /// then the per-call overrides in `options`; the same validation. It is a method of the queue
+    /// rather than a static function because the row's times (`enqueuedAt`, and `runAt` for a
+    /// `delay`) come from this queue's ``clock``, and its trace context from this queue's
+    /// ``tracing``, exactly as for `enqueue`; the queue's store is not touched.
+    ///
+    /// - Parameters:
+    ///   - job: the payload, encoded with ``JobCoding``.
+    ///   - tenant: the tenant the job belongs to.
+    ///   - options: per-call overrides. Default: none (the type's options and the job's keys).
+    /// - Throws: ``SuretyError`` with `invalidPayload` (does not encode) or `invalidArgument`
+    ///   (bad queue, priority, attempts, delay, key, or a NUL character in a stored text).
+    public func newJob<J: Job>(_ job: J, tenant: TenantID, options: EnqueueOptions = EnqueueOptions()) throws -> NewJob {
+        try newJob(
+            job, tenant: tenant, options: options, now: clock.now(),
+            traceContext: JobTracing.carrier(for: ServiceContext.current, tracer: tracing.resolved)
+        )
+    }
+
+    /// The one place a typed job becomes a ``NewJob`` (``enqueue(_:tenant:options:)`` and
+    /// ``newJob(_:tenant:options:)`` both call it).
+    private func newJob<J: Job>(_ job: J, tenant: TenantID, options: EnqueueOptions, now: Date, traceContext: [String: String]) throws -> NewJob {
+        try makeNewJob(
+            type: J.name, payload: try JobCoding.encode(job), typeOptions: J.options,
+            uniqueKey: options.uniqueKey ?? job.uniqueKey, partitionKey: options.partitionKey ?? job.partitionKey,
+            tenant: tenant, options: options, now: now,
+            traceContext: traceContext
+        )
     }
 
     /// Enqueues a job by type name with a JSON payload (the `surety enqueue` path). The type

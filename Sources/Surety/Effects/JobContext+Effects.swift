@@ -70,6 +70,7 @@ extension JobContext {
         }
         let result: Result
         do {
+            CrashPoints.reach(.effectStarted)
             result = try await perform(idempotencyKey)
         } catch {
             guard let notPerformed = EffectNotPerformed.evidence(in: error) else { throw error }
@@ -79,6 +80,7 @@ extension JobContext {
             logger.info("effect not performed (a definite refusal); the next attempt performs it", metadata: ["effect": "\(name)"])
             throw notPerformed
         }
+        CrashPoints.reach(.effectPerformed)
         try await ledger.confirmEffect(effectKey, result: try EffectCoding.encode(result, key: effectKey), now: clock.now())
         return result
     }

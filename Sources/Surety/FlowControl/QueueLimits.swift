@@ -61,6 +61,7 @@ public struct QueueLimits: Sendable, Hashable, Codable {
         guard !queue.isEmpty, queue.count <= 128 else {
             throw SuretyError(.invalidArgument, "queue name must be 1 to 128 characters")
         }
+        try JobQueue.refuseNUL(in: queue, "queue name")
         for (name, value) in [("concurrency", concurrency), ("concurrencyPerKey", concurrencyPerKey), ("maxBacklog", maxBacklog)] {
             if let value, value < 1 { throw SuretyError(.invalidArgument, "\(name) must be at least 1, got \(value) (omit it for no limit)") }
         }

@@ -50,8 +50,8 @@ public struct JobFilter: Sendable, Hashable {
     /// Whether a record matches (used by the memory store; SQL stores translate the filter).
     public func matches(_ job: JobRecord) -> Bool {
         if !states.isEmpty, !states.contains(job.state) { return false }
-        if !queues.isEmpty, !queues.contains(job.queue) { return false }
-        if !types.isEmpty, !types.contains(job.type) { return false }
+        if !queues.isEmpty, !queues.contains(where: { $0.sameBytes(job.queue) }) { return false }
+        if !types.isEmpty, !types.contains(where: { $0.sameBytes(job.type) }) { return false }
         if !tenants.isEmpty, !tenants.contains(job.tenant) { return false }
         if let tag, !job.tags.contains(tag) { return false }
         for (key, value) in correlation where job.correlation[key] != value { return false }

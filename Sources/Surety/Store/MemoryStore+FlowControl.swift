@@ -47,7 +47,7 @@ extension MemoryStore: FlowControlStore {
         var runningPerKey: [String: Int] = [:]
         // Light tuples, not whole records: a flooded queue holds many waiting jobs.
         var waiting: [Waiting] = []
-        for (id, job) in state.jobs where job.queue == queue {
+        for (id, job) in state.jobs where job.queue.sameBytes(queue) {
             if job.state == .running {
                 running += 1
                 if let key = job.partitionKey { runningPerKey[key, default: 0] += 1 }

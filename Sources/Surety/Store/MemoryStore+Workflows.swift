@@ -17,7 +17,7 @@ extension MemoryStore: WorkflowStore {
     public func enqueueWorkflow(_ workflow: NewWorkflow) async throws -> EnqueuedWorkflow {
         let (result, wake) = state.withLock { state -> (EnqueuedWorkflow, Bool) in
             if let key = workflow.uniqueKey, let holder = state.workflows.records.values.first(where: {
-                $0.tenant == workflow.tenant && $0.uniqueKey == key && $0.state == .running
+                $0.tenant == workflow.tenant && key.sameBytes($0.uniqueKey) && $0.state == .running
             }) {
                 return (EnqueuedWorkflow(id: holder.id, inserted: false), false)
             }

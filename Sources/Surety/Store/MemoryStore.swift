@@ -38,7 +38,7 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
             let inserted = zip(jobs, admitted).filter(\.1).map(\.0).map { new in
                 if let key = new.uniqueKey,
                    let holder = state.jobs.values.first(where: {
-                       $0.tenant == new.tenant && $0.uniqueKey == key && JobLifecycle.holdsUniqueKey($0)
+                       $0.tenant == new.tenant && key.sameBytes($0.uniqueKey) && JobLifecycle.holdsUniqueKey($0)
                    }) {
                     return EnqueuedJob(id: holder.id, inserted: false)
                 }
@@ -81,7 +81,7 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
                 }
             }
             let due = state.jobs.values
-                .filter { queues.contains($0.queue) && JobLifecycle.isClaimable($0, now: request.now) }
+                .filter { job in queues.contains { $0.sameBytes(job.queue) } && JobLifecycle.isClaimable(job, now: request.now) }
                 .sorted { ($0.priority, $0.runAt, $0.id) < ($1.priority, $1.runAt, $1.id) }
                 .prefix(limit)
             return claimed + due.map { job in
@@ -177,7 +177,7 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
     public func requeue(_ ids: [JobID], action: OperatorAction) async throws -> BulkResult {
         let result = apply(ids, action: action, name: "requeue") { state, job in
             if let key = job.uniqueKey, job.uniqueScope == .whileActive,
-               let holder = state.jobs.values.first(where: { $0.id != job.id && $0.tenant == job.tenant && $0.uniqueKey == key && JobLifecycle.holdsUniqueKey($0) }) {
+               let holder = state.jobs.values.first(where: { $0.id != job.id && $0.tenant == job.tenant && key.sameBytes($0.uniqueKey) && JobLifecycle.holdsUniqueKey($0) }) {
                 return .failure(JobLifecycle.SkipReason("unique key is held by job \(holder.id)"))
             }
             return JobLifecycle.requeue(job, action: action)
@@ -291,5 +291,17 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
             }
             return result
         }
+    }
+}
+
+extension String {
+    /// Byte-for-byte equality, as the SQL stores compare text. `==` is canonical equivalence
+    /// (`é` equals `e\u{301}` there), which made the memory store treat two unique keys or queue
+    /// names as one where SQLite and PostgreSQL keep them apart, and normalises a long run of
+    /// combining marks on every comparison (issue 17).
+    func sameBytes(_ other: String?) -> Bool {
+        guard var other, utf8.count == other.utf8.count else { return false }
+        var this = self
+        return this.withUTF8 { a in other.withUTF8 { b in a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 } }
     }
 }

@@ -88,3 +88,28 @@ final class FollowUpSequence: Sendable {
     private let count = Atomic<Int>(0)
     func next() -> Int { count.add(1, ordering: .relaxed).newValue }
 }
+
+extension JobContext {
+    /// The context of one attempt of `job` run outside a ``Worker`` (SuretyTesting's
+    /// `JobTesting`, which runs jobs inline in tests): the same fields a worker fills, with the
+    /// claim's lease, so effects, follow-ups and transactional completion work as in a worker.
+    package init(
+        claimed job: ClaimedJob, clock: any SuretyClock, queueClient: JobQueue, dependencies: JobDependencies,
+        worker: String, startedAt: Date, logger: Logger, redactor: Redactor
+    ) {
+        self.init(
+            id: job.id, type: job.type, queue: job.queue, attempt: job.attempt, maxAttempts: job.maxAttempts,
+            tenant: job.tenant, tags: job.tags, correlation: job.correlation, enqueuedAt: job.enqueuedAt,
+            jobLogger: JobLogger(base: logger, job: job), clock: clock, queueClient: queueClient, dependencies: dependencies,
+            worker: worker, lease: job.lease, startedAt: startedAt, completionState: AttemptCompletionState(),
+            redactor: redactor, payload: job.payload
+        )
+    }
+
+    /// Whether a store completed this attempt inside the application's transaction and that
+    /// transaction committed (asking the store about a pending completion), as the worker checks
+    /// after `run` returns. For runners outside a ``Worker``.
+    package func resolvedCompletionInTransaction() async -> Date? {
+        await completionState?.resolvedCompletion()
+    }
+}

@@ -233,6 +233,7 @@ public final class Worker: Service, Sendable {
                     ))
                     if failures > 0 { logger.info("store reachable again; claiming resumed") }
                     failures = 0
+                    if !claimed.isEmpty { CrashPoints.reach(.claimCommitted) }
                 } catch {
                     failures += 1
                     let delay = StoreBackoff.delay(failures: failures)
@@ -355,6 +356,7 @@ public final class Worker: Service, Sendable {
             lease: job.lease, attempt: job.attempt, worker: configuration.workerID, startedAt: startedAt,
             endedAt: endedAt, outcome: outcome, error: error, next: next
         )
+        CrashPoints.reach(.attemptEnded)
         let fence = await completer.submit(finish)
         metrics.attemptFinished(job, finish: finish, fence: fence)
         // The slot was freed above; the claim loop needs another wake-up only when this release
@@ -410,18 +412,7 @@ public final class Worker: Service, Sendable {
         default:
             break
         }
-        if let snooze = bodyError as? Snooze {
-            return (.snoozed, .snoozed(snooze.duration), nil)
-        }
-        if let inDoubt = bodyError as? EffectInDoubt {
-            let error = AttemptError(type: "EffectInDoubt", message: redactor.scrub(inDoubt.description, payload: payload), errorClass: .permanent)
-            return (.failed, .inDoubt, error)
-        }
-        let undecodable = bodyError is PayloadDecodingFailure
-        let errorClass = undecodable ? .permanent : configuration.classifier.classify(bodyError)
-        let message = redactor.scrub(String(describing: bodyError), payload: payload)
-        let error = AttemptError(type: String(describing: type(of: bodyError)), message: message, errorClass: errorClass)
-        return (.failed, .failed(errorClass, undecodablePayload: undecodable), error)
+        return AttemptJudgement.judge(bodyError, classifier: configuration.classifier, redactor: redactor, payload: payload)
     }
 
     private func logAttempt(_ jobLogger: JobLogger, outcome: AttemptOutcome, next: NextState, error: AttemptError?, fence: FenceResult?, duration: TimeInterval) {
@@ -612,10 +603,14 @@ public final class Worker: Service, Sendable {
 
 /// Thrown when a stored payload no longer decodes into its job type: permanent, and marked so
 /// that a requeue refuses it unless forced.
-struct PayloadDecodingFailure: Error, CustomStringConvertible {
-    var type: String
-    var detail: String
-    var description: String { "payload does not decode as \(type): \(detail)" }
+package struct PayloadDecodingFailure: Error, CustomStringConvertible {
+    package var type: String
+    package var detail: String
+    package init(type: String, detail: String) {
+        self.type = type
+        self.detail = detail
+    }
+    package var description: String { "payload does not decode as \(type): \(detail)" }
 }
 
 extension NextState {

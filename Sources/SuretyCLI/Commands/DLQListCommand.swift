@@ -33,7 +33,7 @@ struct DLQListCommand: AsyncParsableCommand {
             states: [.dead], deadReason: StateParser.parseDeadReason(deadReason), beforeID: paging.before, limit: paging.limit
         )
         let jobs = try await store.jobs(filter)
-        let views = Views(registry: DemoJobs.registry)
+        let views = Views(registry: SuretyApplication.current.knownRegistry)
         if json {
             Console.line(views.jsonList(jobs, limit: paging.limit).rendered())
         } else if jobs.isEmpty {

@@ -77,7 +77,7 @@ struct DLQResolveEffectCommand: AsyncParsableCommand {
         try finding.validate(for: effectKey)
         let record = try await store.resolveEffect(effectKey, finding: finding, action: action)
 
-        let views = Views(registry: DemoJobs.registry)
+        let views = Views(registry: SuretyApplication.current.knownRegistry)
         let shownKey = EffectViews(views: views, job: job).key(effectKey.key)
         let findingName = happened ? "happened" : "did_not_happen"
         if json {

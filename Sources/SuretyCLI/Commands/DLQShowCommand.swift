@@ -29,7 +29,7 @@ struct DLQShowCommand: AsyncParsableCommand {
             throw SuretyError(.notFound, "no job with id \(id)")
         }
         let attempts = try await store.attempts(of: job.id)
-        let views = Views(registry: DemoJobs.registry)
+        let views = Views(registry: SuretyApplication.current.knownRegistry)
         let effectViews = EffectViews(views: views, job: job)
         // Audit reasons are scrubbed by the views (a resolve_effect row names the effect's key).
         let audit = try await store.audit(of: job.id)

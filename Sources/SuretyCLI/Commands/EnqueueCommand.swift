@@ -3,25 +3,45 @@ import Foundation
 import Surety
 import SuretySQLite
 
-/// `surety enqueue`: one job of a registered (demo) type, through `JobQueue.enqueue(type:payload:…)`.
+/// `surety enqueue`: one job of a registered (demo) type, through `JobQueue.enqueue(type:payload:…)`,
+/// or every job of a file of JSON lines (`--file`, EnqueueFile.swift).
 struct EnqueueCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "enqueue",
-        abstract: "Enqueue one job by type name with a JSON payload.",
+        abstract: "Enqueue one job by type name with a JSON payload, or many from a file of JSON lines.",
         discussion: """
-            This build knows the demo job types: \(DemoJobs.registry.names.joined(separator: ", ")). \
-            The payload must decode as the type; an unknown type or a bad payload inserts nothing. \
+            The type must be one the application registered (the `surety` executable knows the \
+            demo types: \(DemoJobs.registry.names.joined(separator: ", "))). The payload must decode as the type; an unknown type or a bad payload inserts nothing. \
             A tenant is required: pass --tenant T, or --system for work that belongs to no tenant.
+
+            --file FILE enqueues one job per line, each a JSON object: \(EnqueueFile.lineFormat) \
+            Every line is checked before any is enqueued: one bad line inserts nothing and names \
+            the line. Lines are enqueued --concurrency at a time (they share group commits); with \
+            --json each acknowledged line is printed as {"line", "id", "inserted"} as it is \
+            acknowledged. Rerunning a file whose lines carry unique keys with scope "forever" \
+            enqueues nothing twice.
             """
     )
 
     @OptionGroup var storeOptions: StoreOptions
 
     @Option(name: .long, help: ArgumentHelp("The job type, for example demo.email.", valueName: "name"))
-    var type: String
+    var type: String?
 
     @Option(name: .long, help: ArgumentHelp("The payload as a JSON object.", valueName: "json"))
-    var payload: String
+    var payload: String?
+
+    @Option(name: .long, help: ArgumentHelp("Enqueue every line of this file of JSON lines instead (see above).", valueName: "path"))
+    var file: String?
+
+    @Option(name: .long, help: "With --file: how many enqueues are in flight at once (1 to 256).")
+    var concurrency: Int = 8
+
+    /// Used by `surety prove` for its enqueuer process: the prove job types.
+    @Flag(name: .customLong("prove-jobs"), help: .hidden)
+    var proveJobs = false
+
+    var registry: JobRegistry { proveJobs ? ProveJobs.registry : SuretyApplication.current.knownRegistry }
 
     @Option(name: .long, help: ArgumentHelp("The tenant the job belongs to.", valueName: "tenant"))
     var tenant: String?
@@ -60,6 +80,14 @@ struct EnqueueCommand: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
+        if file != nil {
+            let single = [type, payload, tenant, key, partitionKey, queue, runAt].contains { $0 != nil }
+                || priority != nil || maxAttempts != nil || delay != nil || system || !tag.isEmpty || !correlation.isEmpty
+            if single { throw ValidationError("--file takes every job's fields from its lines; pass no other job option with it") }
+            guard (1...256).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 256") }
+            return
+        }
+        guard type != nil, payload != nil else { throw ValidationError("pass --type and --payload, or --file") }
         switch (tenant, system) {
         case (nil, false): throw ValidationError("a tenant is required: pass --tenant T, or --system for work that belongs to no tenant")
         case (.some, true): throw ValidationError("pass either --tenant or --system, not both")
@@ -86,8 +114,11 @@ struct EnqueueCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if let file {
+            return try await EnqueueFile.run(path: file, registry: registry, concurrency: concurrency, json: json, storeOptions: storeOptions)
+        }
+        guard let type, let payload else { throw ValidationError("pass --type and --payload, or --file") }
         let tenantID = system ? TenantID.system : try TenantID(tenant ?? "")
-        let registry = DemoJobs.registry
         let options = EnqueueOptions(
             runAt: runAt.flatMap(Self.parseDate), delay: delay.map { Duration.interval($0) }, uniqueKey: key,
             queue: queue, priority: priority, maxAttempts: maxAttempts, tags: tag,
@@ -103,7 +134,6 @@ struct EnqueueCommand: AsyncParsableCommand {
     }
 
     func enqueue(type: String, payload: String, tenant tenantID: TenantID, options: EnqueueOptions, opened: OpenStore) async throws {
-        let registry = DemoJobs.registry
         let (store, url) = (opened.store, opened.url)
         let client = JobQueue(store: store, registry: registry, logger: Logs.silent("surety.queue"))
         let enqueued = try await client.enqueue(type: type, payload: payload, tenant: tenantID, options: options)

@@ -38,7 +38,7 @@ enum JobDetail {
         }
         let attempts = try await store.attempts(of: id)
         let audit = try await store.audit(of: id)
-        let views = Views(registry: DemoJobs.registry)
+        let views = Views(registry: SuretyApplication.current.knownRegistry)
         if json {
             Console.line(views.jsonDetail(job, attempts: attempts, audit: audit).rendered())
         } else {

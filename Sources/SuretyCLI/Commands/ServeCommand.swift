@@ -90,7 +90,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     /// One registry per process: swift-metrics can be bootstrapped once.
-    static let metricsRegistry: PrometheusCollectorRegistry = PrometheusExposition.bootstrap()
+    static var metricsRegistry: PrometheusCollectorRegistry { ProcessMetrics.registry }
 
     func run() async throws {
         let logger = Logs.standardError("surety.serve", level: logLevel.level)
@@ -111,7 +111,7 @@ struct ServeCommand: AsyncParsableCommand {
         let registry = Self.metricsRegistry
         let (store, url) = (opened.store, opened.url)
         let dashboard = Dashboard(
-            store: store, registry: DemoJobs.registry, configuration: dashboardConfiguration(credentials: credentials),
+            store: store, registry: SuretyApplication.current.knownRegistry, configuration: dashboardConfiguration(credentials: credentials),
             metrics: registry, logger: logger
         )
         do { try dashboard.validate() } catch let error as DashboardError {
@@ -120,7 +120,13 @@ struct ServeCommand: AsyncParsableCommand {
         var services: [any Service] = [
             QueueDepthSampler(store: store, interval: .interval(metricsIntervalSeconds), logger: logger),
         ]
-        if workers > 0 {
+        let application = SuretyApplication.current
+        if workers > 0, !application.jobs.isEmpty {
+            // An application's own types, with its dependencies.
+            let configuration = WorkerConfiguration(queues: application.queues, concurrency: workers)
+            services.append(Worker(store: store, registry: application.registry, configuration: configuration,
+                                   dependencies: try await application.dependencies(opened), logger: logger))
+        } else if workers > 0 {
             var dependencies = JobDependencies()
             if let sqlite = opened.sqlite {
                 do { try await DemoSchema.migrate(sqlite.database) } catch {

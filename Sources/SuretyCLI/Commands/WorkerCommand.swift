@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
+import Hummingbird
 import Logging
 import ServiceLifecycle
 import Surety
+import SuretyDashboard
 import SuretySQLite
 
 #if canImport(Glibc)
@@ -13,15 +15,20 @@ import Musl
 import Darwin
 #endif
 
-/// `surety worker`: runs a Worker until SIGTERM or SIGINT (graceful: stop claiming, let running
-/// jobs finish within the grace period, release the rest without using an attempt).
+/// `surety worker`: runs, in one process, everything an operator expects from one command: a
+/// Worker for the chosen queues (with lease rescue), the application's schedules and any
+/// `--schedule`, retention, alert monitors with `--alerts`, and Prometheus `/metrics` with a queue
+/// depth sampler on `--metrics-port`; until SIGTERM or SIGINT (graceful: stop claiming, let
+/// running jobs finish within the grace period, release the rest without using an attempt).
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker",
         abstract: "Run a worker until SIGTERM or SIGINT.",
         discussion: """
-            The command-line worker runs the demo job types (--demo-jobs); applications run their \
-            own Worker with their own types. One log line per attempt goes to standard error \
+            Runs the application's job types (SuretyApplication) with its dependencies and \
+            schedules; the `surety` executable itself knows only the demo types (--demo-jobs). \
+            Also runs rescue, retention, the application's and --schedule schedules, alerts \
+            (--alerts) and /metrics (--metrics-port). One log line per attempt goes to standard error \
             (payloads are never logged). SIGTERM or SIGINT drains gracefully; exit code 0 after a \
             clean drain.
             """
@@ -90,12 +97,36 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(name: .customLong("exit-with-parent"), help: .hidden)
     var exitWithParent = false
 
+    /// Used by `surety prove` for its worker processes: run the prove job types (queue `prove`).
+    @Flag(name: .customLong("prove-jobs"), help: .hidden)
+    var proveJobs = false
+
+    @Option(name: .customLong("metrics-port"), help: ArgumentHelp("Serve Prometheus /metrics (job metrics and queue depths) on this port. Default: no endpoint.", valueName: "port"))
+    var metricsPort: Int?
+
+    @Option(name: .customLong("metrics-host"), help: ArgumentHelp("The address /metrics listens on.", valueName: "address"))
+    var metricsHost = "127.0.0.1"
+
+    /// The job types this worker runs: the application's, plus the demo types with --demo-jobs.
+    var registry: JobRegistry {
+        if proveJobs { return ProveJobs.registry }
+        let application = SuretyApplication.current
+        return JobRegistry(application.jobs + (demoJobs ? DemoJobs.types : []))
+    }
+
     func validate() throws {
-        guard demoJobs else {
+        let application = SuretyApplication.current
+        if demoJobs && !application.includesDemoJobs {
+            throw ValidationError("--demo-jobs: this application does not include the demo job types")
+        }
+        guard demoJobs || proveJobs || !application.jobs.isEmpty else {
             throw ValidationError("""
-                no job types to run: pass --demo-jobs. The command-line worker runs the demo job types; \
-                applications run their own Worker with their own types.
+                no job types to run: pass --demo-jobs. The `surety` executable knows only the demo job types; \
+                an application runs its own types with `swift run MyApp surety worker` (SuretyApplication).
                 """)
+        }
+        if let metricsPort, !(0...65_535).contains(metricsPort) {
+            throw ValidationError("--metrics-port must be between 0 and 65535, got \(metricsPort)")
         }
         guard (1...1000).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 1000") }
         _ = try TimeArguments.seconds(leaseSeconds, option: "--lease-seconds", minimum: 0.1)
@@ -123,12 +154,17 @@ struct WorkerCommand: AsyncParsableCommand {
 
     var queues: [String] {
         if !queue.isEmpty { return queue }
-        return demoJobs ? DemoJobs.queues : ["default"]
+        if proveJobs { return [ProveJobs.queue] }
+        let application = SuretyApplication.current
+        var queues = application.jobs.isEmpty ? [] : application.queues
+        if demoJobs { queues += DemoJobs.queues.filter { !queues.contains($0) } }
+        return queues.isEmpty ? ["default"] : queues
     }
 
     /// The `--schedule` values, parsed.
     func schedules() throws -> [Schedule] {
-        let schedules = try schedule.map { try ScheduleArgument.parse($0, types: DemoJobs.types) }
+        let application = SuretyApplication.current
+        let schedules = application.schedules + (try schedule.map { try ScheduleArgument.parse($0, types: application.knownTypes) })
         var names: Set<String> = []
         for schedule in schedules where !names.insert(schedule.name).inserted {
             throw SuretyError(.invalidArgument, "two schedules are named '\(schedule.name)'; names must be unique")
@@ -147,7 +183,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run(opened: OpenStore, logger: Logger) async throws {
         let (store, url) = (opened.store, opened.url)
-        var dependencies = JobDependencies()
+        var dependencies = proveJobs ? JobDependencies() : try await SuretyApplication.current.dependencies(opened)
         if demoJobs {
             let tables = try await opened.demoTables()
             dependencies.register(DemoServices(tables: tables, faults: faults, seed: demoSeed))
@@ -178,7 +214,7 @@ struct WorkerCommand: AsyncParsableCommand {
                 }
             }
         )
-        let worker = Worker(store: store, registry: DemoJobs.registry, configuration: configuration,
+        let worker = Worker(store: store, registry: registry, configuration: configuration,
                             dependencies: dependencies, logger: logger)
         logger.info("worker starting", metadata: [
             "store": "\(url)", "worker": "\(id)", "queues": "\(queues.joined(separator: ","))",
@@ -197,8 +233,11 @@ struct WorkerCommand: AsyncParsableCommand {
             services.append(try Scheduler(store: scheduleStore, schedules: schedules, logger: Logs.standardError("surety.scheduler", level: logLevel.level)))
         }
         if let alerts {
-            services.append(try AlertsWiring.monitor(path: alerts, store: store, registry: DemoJobs.registry,
+            services.append(try AlertsWiring.monitor(path: alerts, store: store, registry: registry,
                                                      logger: Logs.standardError("surety.alerts", level: logLevel.level)))
+        }
+        if let metricsPort {
+            services.append(contentsOf: metricsServices(store: store, port: metricsPort, logger: logger))
         }
         let group = ServiceGroup(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger
@@ -219,5 +258,24 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         defer { watcher?.cancel() }
         try await group.run()
+    }
+}
+
+extension WorkerCommand {
+
+    /// `/metrics` on `port` and the queue depth sampler that feeds it.
+    func metricsServices(store: any JobStore, port: Int, logger: Logger) -> [any Service] {
+        let router = Router()
+        router.addRoutes(PrometheusExposition.routes(registry: ProcessMetrics.registry, context: BasicRequestContext.self))
+        let host = metricsHost
+        let app = Application(
+            router: router,
+            configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "surety-worker"),
+            onServerRunning: { channel in
+                logger.info("metrics listening", metadata: ["address": "http://\(host):\(channel.localAddress?.port ?? 0)/metrics"])
+            },
+            logger: logger
+        )
+        return [QueueDepthSampler(store: store, interval: .seconds(10), logger: logger), app]
     }
 }

@@ -44,6 +44,9 @@ final class ChildProcess: @unchecked Sendable {
     /// The exit status (the signal's number when a signal ended it) once the child has exited.
     func waitForExit() async -> Int32 { await exit.wait().status }
 
+    /// The exit status, or `nil` when the child is still running after `timeout`.
+    func waitForExit(timeout: Duration) async -> Int32? { await exit.wait(timeout: timeout)?.status }
+
     /// The path of the `surety` executable: this process's own executable when it is `surety`,
     /// else a `surety` next to it (a test runner in the same build folder).
     static func suretyExecutable() -> String? {

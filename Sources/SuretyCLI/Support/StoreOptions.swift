@@ -34,7 +34,15 @@ struct StoreOptions: ParsableArguments {
     var synchronous: SynchronousMode = .full
 
     /// The parsed store URL.
-    func url() throws -> StoreURL { try StoreURL.resolve(store) }
+    /// `--store`, else `$SURETY_STORE`, else the application's default store, else
+    /// `sqlite:surety.sqlite`.
+    func url() throws -> StoreURL {
+        if store == nil, let fallback = SuretyApplication.current.defaultStore,
+           (ProcessInfo.processInfo.environment[StoreURL.environmentVariable] ?? "").isEmpty {
+            return try StoreURL.parse(fallback)
+        }
+        return try StoreURL.resolve(store)
+    }
 
     /// Opens an SQLite store and brings its schema up to date, for commands not yet moved to
     /// ``withStore(create:logger:_:)``; a PostgreSQL URL is a clear error.
@@ -71,11 +79,15 @@ struct StoreOptions: ParsableArguments {
 
 /// A store opened by a command: the ``Surety/JobStore`` to use, and the concrete store for what
 /// only one kind offers (the demo tables live in SQLite).
-struct OpenStore: Sendable {
-    let url: StoreURL
-    let store: any EffectLedgerStore
-    let sqlite: SQLiteStore?
-    let postgres: PostgresStore?
+public struct OpenStore: Sendable {
+    /// The store URL the command opened.
+    public let url: StoreURL
+    /// The store, for every kind.
+    public let store: any EffectLedgerStore
+    /// The SQLite store, when the URL is `sqlite:` (for jobs that complete in its transaction).
+    public let sqlite: SQLiteStore?
+    /// The PostgreSQL store, when the URL is `postgres://`.
+    public let postgres: PostgresStore?
 
     /// Creates the demo application's tables beside the store's (same SQLite file, or same
     /// PostgreSQL schema) when missing, and returns where they are.

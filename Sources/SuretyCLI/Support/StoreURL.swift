@@ -50,32 +50,18 @@ public enum StoreURL: Sendable, Hashable, CustomStringConvertible {
         return .sqlite(path: String(rest))
     }
 
-    /// Splits `?schema=NAME` off a PostgreSQL URL and checks the rest (host, database, port,
-    /// sslmode, schema name) now, so a typo fails before anything connects.
+    /// Parses a PostgreSQL URL with the library's own rules (``PostgresStore/Configuration/init(url:schema:)``:
+    /// host, database, port, sslmode, the `schema` parameter), so a typo fails before anything
+    /// connects and `?schema=` means the same here as to the library, then keeps the schema apart
+    /// from the connection URL.
     private static func parsePostgres(_ text: String) throws -> StoreURL {
-        guard var components = URLComponents(string: text) else {
-            throw SuretyError(.invalidStoreURL, "'\(PostgresStore.Configuration.redacted(text))' is not a PostgreSQL URL; expected postgres://user:password@host:port/database")
-        }
-        var schema = "public"
-        if let items = components.queryItems {
-            let schemas = items.filter { $0.name == "schema" }
-            if schemas.count > 1 { throw SuretyError(.invalidStoreURL, "the PostgreSQL URL names more than one schema") }
-            if let item = schemas.first {
-                guard let value = item.value, !value.isEmpty else {
-                    throw SuretyError(.invalidStoreURL, "the PostgreSQL URL's schema parameter is empty; expected ?schema=NAME")
-                }
-                schema = value
-            }
-            let rest = items.filter { $0.name != "schema" }
-            components.queryItems = rest.isEmpty ? nil : rest
-        }
-        let url = components.string ?? text
+        let configuration: PostgresStore.Configuration
         do {
-            _ = try PostgresStore.Configuration(url: url, schema: schema)
+            configuration = try PostgresStore.Configuration(url: text)
         } catch let error as SuretyError {
             throw SuretyError(.invalidStoreURL, error.message)
         }
-        return .postgres(url: url, schema: schema)
+        return .postgres(url: PostgresStore.Configuration.removingSchemaParameter(from: text), schema: configuration.schema)
     }
 
     /// The store URL from `--store`, else `SURETY_STORE`, else ``defaultURL``.
