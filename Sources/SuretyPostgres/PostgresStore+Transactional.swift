@@ -6,7 +6,7 @@ import Surety
 /// Enqueue and completion inside the application's own PostgreSQL transaction.
 ///
 /// Both take a postgres-nio `PostgresConnection` on which the application has begun a transaction
-/// (`BEGIN`, or `PostgresClient.withTransaction`), on the same database as the store: the
+/// (`BEGIN`), on the same database as the store: the
 /// application's writes, the jobs it enqueues and the completion of the running attempt commit
 /// together or not at all. The connection may come from the application's own pool; its
 /// `search_path` does not matter (Surety's statements set the store's schema for their own
@@ -16,11 +16,21 @@ extension PostgresStore {
     /// transaction on `connection`, so they exist if and only if that transaction commits.
     ///
     /// ```swift
-    /// try await appClient.withTransaction(logger: logger) { connection in
-    ///     try await connection.queryIfOpen("INSERT INTO orders (id, total) VALUES (\(id), \(total))", logger: logger)
-    ///     try await store.enqueue([receiptJob], on: connection)
+    /// try await appClient.withConnection { connection in
+    ///     try await connection.query("BEGIN", logger: logger)
+    ///     do {
+    ///         try await connection.query("INSERT INTO orders (id, total) VALUES (\(id), \(total))", logger: logger)
+    ///         try await store.enqueue(ReceiptJob(orderID: id), tenant: tenant, on: connection)
+    ///         try await connection.query("COMMIT", logger: logger)
+    ///     } catch {
+    ///         if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
+    ///         throw error
+    ///     }
     /// }
     /// ```
+    ///
+    /// Not postgres-nio's `withTransaction`: after a server close it can wait for ever for its
+    /// `ROLLBACK`'s answer, and it wraps the errors thrown inside it (docs/scaling.md).
     ///
     /// - The jobs are inserted in a savepoint: if this call throws, none of them is inserted and
     ///   the application's transaction can go on.
@@ -65,13 +75,14 @@ extension PostgresStore {
     /// elsewhere), this throws ``Surety/SuretyError/Code/leaseLost`` **and leaves the transaction
     /// failed**, so it cannot commit: the application's writes roll back with it.
     ///
+    /// Most jobs call ``complete(_:in:_:)``, which runs the transaction for them:
+    ///
     /// ```swift
     /// func run(_ context: JobContext) async throws {
     ///     let (store, app) = (try context.dependency(PostgresStore.self), try context.dependency(PostgresClient.self))
-    ///     try await app.withTransaction(logger: context.logger) { connection in
-    ///         try await connection.queryIfOpen("UPDATE accounts SET balance = balance - \(amount) WHERE id = \(from)", logger: context.logger)
-    ///         try await connection.queryIfOpen("UPDATE accounts SET balance = balance + \(amount) WHERE id = \(to)", logger: context.logger)
-    ///         try await store.complete(context, on: connection)
+    ///     try await store.complete(context, in: app) { connection in
+    ///         try await connection.query("UPDATE accounts SET balance = balance - \(amount) WHERE id = \(from)", logger: context.logger)
+    ///         try await connection.query("UPDATE accounts SET balance = balance + \(amount) WHERE id = \(to)", logger: context.logger)
     ///     }
     /// }
     /// ```
@@ -95,7 +106,7 @@ extension PostgresStore {
             throw PostgresErrors.wrap(error, configuration: configuration, operation: "complete in transaction")
         }
         guard inTransaction else {
-            throw SuretyError(.invalidArgument, "complete(_:on:) must run inside the application's transaction (BEGIN, or PostgresClient.withTransaction)")
+            throw SuretyError(.invalidArgument, "complete(_:on:) must run inside the application's transaction (BEGIN first, or use complete(_:in:_:))")
         }
         let applied: Bool
         do {
