@@ -21,6 +21,12 @@ let package = Package(
         // own job types (`swift run MyApp surety worker`); the `surety` executable is one user.
         .library(name: "SuretyCLI", targets: ["SuretyCLI"]),
         .library(name: "SuretyHummingbird", targets: ["SuretyHummingbird"]),
+        // Vapor apps: `app.surety`, `req.surety`, workers in the app's lifecycle (Vapor only).
+        .library(name: "SuretyVapor", targets: ["SuretyVapor"]),
+        // The app's own `surety` Vapor command (brings SuretyCLI); opt in separately.
+        .library(name: "SuretyVaporCommands", targets: ["SuretyVaporCommands"]),
+        // Enqueue inside a Fluent transaction on PostgreSQL (brings Fluent's Postgres driver).
+        .library(name: "SuretyFluentPostgres", targets: ["SuretyFluentPostgres"]),
         .executable(name: "surety", targets: ["surety"]),
     ],
     dependencies: [
@@ -36,6 +42,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
+        .package(url: "https://github.com/vapor/fluent.git", from: "4.13.0"),
+        .package(url: "https://github.com/vapor/fluent-postgres-driver.git", from: "2.14.0"),
+        .package(url: "https://github.com/vapor/fluent-sqlite-driver.git", from: "4.9.0"),
     ],
     targets: [
         // The core: jobs, lifecycle, retries, worker runtime, tenancy, the store contract.
@@ -97,6 +107,36 @@ let package = Package(
         .target(
             name: "SuretyHummingbird",
             dependencies: ["Surety", .product(name: "Hummingbird", package: "hummingbird")],
+            swiftSettings: strict
+        ),
+        // Vapor apps: configure on `Application`, enqueue for the request's tenant and trace, run
+        // SuretyService in the app's lifecycle. No Fluent, no SuretyCLI.
+        .target(
+            name: "SuretyVapor",
+            dependencies: [
+                "Surety", .product(name: "Vapor", package: "vapor"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        // `app surety worker|jobs|dlq|...` as a Vapor command (SuretyCLI is only built by apps that opt in).
+        .target(
+            name: "SuretyVaporCommands",
+            dependencies: ["SuretyVapor", "SuretyCLI", .product(name: "Vapor", package: "vapor")],
+            swiftSettings: strict
+        ),
+        // The job exists if and only if the app's Fluent transaction (PostgreSQL) commits.
+        .target(
+            name: "SuretyFluentPostgres",
+            dependencies: [
+                "Surety", "SuretyPostgres", "SuretyVapor",
+                .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Vapor", package: "vapor"),
+            ],
             swiftSettings: strict
         ),
         // For users too: the store conformance suite, a test clock, an event recorder.
@@ -203,6 +243,23 @@ let package = Package(
                            .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "PostgresNIO", package: "postgres-nio")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SuretyVaporTests",
+            dependencies: [
+                "Surety", "SuretySQLite", "SuretyPostgres", "SuretyTesting", "SuretyVapor", "SuretyVaporCommands",
+                "SuretyFluentPostgres", "SuretyCLI",
+                .product(name: "Vapor", package: "vapor"),
+                .product(name: "VaporTesting", package: "vapor"),
+                .product(name: "Fluent", package: "fluent"),
+                .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
+                .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
     ],

@@ -7,7 +7,7 @@ extension PostgresStore {
 
     public func requeue(_ ids: [JobID], action: OperatorAction) async throws -> BulkResult {
         let notify = notifyQuery
-        let result = try await transaction("requeue") { connection in
+        let result = try await transaction("requeue") { [self] connection in
             let result = try await Self.apply(ids, action: action, name: "requeue", crashPoint: .requeue, connection, logger: logger) { job in
                 if let key = job.uniqueKey, job.uniqueScope == .whileActive {
                     let holder = try await connection.queryIfOpen("""
@@ -25,14 +25,14 @@ extension PostgresStore {
     }
 
     public func discard(_ ids: [JobID], action: OperatorAction) async throws -> BulkResult {
-        try await transaction("discard") { connection in
+        try await transaction("discard") { [self] connection in
             try await Self.apply(ids, action: action, name: "discard", connection, logger: logger) { JobLifecycle.discard($0, action: action) }
         }
     }
 
     public func cancel(_ ids: [JobID], action: OperatorAction) async throws -> BulkResult {
         let notify = notifyQuery
-        let (result, released) = try await transaction("cancel") { connection in
+        let (result, released) = try await transaction("cancel") { [self] connection in
             let result = try await Self.apply(ids, action: action, name: "cancel", connection, logger: logger) { JobLifecycle.cancel($0, action: action) }
             return (result, try await Self.advanceWorkflows(result.changed, at: action.at, connection, notify: notify, logger: logger))
         }

@@ -8,7 +8,7 @@ extension PostgresStore: RunningJobCancellation {
     /// `cancel_request`); finished jobs are skipped.
     public func requestCancellation(_ ids: [JobID], action: OperatorAction) async throws -> CancellationResult {
         let notify = notifyQuery
-        let (result, released) = try await transaction("requestCancellation") { connection in
+        let (result, released) = try await transaction("requestCancellation") { [self] connection in
             let result = try await Self.requestCancellation(ids, action: action, connection, logger: logger)
             return (result, try await Self.advanceWorkflows(result.cancelled, at: action.at, connection, notify: notify, logger: logger))
         }

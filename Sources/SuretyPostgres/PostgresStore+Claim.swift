@@ -28,7 +28,7 @@ extension PostgresStore {
         } else {
             // Confirmed committed before any job runs, like the one-queue claim (review item 8).
             let query = Self.claimQuery(queues: queues, limit: request.limit, request: request, leaseTimes: leaseTimes)
-            claimed = try await pooled("claim") { connection in
+            claimed = try await pooled("claim") { [self] connection in
                 try await connection.queryIfOpenConfirmed(query, logger: logger) { row, json in
                     try Self.decodeClaimed(row, json: &json)
                 }

@@ -15,7 +15,7 @@ extension PostgresStore: EffectLedgerStore {
         let item = BeginFirstEffects.Item(key: key, token: lease.token, attempt: attempt, worker: worker, now: Timestamp.micros(now))
         let began = try await effectBegins.write([item]) { items in try await self.beginFirstEffects(items) }
         if began.first == true { return .started }
-        return try await transaction("beginEffect") { connection in
+        return try await transaction("beginEffect") { [self] connection in
             // The lease first: a stale attempt learns nothing of an existing record. The job row
             // is locked in share mode, so a concurrent finish cannot end the attempt between this
             // check and the insert.
@@ -58,7 +58,7 @@ extension PostgresStore: EffectLedgerStore {
     }
 
     public func forgetUnconfirmedEffect(_ key: EffectKey, lease: Lease, startedAttempt: Int) async throws {
-        try await transaction("forgetUnconfirmedEffect") { connection in
+        try await transaction("forgetUnconfirmedEffect") { [self] connection in
             guard try await Self.holdsLease(lease, connection, logger: logger) else { throw SuretyError.effectLeaseLost(key) }
             try await connection.queryIfOpen("""
                 DELETE FROM surety_effects
@@ -73,7 +73,7 @@ extension PostgresStore: EffectLedgerStore {
     public func resolveEffect(_ key: EffectKey, finding: EffectFinding, action: OperatorAction) async throws -> EffectRecord? {
         try finding.validate(for: key)
         let at = Timestamp.micros(action.at)
-        return try await transaction("resolveEffect") { connection in
+        return try await transaction("resolveEffect") { [self] connection in
             let jobState = try await connection.queryIfOpen("""
                 SELECT state FROM surety_jobs WHERE id = \(key.jobID.rawValue) AND tenant = \(key.tenant.rawValue) FOR UPDATE
                 """, logger: logger).collect { try $0[0].decode(String.self) }.first

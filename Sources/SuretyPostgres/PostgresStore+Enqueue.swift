@@ -27,7 +27,7 @@ extension PostgresStore {
         while true {
             attempt += 1
             do {
-                let results = try await transaction("enqueue") { connection in
+                let results = try await transaction("enqueue") { [self] connection in
                     let results = try await Self.insert(jobs, rows, connection, notify: notifyQuery, logger: logger)
                     CrashPoints.reach(.enqueueGroup)
                     return results

@@ -15,7 +15,7 @@ extension PostgresStore {
         let transitions = finishes.map(Transition.init)
         if let results = try await finishPlainCompletions(finishes, transitions) { return results }
         let notifyAlways = notifyQuery
-        let (applied, released): ([Bool], Bool) = try await transaction("finish") { connection in
+        let (applied, released): ([Bool], Bool) = try await transaction("finish") { [self] connection in
             try await Self.applyFinishes(finishes, connection, notify: notifyAlways, leaseTimes: leaseTimes, logger: logger)
         }
         if released || finishes.indices.contains(where: { applied[$0] && transitions[$0].isDue }) { signal() }

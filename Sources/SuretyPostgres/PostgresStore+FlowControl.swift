@@ -35,7 +35,7 @@ extension PostgresStore: FlowControlStore {
 
     public func setQueueLimits(_ limits: QueueLimits) async throws {
         try limits.validate()
-        try await transaction("setQueueLimits") { connection in
+        try await transaction("setQueueLimits") { [self] connection in
             try await connection.queryIfOpen("""
                 INSERT INTO surety_queue_limits
                     (queue, concurrency, concurrency_per_key, rate_count, rate_period_us, rate_burst,
@@ -59,7 +59,7 @@ extension PostgresStore: FlowControlStore {
 
     @discardableResult
     public func removeQueueLimits(queue: String) async throws -> Bool {
-        let removed = try await transaction("removeQueueLimits") { connection -> Bool in
+        let removed = try await transaction("removeQueueLimits") { [self] connection -> Bool in
             let rows = try await connection.queryIfOpen("DELETE FROM surety_queue_limits WHERE queue = \(queue) RETURNING queue", logger: logger)
                 .collect { try $0[0].decode(String.self) }
             try await connection.queryIfOpen("DELETE FROM surety_rate_buckets WHERE queue = \(queue)", logger: logger)
@@ -94,7 +94,7 @@ extension PostgresStore: FlowControlStore {
             do {
                 // A full queue is reported as a value: the transaction wrapper would turn a thrown
                 // error into storeUnavailable. Nothing was inserted when it is.
-                let outcome = try await transaction("enqueue") { connection -> Result<[EnqueuedJob], SuretyError> in
+                let outcome = try await transaction("enqueue") { [self] connection -> Result<[EnqueuedJob], SuretyError> in
                     try await shedAndInsert(jobs, bounded: bounded, connection)
                 }
                 let results = try outcome.get()
@@ -146,7 +146,7 @@ extension PostgresStore: FlowControlStore {
     func claimWithLimits(queues: [String], limits: [String: QueueLimits], request: ClaimRequest) async throws -> [ClaimedJob] {
         let limited = queues.filter { limits[$0]?.limitsClaims == true }
         let free = queues.filter { limits[$0]?.limitsClaims != true }
-        let claimed = try await transaction("claim") { connection -> [ClaimedJob] in
+        let claimed = try await transaction("claim") { [self] connection -> [ClaimedJob] in
             for queue in limited.sorted() { try await lockQueue(queue, connection) }
             var claimed: [ClaimedJob] = []
             for queue in limited where claimed.count < request.limit {

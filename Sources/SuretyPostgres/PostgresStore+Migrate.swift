@@ -13,7 +13,7 @@ extension PostgresStore {
     public func migrate() async throws {
         let schema = configuration.schema
         // Not limited by operationTimeout: a migration of a large table may take long.
-        try await transaction("migrate", limited: false) { connection in
+        try await transaction("migrate", limited: false) { [self] connection in
             try await connection.queryIfOpen("SELECT pg_advisory_xact_lock(\(Migrations.lockKey))", logger: logger)
             // Identifiers cannot be bound; the schema name was validated (a-z, 0-9, _) and is quoted.
             try await connection.queryIfOpen(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \"\(schema)\""), logger: logger)

@@ -11,7 +11,7 @@ extension PostgresStore: ScheduleStore {
     public func saveSchedules(_ definitions: [ScheduleDefinition], now: Date) async throws {
         guard !definitions.isEmpty else { return }
         let at = Timestamp.micros(now)
-        try await transaction("saveSchedules") { connection in
+        try await transaction("saveSchedules") { [self] connection in
             for d in definitions {
                 try await connection.queryIfOpen("""
                     INSERT INTO surety_schedules (name, expression, time_zone, job_type, queue, tenant, overlap, missed, created_at, updated_at)

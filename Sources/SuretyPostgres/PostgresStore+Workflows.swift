@@ -6,7 +6,7 @@ extension PostgresStore: WorkflowStore {
     public func enqueueWorkflow(_ workflow: NewWorkflow) async throws -> EnqueuedWorkflow {
         try PostgresErrors.refuseUnreleasable(workflow)
         let notify = notifyQuery
-        let result: (EnqueuedWorkflow, Bool) = try await transaction("enqueueWorkflow") { connection in
+        let result: (EnqueuedWorkflow, Bool) = try await transaction("enqueueWorkflow") { [self] connection in
             if let key = workflow.uniqueKey {
                 // Serialises enqueues of one key (the partial unique index would refuse the
                 // second insert with an error instead).
@@ -48,7 +48,7 @@ extension PostgresStore: WorkflowStore {
     }
 
     public func workflow(_ id: WorkflowID) async throws -> WorkflowRecord? {
-        try await transaction("workflow") { connection in try await Self.fetchWorkflow(id, connection, logger: logger) }
+        try await transaction("workflow") { [self] connection in try await Self.fetchWorkflow(id, connection, logger: logger) }
     }
 
     public func workflows(_ filter: WorkflowFilter) async throws -> [WorkflowRecord] {
@@ -56,7 +56,7 @@ extension PostgresStore: WorkflowStore {
         let tenants = filter.tenants.map(\.rawValue)
         let name = filter.name ?? ""
         let limit = max(0, filter.limit)
-        return try await transaction("workflows") { connection in
+        return try await transaction("workflows") { [self] connection in
             let ids = try await connection.queryIfOpen("""
                 SELECT id FROM surety_workflows
                 WHERE (cardinality(\(states)::text[]) = 0 OR state = ANY(\(states)::text[]))
@@ -73,7 +73,7 @@ extension PostgresStore: WorkflowStore {
     }
 
     public func workflowStep(ofJob id: JobID) async throws -> (workflow: WorkflowRecord, step: String)? {
-        let found: WorkflowStepLookup? = try await transaction("workflowStep") { connection in
+        let found: WorkflowStepLookup? = try await transaction("workflowStep") { [self] connection in
             guard let row = try await connection.queryIfOpen(
                 "SELECT workflow_id, name FROM surety_workflow_steps WHERE job_id = \(id.rawValue)", logger: logger
             ).collect({ (try $0[0].decode(Int64.self), try $0[1].decode(String.self)) }).first,
@@ -87,7 +87,7 @@ extension PostgresStore: WorkflowStore {
     /// checked, so a finish or rescue committing at the same time cannot let a just-stale attempt
     /// write the result; in a transaction, so the result is reported written only once committed.
     public func setStepResult(_ result: String, lease: Lease) async throws -> FenceResult {
-        try await transaction("setStepResult") { connection in
+        try await transaction("setStepResult") { [self] connection in
             guard try await Self.holdsLease(lease, connection, logger: logger) else { return .leaseLost }
             let rows = try await connection.queryIfOpen("""
                 UPDATE surety_workflow_steps SET result = \(result) WHERE job_id = \(lease.jobID.rawValue) RETURNING 1
@@ -98,7 +98,7 @@ extension PostgresStore: WorkflowStore {
 
     public func cancelWorkflow(_ id: WorkflowID, action: OperatorAction) async throws -> WorkflowCancellation? {
         let notify = notifyQuery
-        return try await transaction("cancelWorkflow") { connection in
+        return try await transaction("cancelWorkflow") { [self] connection in
             // Lock the active steps' jobs before the workflow row, in id order: a finish locks its
             // jobs first and the workflow second, so taking them in the same order avoids a
             // deadlock with a step that is finishing right now.

@@ -151,9 +151,27 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
     /// ``Surety/SuretyError``s for `operation`. Unless `limited` is false, a watchdog closes the
     /// connection when `body` runs past ``Configuration/operationTimeout``: closing fails what
     /// waits on the connection, so no call waits for ever for an answer that will not come.
-    func pooled<T>(_ operation: String, limited: Bool = true, _ body: (PostgresConnection) async throws -> sending T) async throws -> sending T {
+    ///
+    /// The caller waits at most the timeout plus a second for the answer (``AnswerDeadline``):
+    /// after connection resets a statement was seen to stay unanswered even once the watchdog had
+    /// closed its connection (PartitionTests), a postgres-nio call that nothing ever completes.
+    /// Past the deadline the caller gets `storeUnavailable` with an unknown outcome and the stuck
+    /// body is left behind, holding its pool connection until the process ends. So `body` runs in
+    /// a task of its own and is handed over (`sending`).
+    func pooled<T: Sendable>(_ operation: String, limited: Bool = true, _ body: sending @escaping (PostgresConnection) async throws -> T) async throws -> T {
         try await ensureReachable(operation)
-        let timeout = limited ? configuration.operationTimeout : nil
+        guard limited, let timeout = configuration.operationTimeout else { return try await pooledNow(operation, timeout: nil, body) }
+        let deadline = timeout + .seconds(1)
+        let result = await AnswerDeadline.first(handingOver: { () async -> Result<T, any Error> in
+            do { return .success(try await self.pooledNow(operation, timeout: timeout, body)) } catch { return .failure(error) }
+        }, or: deadline) {
+            .failure(SuretyError(.storeUnavailable, "\(operation): the PostgreSQL server's answer did not arrive within \(deadline); the outcome is unknown; retry"))
+        }
+        return try result.get()
+    }
+
+    /// ``pooled(_:limited:_:)`` without the answer deadline: the watchdog only.
+    private func pooledNow<T>(_ operation: String, timeout: Duration?, _ body: (PostgresConnection) async throws -> T) async throws -> T {
         do {
             return try await client.withConnection { connection in
                 guard let timeout else { return try await body(connection) }
@@ -181,8 +199,9 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
 
     /// One transaction on a pooled connection; errors become ``Surety/SuretyError``s.
     /// `limited`: see ``pooled(_:limited:_:)``.
-    func transaction<T>(_ operation: String, limited: Bool = true, _ body: (PostgresConnection) async throws -> sending T) async throws -> sending T {
-        try await pooled(operation, limited: limited) { connection in
+    func transaction<T: Sendable>(_ operation: String, limited: Bool = true, _ body: sending @escaping (PostgresConnection) async throws -> T) async throws -> T {
+        let logger = logger
+        return try await pooled(operation, limited: limited) { connection in
             try await connection.queryIfOpen("BEGIN", logger: logger)
             let value: T
             do {
@@ -200,33 +219,19 @@ public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
     }
 
     /// One statement (its own implicit transaction) whose rows are collected by `collect`.
-    func query<T>(_ operation: String, _ query: PostgresQuery, _ collect: (PostgresRowSequence) async throws -> sending T) async throws -> sending T {
-        try await pooled(operation) { connection in
+    func query<T: Sendable>(_ operation: String, _ query: PostgresQuery, _ collect: sending @escaping (PostgresRowSequence) async throws -> T) async throws -> T {
+        let logger = logger
+        return try await pooled(operation) { connection in
             try await collect(try await connection.queryIfOpen(query, logger: logger))
         }
     }
 
     /// One prepared statement on a pooled connection, confirmed committed; returns its rows.
-    ///
-    /// Waited for at most ``Configuration/operationTimeout`` plus a second: after connection
-    /// resets, a prepared claim was seen to stay unanswered even once the watchdog had closed its
-    /// connection (PartitionTests), a postgres-nio statement that nothing ever completes. Past the
-    /// deadline the caller gets `storeUnavailable` with an unknown outcome (like a lost commit
-    /// confirmation: a claim's jobs are then taken back by the rescuer after their lease) and the
-    /// stuck call is left behind, holding its pool connection until the process ends.
+    /// Waited for at most ``Configuration/operationTimeout`` plus a second, like every pooled
+    /// call (``pooled(_:limited:_:)``).
     func execute<Statement: PostgresPreparedStatement>(_ operation: String, _ statement: Statement) async throws -> [Statement.Row] where Statement.Row: Sendable {
-        guard let timeout = configuration.operationTimeout else { return try await executePooled(operation, statement) }
-        let deadline = timeout + .seconds(1)
-        let result = await AnswerDeadline.first(of: { () async -> Result<[Statement.Row], any Error> in
-            do { return .success(try await self.executePooled(operation, statement)) } catch { return .failure(error) }
-        }, or: deadline) {
-            .failure(SuretyError(.storeUnavailable, "\(operation): the PostgreSQL server's answer did not arrive within \(deadline); the statement's outcome is unknown; retry"))
-        }
-        return try result.get()
-    }
-
-    private func executePooled<Statement: PostgresPreparedStatement>(_ operation: String, _ statement: Statement) async throws -> [Statement.Row] where Statement.Row: Sendable {
-        try await pooled(operation) { connection in
+        let logger = logger
+        return try await pooled(operation) { connection in
             try await connection.executeIfOpen(statement, logger: logger)
         }
     }

@@ -13,14 +13,31 @@ package enum AnswerDeadline {
         of operation: @escaping @Sendable () async -> T, or timeout: Duration,
         fallback: @escaping @Sendable () -> T
     ) async -> T {
+        await first(handingOver: operation, or: timeout, fallback: fallback)
+    }
+
+    /// ``first(of:or:fallback:)`` for an operation that is not `Sendable` but handed over: the
+    /// caller gives it up (`sending`), and it runs in the operation's task alone.
+    ///
+    /// The timer is cancelled as soon as the answer comes, so no sleeping task outlives a call
+    /// that answered (at thousands of calls a second, a timer sleeping out its whole timeout per
+    /// call would pile up). Past the deadline the operation's task is cancelled and left to end
+    /// when it can.
+    package static func first<T: Sendable>(
+        handingOver operation: sending @escaping () async -> T, or timeout: Duration,
+        fallback: @escaping @Sendable () -> T
+    ) async -> T {
         let once = ResumeOnce<T>()
+        let work = Task {
+            let value = await operation()
+            if once.resume(value) { once.cancelTimer() }
+        }
+        once.holdTimer(Task {
+            do { try await Task.sleep(for: timeout) } catch { return }
+            if once.resume(fallback()) { work.cancel() }
+        })
         return await withCheckedContinuation { (continuation: CheckedContinuation<T, Never>) in
             once.set(continuation)
-            let work = Task { once.resume(await operation()) }
-            Task {
-                try? await Task.sleep(for: timeout)
-                if once.resume(fallback()) { work.cancel() }
-            }
         }
     }
 
@@ -36,6 +53,17 @@ package enum AnswerDeadline {
             }
             if let early { continuation.resume(returning: early) }
         }
+
+        private let timer = Mutex<Task<Void, Never>?>(nil)
+
+        /// Keeps the deadline's timer, to cancel it when the answer comes; cancels it at once
+        /// when the answer came already.
+        func holdTimer(_ task: Task<Void, Never>) {
+            timer.withLock { $0 = task }
+            if state.withLock({ $0.done }) { cancelTimer() }
+        }
+
+        func cancelTimer() { timer.withLock { $0 }?.cancel() }
 
         /// Resumes with `value` unless already resumed; returns whether this call did.
         @discardableResult
