@@ -127,13 +127,16 @@ struct ServerRestartWritesTests {
         let restarts = Restart.plan(using: &random)
         say("restart-writes enqueue: seed \(seed) (SURETY_TEST_SEED=\(seed) repeats it); restarts: \(restarts)")
         let began = ContinuousClock.now
-        try await withOwnServer("restart-enqueue") { server, url in
+        var report = try await withOwnServer("restart-enqueue") { server, url in
             try await enqueueGroupCommits(server: server, url: url, seed: seed, restarts: restarts)
         }
         say("restart-writes enqueue: seed \(seed); took \(String(format: "%.1f", seconds(ContinuousClock.now - began))) s")
+        report.seconds = seconds(ContinuousClock.now - began)
+        report.append()
     }
 
-    private func enqueueGroupCommits(server: OwnServer, url: String, seed: UInt64, restarts: [Restart]) async throws {
+    /// Returns the run's line of docs/guarantees.md (SURETY_GUARANTEES_OUT), its time still to be set.
+    private func enqueueGroupCommits(server: OwnServer, url: String, seed: UInt64, restarts: [Restart]) async throws -> GuaranteeReport {
         let keyedEnqueuers = 40
         let keylessEnqueuers = 8
         /// The restarts begin at their seeded shares of this many acknowledged jobs.
@@ -147,7 +150,7 @@ struct ServerRestartWritesTests {
         configuration.connectTimeout = .seconds(5)
         configuration.operationTimeout = .seconds(5)
         let capture = LogCapture()
-        try await PostgresStore.withStore(configuration: configuration, logger: capture.logger(label: "surety.postgres", level: .info)) { store in
+        return try await PostgresStore.withStore(configuration: configuration, logger: capture.logger(label: "surety.postgres", level: .info)) { store in
             try await store.migrate()
             let tally = EnqueueTally()
             let now = Date()
@@ -331,6 +334,22 @@ struct ServerRestartWritesTests {
                 #expect(seen.acknowledged[logical] != nil || seen.unknown.contains(logical), "job \(logical) is stored but was never enqueued or acknowledged")
             }
             #expect(seen.acknowledged.count >= (outages.last?.acknowledged ?? 0) + afterResume)
+
+            // The counts above: an acknowledged job not stored under its returned id is lost; a
+            // logical job stored more than once is a duplicate; a stored job nobody enqueued, a
+            // call that never returned or failed otherwise, fails the run too.
+            let lost = seen.acknowledged.filter { logical, id in
+                let copies = stored[logical] ?? []
+                return copies.isEmpty || (copies.count == 1 && copies.first?.1 != id)
+            }.count
+            let duplicates = stored.values.map { max(0, $0.count - 1) }.reduce(0, +)
+            let phantoms = stored.keys.filter { seen.acknowledged[$0] == nil && !seen.unknown.contains($0) }.count
+            return GuaranteeReport(
+                fault: "restart mid enqueue group commits", jobs: seen.acknowledged.count, faults: outages.count, lost: lost,
+                duplicateEffects: duplicates, concurrentRuns: nil, tenantMismatches: nil, seed: seed, seconds: 0,
+                holds: lost == 0 && duplicates == 0 && phantoms == 0 && seen.hung.isEmpty && seen.otherErrors.isEmpty,
+                notes: "\(GuaranteeReport.singleTenant); jobs: acknowledged enqueues; duplicate effects: jobs stored twice; no job runs (concurrent runs n/a); \(seen.calls.count) calls, \(seen.foundOnRetry) jobs found already written by a retry, \(seen.unknown.count) keyless with an unknown outcome (\(storedUnknown) stored, none twice), \(phantoms) stored unasked, \(seen.hung.count) calls unanswered; restarts: \(restarts.map { $0.hard ? "kill" : "stop" }.joined(separator: ", then ")), down \(restarts.map { String(format: "%.1f", seconds($0.outage)) }.joined(separator: " and ")) s plus the scripts"
+            )
         }
     }
 
@@ -346,13 +365,17 @@ struct ServerRestartWritesTests {
         let restarts = Restart.plan(using: &random)
         say("restart-writes effects: seed \(seed) (SURETY_TEST_SEED=\(seed) repeats it); restarts: \(restarts)")
         let began = ContinuousClock.now
-        try await withOwnServer("restart-effects") { server, url in
+        var report = try await withOwnServer("restart-effects") { server, url in
             try await effectWrites(server: server, url: url, restarts: restarts)
         }
         say("restart-writes effects: seed \(seed); took \(String(format: "%.1f", seconds(ContinuousClock.now - began))) s")
+        report.seed = seed
+        report.seconds = seconds(ContinuousClock.now - began)
+        report.append()
     }
 
-    private func effectWrites(server: OwnServer, url: String, restarts: [Restart]) async throws {
+    /// Returns the run's line of docs/guarantees.md (SURETY_GUARANTEES_OUT), its seed and time still to be set.
+    private func effectWrites(server: OwnServer, url: String, restarts: [Restart]) async throws -> GuaranteeReport {
         let initialJobs = 1200
         let laterJobs = 100
         var configuration = try PostgresStore.Configuration(url: url, schema: "restart_effects")
@@ -360,7 +383,7 @@ struct ServerRestartWritesTests {
         configuration.connectTimeout = .seconds(5)
         configuration.operationTimeout = .seconds(5)
         let capture = LogCapture()
-        try await PostgresStore.withStore(configuration: configuration, logger: capture.logger(label: "surety.postgres", level: .info)) { store in
+        return try await PostgresStore.withStore(configuration: configuration, logger: capture.logger(label: "surety.postgres", level: .info)) { store in
             try await store.migrate()
             let provider = RestartEffectProvider(latency: .milliseconds(40))
             var dependencies = JobDependencies()
@@ -512,6 +535,31 @@ struct ServerRestartWritesTests {
                 #expect(unmatched.allSatisfy { $0.outcome == .lost || $0.outcome == .interrupted }, "attempts recorded that never ran: \(unmatched.map { "#\($0.attempt) \($0.outcome?.rawValue ?? "running")" }); \(summary)")
                 #expect(history.filter { $0.outcome == .succeeded }.count == (record.state == .completed ? 1 : 0), "\(summary)")
             }
+
+            // The counts above: a job missing, or neither completed nor stopped in doubt, is lost;
+            // a performance beyond a job's first is a duplicate effect; a run of a job that began
+            // before another run of it had ended is a concurrent run (from the recorded runs).
+            let settled = records.filter { $0.state == .completed || ($0.state == .dead && $0.deadReason == .inDoubt) }
+            let lost = (all.count - records.count) + (records.count - settled.count)
+            let duplicates = callsOf.values.map { max(0, $0.filter(\.performed).count - 1) }.reduce(0, +)
+            let concurrent = runsOf.values.map { runs -> Int in
+                var overlapping = 0
+                var latestEnd: ContinuousClock.Instant?
+                for run in runs.sorted(by: { $0.started < $1.started }) {
+                    if let latestEnd, run.started < latestEnd { overlapping += 1 }
+                    let end = run.ended ?? .now
+                    latestEnd = max(latestEnd ?? end, end)
+                }
+                return overlapping
+            }.reduce(0, +)
+            let honouringUnfinished = records.filter { honouring.contains($0.id) && $0.state != .completed }.count
+            let inDoubt = records.filter { $0.state == .dead }.count
+            return GuaranteeReport(
+                fault: "restart mid effect writes", jobs: all.count, faults: outages.count, lost: lost,
+                duplicateEffects: duplicates, concurrentRuns: concurrent, tenantMismatches: nil, seed: nil, seconds: 0,
+                holds: lost == 0 && duplicates == 0 && concurrent == 0 && honouringUnfinished == 0,
+                notes: "\(GuaranteeReport.singleTenant); duplicate effects: performances beyond a job's first, by the provider; stopped dead in_doubt: \(inDoubt) (endpoint without keys); called again with their key: \(rerun) (endpoint with keys); restarts: \(restarts.map { $0.hard ? "kill" : "stop" }.joined(separator: ", then ")), down \(restarts.map { String(format: "%.1f", seconds($0.outage)) }.joined(separator: " and ")) s plus the scripts"
+            )
         }
     }
 
