@@ -190,6 +190,15 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(
+            name: "VaporShop",
+            dependencies: [
+                "Surety", "SuretySQLite", "SuretyCLI", "SuretyVapor", "SuretyVaporCommands",
+                .product(name: "Vapor", package: "vapor"), .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Examples/VaporShop",
+            swiftSettings: strict
+        ),
+        .executableTarget(
             name: "EffectLedgerExample",
             dependencies: ["Surety", "SuretySQLite", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Examples/EffectLedger",
@@ -239,7 +248,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SuretyCLITests",
-            dependencies: ["Surety", "SuretySQLite", "SuretyPostgres", "SuretyCLI", "SuretyTesting", "surety", "HummingbirdShop",
+            dependencies: ["Surety", "SuretySQLite", "SuretyPostgres", "SuretyCLI", "SuretyTesting", "surety", "HummingbirdShop", "VaporShop",
                            .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "PostgresNIO", package: "postgres-nio")],
