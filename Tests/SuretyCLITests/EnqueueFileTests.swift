@@ -53,6 +53,8 @@ struct EnqueueFileTests {
         (#"{"type": "demo.noop", "payload": {}, "tenant": "acme", "colour": "red"}"#, "unknown field 'colour'"),
         (#"{"type": "demo.noop", "payload": "{}", "tenant": "acme"}"#, "'payload' must be a JSON object"),
         (#"not json"#, "not a JSON object"),
+        (#"{"type": "demo.noop", "payload": {}, "tenant": "acme", "priority": 12}"#, "priority must be between 0"),
+        (#"{"type": "demo.noop", "payload": {}, "tenant": "acme", "max_attempts": 0}"#, "maxAttempts must be at least 1"),
     ])
     func badLine(line: String, expected: String) async throws {
         let dir = try TempDir()

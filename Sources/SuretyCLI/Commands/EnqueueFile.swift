@@ -37,13 +37,16 @@ enum EnqueueFile {
                 throw SuretyError(error.code, "\(path) line \(index + 1): \(error.message); nothing was enqueued")
             }
         }
-        // Every line against a scratch memory store first: one bad line inserts nothing.
+        // Every line against a scratch memory store first: one bad line inserts nothing. The
+        // queue's own rules judge the options (priority, attempts, queue, keys); an option they
+        // refuse is bad data in the file, not a bad command line: invalid_payload (exit 1).
         let scratch = JobQueue(store: MemoryStore(), registry: registry, logger: Logs.silent("surety.queue"))
         for line in lines {
             do {
                 _ = try await scratch.enqueue(type: line.type, payload: line.payload, tenant: line.tenant, options: line.options)
             } catch let error as SuretyError {
-                throw SuretyError(error.code, "\(path) line \(line.number): \(error.message); nothing was enqueued")
+                let code = error.code == .invalidArgument ? .invalidPayload : error.code
+                throw SuretyError(code, "\(path) line \(line.number): \(error.message); nothing was enqueued")
             }
         }
         try await storeOptions.withStore(create: true) { opened in
@@ -123,12 +126,6 @@ enum EnqueueFile {
                 throw SuretyError(.invalidPayload, "'unique_scope' must be while_active or forever")
             }
             scope = parsed
-        }
-        if let priority = try integer("priority"), !(0...9).contains(priority) {
-            throw SuretyError(.invalidPayload, "'priority' must be between 0 and 9")
-        }
-        if let attempts = try integer("max_attempts"), attempts < 1 {
-            throw SuretyError(.invalidPayload, "'max_attempts' must be at least 1")
         }
         var delay: Duration?
         if let value = object["delay_seconds"], !(value is NSNull) {

@@ -100,7 +100,7 @@ struct ProveScenario: Sendable {
         }
         try await drain(store, name: "drain")
         try await ProveChecks.check(&row, store: store, workload: workload, acknowledged: acknowledged, provider: provider.snapshot)
-        row.seconds = (ContinuousClock.now - started).seconds
+        row.seconds = (ContinuousClock.now - started).timeInterval
         return row
     }
 
@@ -202,10 +202,6 @@ struct ProveScenario: Sendable {
             return (line, id)
         }
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 /// SplitMix64: the run's choices (workload, kill counts) are a function of the printed seed.
