@@ -63,6 +63,20 @@ struct ProveTests {
         }
     }
 
+    @Test("prove and worker refuse bad options with a usage error naming them, and create nothing", arguments: [
+        (["prove", "--point", "effect.nope"], "unknown crash point 'effect.nope'"),
+        (["prove", "--jobs", "3"], "--jobs must be between 6 and 2000"),
+        (["prove", "--rounds", "0"], "--rounds must be between 1 and 20"),
+        (["worker", "--demo-jobs", "--metrics-port", "70000"], "--metrics-port must be between 0 and 65535"),
+    ])
+    func badOptions(arguments: [String], message: String) async throws {
+        let dir = try TempDir()
+        let result = try await CLI.run(arguments + ["--store", dir.storeURL()], in: dir)
+        #expect(result.status == 2, "\(result)")
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains("sqlite") }.isEmpty, "no store created")
+    }
+
     /// The checks can fail: a store and provider records showing each kind of violation give
     /// each count.
     @Test("prove's checks count lost jobs, duplicate effects, concurrent runs, tenant mix-ups, done-without-effect and unaccounted attempts")
