@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "SuretyTesting", targets: ["SuretyTesting"]),
         .library(name: "SuretyPostgres", targets: ["SuretyPostgres"]),
         .library(name: "SuretyDashboard", targets: ["SuretyDashboard"]),
+        // Alert rules, the monitor, log and command sinks (no HTTP); the webhook sink is its own.
+        .library(name: "SuretyAlerts", targets: ["SuretyAlerts"]),
         .library(name: "SuretyAlertWebhook", targets: ["SuretyAlertWebhook"]),
         // The whole operator and worker CLI, to run inside an application's own binary with its
         // own job types (`swift run MyApp surety worker`); the `surety` executable is one user.
@@ -82,7 +84,7 @@ let package = Package(
         .target(
             name: "SuretyDashboard",
             dependencies: [
-                "Surety",
+                "Surety", "SuretyAlerts", "SuretyViews",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -91,11 +93,23 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // Alert notices as HTTP POSTs (async-http-client), kept out of the core.
+        // Alert rules, their monitor (a Service), log and command sinks, and child-process exits:
+        // Foundation only, outside the core so an app without alerts does not build them.
+        .target(
+            name: "SuretyAlerts",
+            dependencies: [
+                "Surety",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // Alert notices as HTTP POSTs (async-http-client), apart from SuretyAlerts so only apps
+        // that send webhooks build the HTTP client.
         .target(
             name: "SuretyAlertWebhook",
             dependencies: [
-                "Surety",
+                "Surety", "SuretyAlerts",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -139,13 +153,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The operator views of a job, attempt, audit row and effect (Codable, redacted), shared
+        // by `surety ... --json` and the dashboard's /api so both print one shape.
+        .target(name: "SuretyViews", dependencies: ["Surety"], swiftSettings: strict),
         // For users too: the store conformance suite, a test clock, an event recorder.
         .target(name: "SuretyTesting", dependencies: ["Surety"], swiftSettings: strict),
         // The `surety` command: demo, worker, enqueue, stats, jobs, dlq, migrate.
         .target(
             name: "SuretyCLI",
             dependencies: [
-                "Surety", "SuretySQLite", "SuretyPostgres", "SuretyAlertWebhook", "SuretyDashboard",
+                "Surety", "SuretySQLite", "SuretyPostgres", "SuretyAlerts", "SuretyAlertWebhook", "SuretyDashboard", "SuretyViews",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -214,19 +231,19 @@ let package = Package(
         ),
         .testTarget(
             name: "SuretySQLiteTests",
-            dependencies: ["Surety", "SuretySQLite", "SuretyTesting", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Surety", "SuretySQLite", "SuretyAlerts", "SuretyTesting", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         .testTarget(
             name: "SuretyPostgresTests",
-            dependencies: ["Surety", "SuretyPostgres", "SuretyTesting", .product(name: "PostgresNIO", package: "postgres-nio"),
+            dependencies: ["Surety", "SuretyPostgres", "SuretyAlerts", "SuretyTesting", .product(name: "PostgresNIO", package: "postgres-nio"),
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: strict
         ),
         .testTarget(
             name: "SuretyDashboardTests",
             dependencies: [
-                "Surety", "SuretySQLite", "SuretyDashboard", "SuretyTesting", "SuretyCLI",
+                "Surety", "SuretySQLite", "SuretyAlerts", "SuretyDashboard", "SuretyViews", "SuretyTesting", "SuretyCLI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -236,9 +253,14 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "SuretyAlertsTests",
+            dependencies: ["Surety", "SuretyAlerts", "SuretyTesting", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "SuretyAlertWebhookTests",
             dependencies: [
-                "Surety", "SuretyAlertWebhook", "SuretyTesting",
+                "Surety", "SuretyAlerts", "SuretyAlertWebhook", "SuretyTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -248,8 +270,11 @@ let package = Package(
         ),
         .testTarget(
             name: "SuretyCLITests",
-            dependencies: ["Surety", "SuretySQLite", "SuretyPostgres", "SuretyCLI", "SuretyTesting", "surety", "HummingbirdShop", "VaporShop",
+            dependencies: ["Surety", "SuretySQLite", "SuretyPostgres", "SuretyAlerts", "SuretyCLI", "SuretyDashboard", "SuretyViews", "SuretyTesting",
+                           "surety", "HummingbirdShop", "VaporShop",
                            .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "HummingbirdTesting", package: "hummingbird"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: strict

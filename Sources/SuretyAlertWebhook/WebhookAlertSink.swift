@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import Surety
+import SuretyAlerts
 
 /// Sends each alert notice as an HTTP POST of its JSON (``Surety/AlertNotice/json()``, documented
 /// in docs/alerts.md) with `Content-Type: application/json`, plus the headers `X-Surety-Event`

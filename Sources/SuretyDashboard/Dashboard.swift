@@ -38,7 +38,7 @@ public struct Dashboard: Sendable {
     ///   - configuration: Credentials and options. Default: ``DashboardConfiguration/init(credentials:readOnly:allowAnonymousReadOnly:basePath:sampleLimit:deadLetterLimit:sessionLifetime:secureCookies:title:)`` defaults.
     ///   - metrics: The Prometheus registry served at `/metrics`. Default: `nil` (no `/metrics`).
     ///   - clock: Default: the system clock.
-    public init(store: any JobStore, registry: JobRegistry = JobRegistry(), configuration: DashboardConfiguration = DashboardConfiguration(),
+    public init(store: any JobInspectionStore & OperatorActionStore, registry: JobRegistry = JobRegistry(), configuration: DashboardConfiguration = DashboardConfiguration(),
                 metrics: PrometheusCollectorRegistry? = nil, clock: any SuretyClock = SystemClock(),
                 logger: Logger = Logger(label: "surety.dashboard")) {
         self.configuration = configuration

@@ -6,7 +6,7 @@ public struct DashboardError: Error, Sendable, CustomStringConvertible {
     /// A stable, machine-readable error code.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         public let rawValue: String
-        public init(_ rawValue: String) { self.rawValue = rawValue }
+        private init(_ rawValue: String) { self.rawValue = rawValue }
         public var description: String { rawValue }
 
         /// The configuration cannot work (no credentials where they are required, a short token).

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import Prometheus
 import Surety
+import SuretyViews
 
 /// The request handlers behind ``Dashboard/routes(context:)``.
 struct Handlers: Sendable {
@@ -35,9 +36,13 @@ struct Handlers: Sendable {
 
     static func json(_ status: HTTPResponse.Status, _ object: Any) -> Response {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        return json(status, rendered: String(decoding: data, as: UTF8.self))
+    }
+
+    static func json(_ status: HTTPResponse.Status, rendered text: String) -> Response {
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         securityHeaders(&headers)
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
     }
 
     func redirect(_ location: String, cookies: [Cookie] = []) -> Response {
@@ -373,6 +378,8 @@ struct Handlers: Sendable {
 
     enum APIBody {
         case object(Any)
+        /// Rendered by ``JSONValue/rendered(pretty:)`` (compact): the views shared with the CLI.
+        case value(JSONValue)
         case raw(String)
     }
 
@@ -385,10 +392,8 @@ struct Handlers: Sendable {
         do {
             switch try await build(request, principal) {
             case .object(let object): return Self.json(.ok, object)
-            case .raw(let text):
-                var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
-                Self.securityHeaders(&headers)
-                return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+            case .value(let value): return Self.json(.ok, rendered: value.rendered(pretty: false))
+            case .raw(let text): return Self.json(.ok, rendered: text)
             }
         } catch {
             let (status, code, message) = Self.status(for: error, principal: principal)
@@ -410,16 +415,13 @@ struct Handlers: Sendable {
     func apiJobs(_ request: Request, _ principal: Principal) async throws -> APIBody {
         let query = try JobQuery(form: FormData(encoded: request.uri.query ?? ""))
         let jobs = try await data.jobs(query, for: principal, now: now)
-        let next: Any = jobs.count >= query.limit ? (jobs.last.map { $0.id.rawValue } ?? NSNull()) : NSNull()
-        return .object(["jobs": jobs.map(presenter.json), "next_before_id": next])
+        let next: JSONValue = jobs.count >= query.limit ? (jobs.last.map { .int($0.id.rawValue) } ?? .null) : .null
+        return .value(.object(["jobs": .array(jobs.map(presenter.json)), "next_before_id": next]))
     }
 
     func apiJob(_ request: Request, _ principal: Principal, id: Int64?) async throws -> APIBody {
         guard let id, let detail = try await data.detail(JobID(id), for: principal) else { throw DashboardError(.notFound, "no such job") }
-        return .object([
-            "job": presenter.json(detail.job), "attempts": detail.attempts.map { presenter.json($0, of: detail.job) },
-            "audit": detail.audit.map(presenter.json),
-        ])
+        return .value(presenter.json(detail))
     }
 
     func apiDeadLetters(_ request: Request, _ principal: Principal) async throws -> APIBody {
@@ -439,7 +441,7 @@ struct Handlers: Sendable {
 
     func apiScheduled(_ request: Request, _ principal: Principal) async throws -> APIBody {
         let jobs = try await data.scheduled(for: principal, limit: 500)
-        return .object(["jobs": jobs.map(presenter.json)])
+        return .value(.object(["jobs": .array(jobs.map(presenter.json))]))
     }
 
     func apiAlerts(_ request: Request, _ principal: Principal) async throws -> APIBody {

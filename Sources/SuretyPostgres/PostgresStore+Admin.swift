@@ -8,14 +8,12 @@ extension PostgresStore {
     public func requeue(_ ids: [JobID], action: OperatorAction) async throws -> BulkResult {
         let notify = notifyQuery
         let result = try await transaction("requeue") { [self] connection in
-            let result = try await Self.apply(ids, action: action, name: "requeue", crashPoint: .requeue, connection, logger: logger) { job in
-                if let key = job.uniqueKey, job.uniqueScope == .whileActive {
-                    let holder = try await connection.queryIfOpen("""
-                        SELECT id FROM surety_jobs WHERE tenant = \(job.tenant.rawValue) AND unique_slot = \(key) AND id <> \(job.id.rawValue) LIMIT 1
-                        """, logger: logger).collect { try $0[0].decode(Int64.self) }.first
-                    if let holder { return .failure(JobLifecycle.SkipReason("unique key is held by job \(holder)")) }
-                }
-                return JobLifecycle.requeue(job, action: action)
+            let result = try await Self.apply(ids, .requeue(action), action: action, name: "requeue", crashPoint: .requeue, connection, logger: logger) { job in
+                guard let key = job.uniqueKey, job.uniqueScope == .whileActive else { return nil }
+                let holder = try await connection.queryIfOpen("""
+                    SELECT id FROM surety_jobs WHERE tenant = \(job.tenant.rawValue) AND unique_slot = \(key) AND id <> \(job.id.rawValue) LIMIT 1
+                    """, logger: logger).collect { try $0[0].decode(Int64.self) }.first
+                return holder.map { JobLifecycle.SkipReason("unique key is held by job \($0)") }
             }
             if !result.changed.isEmpty { try await connection.queryIfOpen(notify, logger: logger) }
             return result
@@ -26,29 +24,32 @@ extension PostgresStore {
 
     public func discard(_ ids: [JobID], action: OperatorAction) async throws -> BulkResult {
         try await transaction("discard") { [self] connection in
-            try await Self.apply(ids, action: action, name: "discard", connection, logger: logger) { JobLifecycle.discard($0, action: action) }
+            try await Self.apply(ids, .discard(action), action: action, name: "discard", connection, logger: logger)
         }
     }
 
     public func cancel(_ ids: [JobID], action: OperatorAction) async throws -> BulkResult {
         let notify = notifyQuery
         let (result, released) = try await transaction("cancel") { [self] connection in
-            let result = try await Self.apply(ids, action: action, name: "cancel", connection, logger: logger) { JobLifecycle.cancel($0, action: action) }
+            let result = try await Self.apply(ids, .cancel(action), action: action, name: "cancel", connection, logger: logger)
             return (result, try await Self.advanceWorkflows(result.changed, at: action.at, connection, notify: notify, logger: logger))
         }
         if released { signal() }
         return result
     }
 
-    /// Runs an operator transition from `JobLifecycle` on each job in turn, inside the caller's
-    /// one transaction: locks and reads the row (`FOR UPDATE`), applies the pure transition,
-    /// writes the new row back and an audit row. Operator actions are rare, so exact agreement
-    /// with the lifecycle is worth more here than saving the read.
+    /// Runs an operator's `event` on each job in turn, inside the caller's one transaction:
+    /// locks and reads the row (`FOR UPDATE`), applies the core's transition (after `refusal`,
+    /// the store's own check, such as a requeue's unique key), writes the new row back
+    /// (``JobTransitionSQL/operatorWrite``) and an audit row. Operator actions are rare, so exact
+    /// agreement with the core is worth more here than saving the read.
     static func apply(
-        _ ids: [JobID], action: OperatorAction, name: String, crashPoint: CrashPoint? = nil, _ connection: PostgresConnection, logger: Logger,
-        _ transition: (JobRecord) async throws -> Result<JobRecord, JobLifecycle.SkipReason>
+        _ ids: [JobID], _ event: JobEvent, action: OperatorAction, name: String, crashPoint: CrashPoint? = nil,
+        _ connection: PostgresConnection, logger: Logger,
+        refusal: (JobRecord) async throws -> JobLifecycle.SkipReason? = { _ in nil }
     ) async throws -> BulkResult {
         var result = BulkResult()
+        let transition = JobLifecycle.transition(for: event)
         for id in ids {
             let rows = try await connection.queryIfOpen(
                 "SELECT \(unescaped: JobRow.columns) FROM surety_jobs WHERE id = \(id.rawValue) FOR UPDATE", logger: logger
@@ -57,19 +58,15 @@ extension PostgresStore {
                 result.skipped.append(.init(id: id, reason: "no such job"))
                 continue
             }
-            switch try await transition(job) {
+            if let skip = try await refusal(job) {
+                result.skipped.append(.init(id: id, reason: skip.message))
+                continue
+            }
+            switch transition.apply(to: job) {
             case .success(let next):
-                let slot = JobLifecycle.holdsUniqueKey(next) ? next.uniqueKey : nil
-                try await connection.queryIfOpen("""
-                    UPDATE surety_jobs SET
-                        state = \(next.state.rawValue), run_at = \(Timestamp.micros(next.runAt)), attempt = \(next.attempt),
-                        first_attempt_at = \(next.firstAttemptAt.map { Timestamp.micros($0) }),
-                        attempted_at = \(next.attemptedAt.map { Timestamp.micros($0) }), attempted_by = \(next.attemptedBy),
-                        lease_until = \(next.leaseUntil.map { Timestamp.micros($0) }), lease_token = NULL,
-                        finished_at = \(next.finishedAt.map { Timestamp.micros($0) }), dead_reason = \(next.deadReason?.rawValue),
-                        note = \(next.note), unique_slot = \(slot)
-                    WHERE id = \(id.rawValue)
-                    """, logger: logger)
+                try await connection.queryIfOpen(
+                    PostgresQuery(unsafeSQL: JobTransitionSQL.operatorWrite, binds: JobTransitionSQL.operatorWriteBindings(next)), logger: logger
+                )
                 try await connection.queryIfOpen("""
                     INSERT INTO surety_audit (job_id, action, actor, reason, at)
                     VALUES (\(id.rawValue), \(name), \(action.actor), \(action.reason), \(Timestamp.micros(action.at)))

@@ -2,7 +2,7 @@ import Foundation
 import PostgresNIO
 import Surety
 
-extension PostgresStore: RunningJobCancellation {
+extension PostgresStore: CancelRequestStore {
     /// One transaction: each job is locked (`FOR UPDATE`); waiting jobs become `cancelled`
     /// (audit `cancel`); running jobs get a row in `surety_cancel_requests` (audit
     /// `cancel_request`); finished jobs are skipped.
@@ -37,9 +37,7 @@ extension PostgresStore: RunningJobCancellation {
                 result.requested.append(id)
                 continue
             }
-            let applied = try await apply([id], action: action, name: "cancel", connection, logger: logger) {
-                JobLifecycle.cancel($0, action: action)
-            }
+            let applied = try await apply([id], .cancel(action), action: action, name: "cancel", connection, logger: logger)
             result.cancelled += applied.changed
             result.skipped += applied.skipped
         }
@@ -83,21 +81,25 @@ extension PostgresStore: RunningJobCancellation {
     }
 
     /// After finishes were applied in the same transaction: drops the cancel requests of those
-    /// jobs, and cancels the ones that would run again (see ``Surety/RunningJobCancellation``).
-    /// One statement; on an empty request table it costs one index probe per batch.
+    /// jobs, and cancels the ones that would run again (see ``Surety/CancelRequestStore``).
+    /// On an empty request table it costs one statement (one index probe per job); the jobs
+    /// whose request it took get the core's cancel-on-request transition
+    /// (``JobTransitionSQL/cancelOnRequest``) in a second one.
     static func applyCancelRequests(_ finishes: [AttemptFinish], applied: [Bool], _ connection: PostgresConnection, logger: Logger) async throws {
         let done = finishes.indices.filter { applied[$0] }
         guard !done.isEmpty else { return }
         let ids = done.map { finishes[$0].lease.jobID.rawValue }
-        let ended = done.map { Timestamp.micros(finishes[$0].endedAt) }
-        try await connection.queryIfOpen("""
-            WITH taken AS (
-                DELETE FROM surety_cancel_requests WHERE job_id = ANY(\(ids)::int8[]) RETURNING job_id, actor, reason)
-            UPDATE surety_jobs AS j SET
-                state = 'cancelled', finished_at = e.ended_at, note = 'cancelled by ' || t.actor || ': ' || t.reason,
-                unique_slot = CASE WHEN j.unique_scope = 'forever' THEN j.unique_key END
-            FROM taken AS t JOIN unnest(\(ids)::int8[], \(ended)::int8[]) AS e(id, ended_at) ON e.id = t.job_id
-            WHERE j.id = t.job_id AND j.state IN ('scheduled', 'available', 'retrying')
-            """, logger: logger)
+        let taken = try await connection.queryIfOpen(
+            "DELETE FROM surety_cancel_requests WHERE job_id = ANY(\(ids)::int8[]) RETURNING job_id, actor, reason", logger: logger
+        ).collect { (JobID(try $0[0].decode(Int64.self)), try $0[1].decode(String.self), try $0[2].decode(String.self)) }
+        guard !taken.isEmpty else { return }
+        let ended = Dictionary(done.map { (finishes[$0].lease.jobID, finishes[$0].endedAt) }, uniquingKeysWith: { $1 })
+        let transitions = taken.map { id, actor, reason in
+            JobLifecycle.transition(for: .cancelOnRequest(actor: actor, reason: reason, at: ended[id] ?? Date()))
+        }
+        try await connection.queryIfOpen(
+            PostgresQuery(unsafeSQL: JobTransitionSQL.cancelOnRequest, binds: JobTransitionSQL.cancelOnRequestBindings(taken.map(\.0), transitions)),
+            logger: logger
+        )
     }
 }

@@ -118,7 +118,7 @@ extension PostgresStore: FlowControlStore {
             let counted = try await connection.queryIfOpen("""
                 SELECT count(*) FROM (
                     SELECT 1 FROM surety_jobs
-                    WHERE state IN ('scheduled', 'available', 'retrying') AND queue = \(queue)
+                    WHERE \(unescaped: WaitingStates.condition) AND queue = \(queue)
                     LIMIT \(limits.maxBacklog ?? 0)) AS waiting
                 """, logger: logger).collect { try $0[0].decode(Int.self) }
             backlogs[queue] = counted.first ?? 0
@@ -158,7 +158,7 @@ extension PostgresStore: FlowControlStore {
                 let query = Self.claimQuery(queues: free, limit: request.limit - claimed.count, request: request, leaseTimes: leaseTimes)
                 claimed += try await connection.queryIfOpen(query, logger: logger).collect { row in
                     var json = JSONColumns.DecodingCache()
-                    return try Self.decodeClaimed(row, json: &json)
+                    return try JobTransitionSQL.decodeClaimed(row, json: &json)
                 }
             }
             return claimed
@@ -185,7 +185,7 @@ extension PostgresStore: FlowControlStore {
             if take > 0 {
                 claimed = try await connection.queryIfOpen(Self.claimQuery(queues: [queue], limit: take, request: request, leaseTimes: leaseTimes), logger: logger).collect { row in
                     var json = JSONColumns.DecodingCache()
-                    return try Self.decodeClaimed(row, json: &json)
+                    return try JobTransitionSQL.decodeClaimed(row, json: &json)
                 }
             }
             if let bucket { changedBuckets[FlowClaimPlanner.queueBucket] = FlowClaimPlanner.consume(claimed.count, from: bucket, limits) }
@@ -215,7 +215,7 @@ extension PostgresStore: FlowControlStore {
                 SELECT k.key, j.id, j.priority, j.run_at FROM unnest(\(keys)::text[]) WITH ORDINALITY AS k(key, ord)
                 CROSS JOIN LATERAL (
                     SELECT id, priority, run_at FROM surety_jobs
-                    WHERE state IN ('scheduled', 'available', 'retrying') AND partition_key IS NOT NULL
+                    WHERE \(unescaped: WaitingStates.condition) AND partition_key IS NOT NULL
                       AND queue = \(queue) AND partition_key = k.key AND (NOT \(dueOnly) OR run_at <= \(nowMicros))
                     ORDER BY id LIMIT \(perKey)) AS j
                 ORDER BY k.ord, j.id
@@ -227,7 +227,7 @@ extension PostgresStore: FlowControlStore {
             let groups = keys.map { FlowClaimPlanner.KeyGroup(key: $0, jobs: jobsByKey[$0] ?? []) }
             let unkeyed = try await connection.queryIfOpen("""
                 SELECT id, priority, run_at FROM surety_jobs
-                WHERE state IN ('scheduled', 'available', 'retrying') AND queue = \(queue) AND partition_key IS NULL AND run_at <= \(nowMicros)
+                WHERE \(unescaped: WaitingStates.condition) AND queue = \(queue) AND partition_key IS NULL AND run_at <= \(nowMicros)
                 ORDER BY priority, run_at, id LIMIT \(limit)
                 """, logger: logger).collect { row in
                     FlowClaimPlanner.Candidate(id: JobID(try row[0].decode(Int64.self)), priority: try row[1].decode(Int.self), runAt: Timestamp.date(try row[2].decode(Int64.self)))
@@ -243,21 +243,12 @@ extension PostgresStore: FlowControlStore {
             changedBuckets = plan.buckets
             try await connection.queryIfOpen("UPDATE surety_queue_limits SET key_cursor = \(plan.cursor) WHERE queue = \(queue)", logger: logger)
             if !plan.ids.isEmpty {
-                let ids = plan.ids.map(\.rawValue)
-                let lease = leaseTimes.lease(now: request.now, until: request.leaseUntil)
-                claimed = try await connection.queryIfOpen("""
-                    UPDATE surety_jobs AS j
-                    SET state = 'running', attempt = j.attempt + 1, attempted_at = \(nowMicros), attempted_by = \(request.worker),
-                        first_attempt_at = coalesce(j.first_attempt_at, \(nowMicros)),
-                        lease_until = \(lease) + \(leaseTimes.onDatabaseClock) * \(unescaped: LeaseTimes.serverNowSQL),
-                        lease_token = 1 + (random() * 9.0e18)::int8
-                    WHERE j.id = ANY(\(ids)::int8[]) AND j.state IN ('scheduled', 'available', 'retrying')
-                    RETURNING j.id, j.type, j.queue, j.priority, j.tenant, j.payload, j.attempt, j.max_attempts, j.lease_token,
-                              j.lease_until, j.enqueued_at, j.run_at, j.first_attempt_at, j.tags::text, j.correlation::text, j.trace_context
-                    """, logger: logger).collect { row in
-                        var json = JSONColumns.DecodingCache()
-                        return try Self.decodeClaimed(row, json: &json)
-                    }
+                var bindings = JobTransitionSQL.claimBindings(request.transition, leaseTimes: leaseTimes, extra: 1)
+                bindings.append(plan.ids.map(\.rawValue))
+                claimed = try await connection.queryIfOpen(PostgresQuery(unsafeSQL: Self.claimChosenSQL, binds: bindings), logger: logger).collect { row in
+                    var json = JSONColumns.DecodingCache()
+                    return try JobTransitionSQL.decodeClaimed(row, json: &json)
+                }
             }
         }
         if !changedBuckets.isEmpty {
@@ -274,18 +265,21 @@ extension PostgresStore: FlowControlStore {
         return claimed
     }
 
+    /// The claim of the jobs the planner chose (`$5` their ids), still waiting.
+    static let claimChosenSQL = JobTransitionSQL.claim("WHERE j.id = ANY($5::int8[]) AND \(WaitingStates.condition(of: "j"))")
+
     /// Up to `limit` distinct partition keys with waiting jobs, after `after`, in order: a loose
     /// index scan (one seek of surety_jobs_partitioned per key, never a scan of a key's jobs).
     private func keys(_ connection: PostgresConnection, queue: String, after: String, limit: Int) async throws -> [String] {
         try await connection.queryIfOpen("""
             WITH RECURSIVE k(key, n) AS (
                 SELECT (SELECT partition_key FROM surety_jobs
-                        WHERE state IN ('scheduled', 'available', 'retrying') AND partition_key IS NOT NULL
+                        WHERE \(unescaped: WaitingStates.condition) AND partition_key IS NOT NULL
                           AND queue = \(queue) AND partition_key > \(after)
                         ORDER BY partition_key LIMIT 1), 1
                 UNION ALL
                 SELECT (SELECT partition_key FROM surety_jobs
-                        WHERE state IN ('scheduled', 'available', 'retrying') AND partition_key IS NOT NULL
+                        WHERE \(unescaped: WaitingStates.condition) AND partition_key IS NOT NULL
                           AND queue = \(queue) AND partition_key > k.key
                         ORDER BY partition_key LIMIT 1), k.n + 1
                 FROM k WHERE k.key IS NOT NULL AND k.n < \(limit)

@@ -23,7 +23,7 @@ import Surety
 /// No query is ever written to a connection that is already closed: postgres-nio 1.33 never
 /// completes (and never cancels) a query written to a closed connection, which is what hung the
 /// first version of this code (it unlocked on a pooled connection whose backend was gone).
-extension PostgresStore: MaintenanceLeadership {
+extension PostgresStore: MaintenanceLeadershipStore {
     public func ifLeader<T: Sendable>(
         of task: String, _ body: @Sendable () async throws -> T
     ) async throws -> T? {

@@ -25,7 +25,7 @@ import Synchronization
 /// - The first call (usually ``migrate()``) checks that the server can be reached and the
 ///   credentials are accepted within ``Configuration/connectTimeout``, and fails with a clear
 ///   `storeUnavailable` error otherwise.
-public final class PostgresStore: JobStore, JobAvailabilityNotifying, Service {
+public final class PostgresStore: JobStore, JobInspectionStore, OperatorActionStore, AvailabilitySignalStore, Service {
     /// The configuration the store was opened with.
     public let configuration: Configuration
     /// The connection pool (running only while ``run()`` runs).

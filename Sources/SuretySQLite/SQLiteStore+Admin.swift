@@ -166,17 +166,13 @@ extension SQLiteStore {
 
     public func requeue(_ ids: [JobID], action: OperatorAction) async throws -> BulkResult {
         let result = try await write("requeue") { db in
-            try Self.apply(ids, action: action, name: "requeue", crashPoint: .requeue, db) { job in
-                if let key = job.uniqueKey, job.uniqueScope == .whileActive {
-                    let holder = try Int64.fetchOne(
-                        db.cachedStatement(sql: "SELECT id FROM surety_jobs WHERE tenant = ? AND unique_slot = ? AND id != ? LIMIT 1"),
-                        arguments: [job.tenant.rawValue, key, job.id.rawValue]
-                    )
-                    if let holder {
-                        return .failure(JobLifecycle.SkipReason("unique key is held by job \(holder)"))
-                    }
-                }
-                return JobLifecycle.requeue(job, action: action)
+            try Self.apply(ids, .requeue(action), action: action, name: "requeue", crashPoint: .requeue, db) { job in
+                guard let key = job.uniqueKey, job.uniqueScope == .whileActive else { return nil }
+                let holder = try Int64.fetchOne(
+                    db.cachedStatement(sql: "SELECT id FROM surety_jobs WHERE tenant = ? AND unique_slot = ? AND id != ? LIMIT 1"),
+                    arguments: [job.tenant.rawValue, key, job.id.rawValue]
+                )
+                return holder.map { JobLifecycle.SkipReason("unique key is held by job \($0)") }
             }
         }
         if !result.changed.isEmpty { signal() }
@@ -185,52 +181,46 @@ extension SQLiteStore {
 
     public func discard(_ ids: [JobID], action: OperatorAction) async throws -> BulkResult {
         try await write("discard") { db in
-            try Self.apply(ids, action: action, name: "discard", db) { JobLifecycle.discard($0, action: action) }
+            try Self.apply(ids, .discard(action), action: action, name: "discard", db)
         }
     }
 
     public func cancel(_ ids: [JobID], action: OperatorAction) async throws -> BulkResult {
         let (result, wake) = try await write("cancel") { db in
-            let result = try Self.apply(ids, action: action, name: "cancel", db) { JobLifecycle.cancel($0, action: action) }
+            let result = try Self.apply(ids, .cancel(action), action: action, name: "cancel", db)
             return (result, try Self.advanceWorkflows(result.changed, at: action.at, db))
         }
         if wake { signal() }
         return result
     }
 
-    static let operatorUpdateSQL = """
-        UPDATE surety_jobs SET
-            state = ?, run_at = ?, attempt = ?, first_attempt_at = ?, attempted_at = ?, attempted_by = ?,
-            lease_until = ?, lease_token = NULL, finished_at = ?, dead_reason = ?, note = ?, unique_slot = ?
-        WHERE id = ?
-        """
-
     static let auditSQL = "INSERT INTO surety_audit (job_id, action, actor, reason, at) VALUES (?, ?, ?, ?, ?)"
 
-    /// Runs an operator transition from `JobLifecycle` on each job in turn, inside the caller's
-    /// one transaction: reads the row, applies the pure transition, writes the new row back and
-    /// an audit row. Operator actions are rare, so exact agreement with the lifecycle is worth
+    /// Runs an operator's `event` on each job in turn, inside the caller's one transaction:
+    /// reads the row, applies the core's transition (after `refusal`, the store's own check, such
+    /// as a requeue's unique key), writes the new row back (``JobTransitionSQL/operatorWrite``)
+    /// and an audit row. Operator actions are rare, so exact agreement with the core is worth
     /// more here than saving the read.
     static func apply(
-        _ ids: [JobID], action: OperatorAction, name: String, crashPoint: CrashPoint? = nil, _ db: Database,
-        _ transition: (JobRecord) throws -> Result<JobRecord, JobLifecycle.SkipReason>
+        _ ids: [JobID], _ event: JobEvent, action: OperatorAction, name: String, crashPoint: CrashPoint? = nil, _ db: Database,
+        refusal: (JobRecord) throws -> JobLifecycle.SkipReason? = { _ in nil }
     ) throws -> BulkResult {
         var result = BulkResult()
-        let update = try db.cachedStatement(sql: operatorUpdateSQL)
+        let transition = JobLifecycle.transition(for: event)
+        let update = try db.cachedStatement(sql: JobTransitionSQL.operatorWrite)
         let audit = try db.cachedStatement(sql: auditSQL)
         for id in ids {
             guard let job = try fetchJob(id, db)?.record else {
                 result.skipped.append(.init(id: id, reason: "no such job"))
                 continue
             }
-            switch try transition(job) {
+            if let skip = try refusal(job) {
+                result.skipped.append(.init(id: id, reason: skip.message))
+                continue
+            }
+            switch transition.apply(to: job) {
             case .success(let next):
-                try update.execute(arguments: [
-                    next.state.rawValue, Timestamp.micros(next.runAt), next.attempt, next.firstAttemptAt.map(Timestamp.micros),
-                    next.attemptedAt.map(Timestamp.micros), next.attemptedBy, next.leaseUntil.map(Timestamp.micros),
-                    next.finishedAt.map(Timestamp.micros), next.deadReason?.rawValue, next.note,
-                    JobLifecycle.holdsUniqueKey(next) ? next.uniqueKey : nil, id.rawValue,
-                ])
+                try update.execute(arguments: JobTransitionSQL.operatorWriteValues(next))
                 try audit.execute(arguments: [id.rawValue, name, action.actor, action.reason, Timestamp.micros(action.at)])
                 result.changed.append(id)
                 if let crashPoint { CrashPoints.reach(crashPoint) }

@@ -24,8 +24,8 @@ extension SQLiteStore {
         return claimed.sorted { ($0.priority, $0.runAt, $0.id) < ($1.priority, $1.runAt, $1.id) }
     }
 
-    /// One statement: lease the most urgent due jobs and return them. Each row gets its own
-    /// random positive lease token from SQLite's `random()`.
+    /// One statement: lease the most urgent due jobs and return them
+    /// (``JobTransitionSQL/claim(_:)``, its values those of the core's claim transition).
     ///
     /// The candidates are read from the claim index by range seeks, never by a scan of jobs that
     /// are not due: per queue, one seek per priority 0...9 (`priority IN (...)` lets SQLite seek
@@ -41,6 +41,8 @@ extension SQLiteStore {
         queueCount >= 1 && queueCount <= claimSQLs.count ? claimSQLs[queueCount - 1] : claimSQL(queueCount: queueCount)
     }
 
+    /// Parameters after the claim's three (``JobTransitionSQL/claimAssignments``): `?4` the
+    /// limit, `?5`... the queues; `?1` is `now`. Bound by position, in that order.
     static func claimSQL(queueCount: Int) -> String {
         let claimable = WaitingStates.condition
         let priorities = ["priority IN (0, 1, 2, 3, 4, 5, 6, 7, 8, 9)", "priority < 0", "priority > 9"]
@@ -50,49 +52,16 @@ extension SQLiteStore {
                 branches.append("""
                     SELECT * FROM (
                         SELECT id, priority, run_at FROM surety_jobs INDEXED BY surety_jobs_claimable
-                        WHERE \(claimable) AND queue = :q\(index) AND \(priority) AND run_at <= :now
-                        ORDER BY priority, run_at, id LIMIT :limit)
+                        WHERE \(claimable) AND queue = ?\(5 + index) AND \(priority) AND run_at <= ?1
+                        ORDER BY priority, run_at, id LIMIT ?4)
                     """)
             }
         }
-        return """
-            UPDATE surety_jobs
-            SET state = 'running',
-                attempt = attempt + 1,
-                attempted_at = :now,
-                attempted_by = :worker,
-                first_attempt_at = coalesce(first_attempt_at, :now),
-                lease_until = :leaseUntil,
-                lease_token = max(1, random() & 9223372036854775807)
+        return JobTransitionSQL.claim("""
             WHERE id IN (
                 SELECT id FROM (\(branches.joined(separator: "\nUNION ALL\n")))
-                ORDER BY priority, run_at, id LIMIT :limit)
-            RETURNING id, type, queue, priority, tenant, payload, attempt, max_attempts, lease_token, lease_until,
-                      enqueued_at, run_at, first_attempt_at, tags, correlation, trace_context
-            """
-    }
-
-    /// A claimed job from a row of the claim's `RETURNING` list (the columns in that order).
-    static func decodeClaimed(_ row: DirectStatement.Columns, json: inout JSONColumns.DecodingCache) -> ClaimedJob {
-        let id = JobID(row.int64(0))
-        return ClaimedJob(
-            id: id,
-            type: row.string(1),
-            queue: row.string(2),
-            priority: row.int(3),
-            tenant: TenantID(unchecked: row.string(4)),
-            payload: row.string(5),
-            attempt: row.int(6),
-            maxAttempts: row.int(7),
-            lease: Lease(jobID: id, token: row.int64(8)),
-            leaseUntil: Timestamp.date(row.int64(9)),
-            enqueuedAt: Timestamp.date(row.int64(10)),
-            runAt: Timestamp.date(row.int64(11)),
-            firstAttemptAt: Timestamp.date(row.int64(12)),
-            tags: json.tags(row.stringIfPresent(13)),
-            correlation: json.correlation(row.stringIfPresent(14)),
-            traceContext: JSONColumns.decodeCorrelation(row.stringIfPresent(15))
-        )
+                ORDER BY priority, run_at, id LIMIT ?4)
+            """)
     }
 
     // MARK: Heartbeat
@@ -124,18 +93,14 @@ extension SQLiteStore {
         guard limit > 0 else { return [] }
         let nowMicros = Timestamp.micros(now)
         return try await read("expiredLeases") { db in
-            let statement = try db.cachedStatement(sql: """
-                SELECT \(JobRow.columns) FROM surety_jobs INDEXED BY surety_jobs_leases
-                WHERE state = 'running' AND lease_until <= ?
-                ORDER BY lease_until, id LIMIT ?
-                """)
+            let statement = try db.cachedStatement(sql: JobTransitionSQL.expiredLeases)
             let rows = try Row.fetchCursor(statement, arguments: [nowMicros, limit])
             var expired: [ExpiredLease] = []
             while let row = try rows.next() {
                 let decoded = try JobRow.decode(row)
                 let job = decoded.record
                 expired.append(ExpiredLease(
-                    job: JobRow.claimed(decoded, now: now),
+                    job: ClaimedJob(record: job, leaseToken: decoded.leaseToken ?? 0, now: now),
                     worker: job.attemptedBy ?? "unknown",
                     startedAt: job.attemptedAt ?? now
                 ))

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import Surety
 
-extension SQLiteStore: RunningJobCancellation {
+extension SQLiteStore: CancelRequestStore {
     /// One write transaction: waiting jobs become `cancelled` (audit `cancel`); running jobs get a
     /// row in `surety_cancel_requests` (audit `cancel_request`); finished jobs are skipped.
     public func requestCancellation(_ ids: [JobID], action: OperatorAction) async throws -> CancellationResult {
@@ -32,7 +32,7 @@ extension SQLiteStore: RunningJobCancellation {
                 result.requested.append(id)
                 continue
             }
-            let applied = try apply([id], action: action, name: "cancel", db) { JobLifecycle.cancel($0, action: action) }
+            let applied = try apply([id], .cancel(action), action: action, name: "cancel", db)
             result.cancelled += applied.changed
             result.skipped += applied.skipped
         }
@@ -77,19 +77,17 @@ extension SQLiteStore: RunningJobCancellation {
     }
 
     /// After finishes were applied in the same transaction: drops the cancel requests of those
-    /// jobs, and cancels the ones that would run again (see ``Surety/RunningJobCancellation``).
+    /// jobs, and cancels the ones that would run again (see ``Surety/CancelRequestStore``).
     static func applyCancelRequests(_ finishes: [AttemptFinish], _ results: [FenceResult], _ db: Database) throws {
         guard try hasCancelRequests(db) else { return }
         let take = try db.cachedStatement(sql: "DELETE FROM surety_cancel_requests WHERE job_id = ? RETURNING actor, reason")
-        let cancel = try db.cachedStatement(sql: """
-            UPDATE surety_jobs SET state = 'cancelled', finished_at = ?, note = ?,
-                unique_slot = CASE WHEN unique_scope = 'forever' THEN unique_key END
-            WHERE id = ? AND \(WaitingStates.condition)
-            """)
+        let cancel = try db.cachedStatement(sql: JobTransitionSQL.cancelOnRequest)
         for (finish, result) in zip(finishes, results) where result == .applied {
             guard let row = try Row.fetchOne(take, arguments: [finish.lease.jobID.rawValue]) else { continue }
-            let note = CancelRequest.note(actor: try row.decode(String.self, atIndex: 0), reason: try row.decode(String.self, atIndex: 1))
-            try cancel.execute(arguments: [Timestamp.micros(finish.endedAt), note, finish.lease.jobID.rawValue])
+            let transition = JobLifecycle.transition(for: .cancelOnRequest(
+                actor: try row.decode(String.self, atIndex: 0), reason: try row.decode(String.self, atIndex: 1), at: finish.endedAt
+            ))
+            try cancel.execute(arguments: JobTransitionSQL.cancelOnRequestValues(finish.lease.jobID, transition))
         }
     }
 }

@@ -106,22 +106,22 @@ extension SQLiteStore: FlowControlStore {
 
     /// The fast claim statement (``claimSQL(queueCount:)``) for some queues.
     static func fastClaim(_ db: Database, queues: [String], limit: Int, request: ClaimRequest) throws -> [ClaimedJob] {
-        var arguments: [String: DatabaseValue] = [
-            ":now": Timestamp.micros(request.now).databaseValue,
-            ":worker": request.worker.databaseValue,
-            ":leaseUntil": Timestamp.micros(request.leaseUntil).databaseValue,
-            ":limit": limit.databaseValue,
-        ]
-        for (index, queue) in queues.enumerated() { arguments[":q\(index)"] = queue.databaseValue }
+        var values = JobTransitionSQL.claimValues(request.transition)
+        values.reserveCapacity(4 + queues.count)
+        values.append(limit.databaseValue)
+        for queue in queues { values.append(queue.databaseValue) }
         let statement = try DirectStatement(cachedClaimSQL(queueCount: queues.count), db)
         var claimed: [ClaimedJob] = []
         claimed.reserveCapacity(limit)
         var json = JSONColumns.DecodingCache()
-        try statement.forEachRow(try statement.positional(arguments)) { row in
-            claimed.append(decodeClaimed(row, json: &json))
+        try statement.forEachRow(values) { row in
+            claimed.append(JobTransitionSQL.decodeClaimed(row, json: &json))
         }
         return claimed
     }
+
+    /// The claim of one chosen job (`?4` its id), still waiting.
+    static let claimOneSQL = JobTransitionSQL.claim("WHERE id = ?4 AND \(WaitingStates.condition)")
 
     static let waitingKeyed = "\(WaitingStates.condition) AND partition_key IS NOT NULL AND queue = ?"
 
@@ -212,20 +212,13 @@ extension SQLiteStore: FlowControlStore {
             ids = plan.ids
             changedBuckets = plan.buckets
             try db.execute(sql: "UPDATE surety_queue_limits SET key_cursor = ? WHERE queue = ?", arguments: [plan.cursor, queue])
-            let update = try DirectStatement("""
-                UPDATE surety_jobs
-                SET state = 'running', attempt = attempt + 1, attempted_at = ?, attempted_by = ?,
-                    first_attempt_at = coalesce(first_attempt_at, ?), lease_until = ?,
-                    lease_token = max(1, random() & 9223372036854775807)
-                WHERE id = ? AND \(WaitingStates.condition)
-                RETURNING id, type, queue, priority, tenant, payload, attempt, max_attempts, lease_token, lease_until,
-                          enqueued_at, run_at, first_attempt_at, tags, correlation, trace_context
-                """, db)
+            let update = try DirectStatement(Self.claimOneSQL, db)
             var json = JSONColumns.DecodingCache()
-            let leaseUntil = Timestamp.micros(request.leaseUntil)
+            let claim = JobTransitionSQL.claimValues(request.transition)
             for id in ids {
-                let values = [nowMicros.databaseValue, request.worker.databaseValue, nowMicros.databaseValue, leaseUntil.databaseValue, id.rawValue.databaseValue]
-                try update.forEachRow(values) { row in claimed.append(Self.decodeClaimed(row, json: &json)) }
+                try update.forEachRow(claim + [id.rawValue.databaseValue]) { row in
+                    claimed.append(JobTransitionSQL.decodeClaimed(row, json: &json))
+                }
             }
         }
         let save = try db.cachedStatement(sql: """

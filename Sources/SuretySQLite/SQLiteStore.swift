@@ -17,7 +17,7 @@ import Synchronization
 /// - The application may keep its own tables in the same file and enqueue inside its own
 ///   transactions (``enqueue(_:in:)``): the jobs exist if and only if that transaction commits.
 /// - The tables are documented in docs/schema.md.
-public final class SQLiteStore: JobStore, JobAvailabilityNotifying {
+public final class SQLiteStore: JobStore, JobInspectionStore, OperatorActionStore, AvailabilitySignalStore {
     /// The GRDB pool, so an application can keep its own tables in the same file and use
     /// transactions (see ``enqueue(_:in:)``).
     public let database: DatabasePool

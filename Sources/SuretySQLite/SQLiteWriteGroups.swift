@@ -12,20 +12,19 @@ import Synchronization
 /// store commits many writes at a time. Each write keeps its guarantees: its caller resumes only
 /// after the commit that holds it, and a write that throws rolls back its own savepoint only, so
 /// it fails alone. If the commit itself fails, every write of the group fails with its error.
+///
+/// The queue is Surety's batching device (``Surety/Batcher``): each write returns its own value
+/// through it, no side channel. A batch of attempt outcomes from the worker is one write here,
+/// not one per outcome: outcomes are batched once, by the worker (docs/architecture.md).
 final class SQLiteWriteGroups: Sendable {
-    /// One queued write: `run` does the work in the writer's transaction and keeps its outcome;
-    /// `finish` resumes the caller once the transaction's fate is known (`nil`: committed).
-    struct Write: Sendable {
-        let run: @Sendable (Database, _ alone: Bool) throws -> Void
-        let finish: @Sendable ((any Error)?) -> Void
-    }
+    /// One queued write: it runs in the writer's transaction and returns its value.
+    typealias Write = @Sendable (Database) throws -> any Sendable
 
-    private struct State {
-        var pending: [Write] = []
-        var writing = false
+    /// The writes, queued and grouped by Surety's batching device (no limit on a group's size:
+    /// one transaction takes every write queued while the previous one ran).
+    private let batcher = Batcher<Write, Result<any Sendable, any Error>>(maximumWeight: .max) {
+        .failure(SuretyError(.invalidState, "internal error: the store's write groups were closed"))
     }
-
-    private let state = Mutex(State())
     private let database: DatabasePool
 
     init(database: DatabasePool) {
@@ -33,51 +32,53 @@ final class SQLiteWriteGroups: Sendable {
     }
 
     /// Writes waiting for the next transaction (for tests).
-    var pendingCount: Int { state.withLock { $0.pending.count } }
+    var pendingCount: Int { batcher.waitingCount }
 
-    /// Queues `write`; starts a transaction unless one is being written (its end starts the next).
-    func submit(_ write: Write) {
-        let start = state.withLock { state -> Bool in
-            state.pending.append(write)
-            guard !state.writing else { return false }
-            state.writing = true
-            return true
+    /// Runs `updates` in the next group transaction; returns its value after the commit.
+    func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let answer = await batcher.submit({ db in try updates(db) }) { flush() }
+        guard let value = try answer.get() as? T else {
+            // Cannot happen (the write's own value comes back); reported rather than crashed.
+            throw SuretyError(.invalidState, "internal error: a write returned a value of another type")
         }
-        if start { flush() }
+        return value
     }
 
-    /// Writes what is pending as one transaction; when it ends, the next group (queued
-    /// meanwhile) starts, or nobody writes.
+    /// Starts the next group (queued meanwhile) as one transaction on GRDB's writer queue; when
+    /// it ends, the group after it, until none is queued.
     private func flush() {
-        let group = state.withLock { state -> [Write] in
-            defer { state.pending = [] }
-            return state.pending
-        }
+        guard let group = batcher.nextGroup() else { return }
         database.asyncWriteWithoutTransaction { [self] db in
-            let failure: (any Error)?
-            do {
-                try Self.transaction(db) {
-                    if group.count == 1 {
-                        // Alone: the write is the whole transaction (its error rolls it back).
-                        try group[0].run(db, true)
-                    } else {
-                        for write in group { try write.run(db, false) }
+            batcher.groupWritten(Self.run(group, db).map { .answer($0) })
+            flush()
+        }
+    }
+
+    /// Runs a group in one transaction; returns each write's result, in order. A lone write is
+    /// the whole transaction (its error rolls it back); in a group each write has a savepoint of
+    /// its own, so one that throws undoes only its changes and fails alone. A failed commit (or
+    /// savepoint statement) fails every write of the group.
+    static func run(_ group: [Write], _ db: Database) -> [Result<any Sendable, any Error>] {
+        var results: [Result<any Sendable, any Error>] = []
+        results.reserveCapacity(group.count)
+        do {
+            try transaction(db) {
+                if group.count == 1 {
+                    results.append(.success(try group[0](db)))
+                } else {
+                    for write in group {
+                        try savepoint(db) {
+                            let result = Result { try write(db) }
+                            results.append(result)
+                            if case .failure = result { return false }
+                            return true
+                        }
                     }
                 }
-                failure = nil
-            } catch {
-                failure = error
             }
-            // A lone write's own error, or a failed commit (every write of the group).
-            for write in group { write.finish(failure) }
-            let again = state.withLock { state -> Bool in
-                guard !state.pending.isEmpty else {
-                    state.writing = false
-                    return false
-                }
-                return true
-            }
-            if again { flush() }
+            return results
+        } catch {
+            return Array(repeating: .failure(error), count: group.count)
         }
     }
 
@@ -105,42 +106,5 @@ final class SQLiteWriteGroups: Sendable {
         try db.cachedStatement(sql: "SAVEPOINT surety_write").execute()
         if !body() { try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT surety_write").execute() }
         try db.cachedStatement(sql: "RELEASE SAVEPOINT surety_write").execute()
-    }
-
-    /// Runs `updates` in the next group transaction; returns its value after the commit.
-    func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        let outcome = Mutex<Result<T, any Error>?>(nil)
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            submit(Write(
-                run: { db, alone in
-                    // Runs the write once and keeps its outcome for `finish`.
-                    func attempt() -> Result<T, any Error> {
-                        let result = Result { try updates(db) }
-                        outcome.withLock { $0 = result }
-                        return result
-                    }
-                    if alone {
-                        // The whole transaction: its error rolls it back.
-                        _ = try attempt().get()
-                        return
-                    }
-                    // In a group: a savepoint of its own, so its failure undoes only its changes.
-                    try Self.savepoint(db) {
-                        if case .failure = attempt() { return false }
-                        return true
-                    }
-                },
-                finish: { failure in
-                    if let failure {
-                        continuation.resume(throwing: failure)
-                    } else if let result = outcome.withLock({ $0 }) {
-                        continuation.resume(with: result)
-                    } else {
-                        // Cannot happen (a committed group ran every write); reported rather than hung.
-                        continuation.resume(throwing: SuretyError(.invalidState, "internal error: a write was committed without running"))
-                    }
-                }
-            ))
-        }
     }
 }

@@ -30,7 +30,7 @@ public struct JobTesting: Sendable {
     public static let defaultTenant = TenantID(unchecked: "test-tenant")
 
     /// Where jobs are enqueued, claimed and recorded. Default: a new ``MemoryStore``.
-    public let store: any JobStore
+    public let store: any JobInspectionStore
     /// The time every attempt sees; the drain advances it. Default: a new ``TestClock``.
     public let clock: TestClock
     /// The services jobs fetch with ``JobContext/dependency(_:)``. Default: none.
@@ -63,7 +63,7 @@ public struct JobTesting: Sendable {
     ///   - logger: Default: a logger that discards everything.
     ///   - jitterRandom: Default: `0.5` (no jitter).
     public init(
-        types: [any Job.Type] = [], store: any JobStore = MemoryStore(), clock: TestClock = TestClock(),
+        types: [any Job.Type] = [], store: any JobInspectionStore = MemoryStore(), clock: TestClock = TestClock(),
         dependencies: JobDependencies = JobDependencies(), classifier: ErrorClassifier = .standard,
         workerID: String = "surety-testing",
         logger: Logger = Logger(label: "surety.testing", factory: { _ in SwiftLogNoOpLogHandler() }),
@@ -175,7 +175,7 @@ public struct JobTesting: Sendable {
     ///     ``JobState/claimable`` (scheduled, available, retrying: waiting to run).
     /// - Throws: ``JobTestingError/payloadDoesNotDecode(type:detail:)``, or the store's error.
     public static func enqueued<J: Job>(
-        _ type: J.Type, in store: any JobStore, tenant: TenantID? = nil, states: [JobState] = JobState.claimable
+        _ type: J.Type, in store: any JobInspectionStore, tenant: TenantID? = nil, states: [JobState] = JobState.claimable
     ) async throws -> [StoredJob<J>] {
         let filter = JobFilter(states: states, types: [J.name], tenants: tenant.map { [$0] } ?? [])
         return try await all(store, filter).map { try StoredJob(decoding: $0) }
@@ -285,7 +285,7 @@ public struct JobTesting: Sendable {
     }
 
     /// Every job matching `filter`, oldest first (the store pages newest first).
-    static func all(_ store: any JobStore, _ filter: JobFilter) async throws -> [JobRecord] {
+    static func all(_ store: any JobInspectionStore, _ filter: JobFilter) async throws -> [JobRecord] {
         var filter = filter
         filter.limit = 500
         var records: [JobRecord] = []

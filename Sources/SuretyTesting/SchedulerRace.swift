@@ -15,7 +15,7 @@ public enum SchedulerRace {
     /// Runs `steps` one-second steps of an every-second schedule (its first slot is the second it
     /// was registered) (overlap allowed) on both
     /// stores at once, then one 10-second gap (caught up), and returns what was stored.
-    public static func run(_ first: any ScheduleStore, _ second: any ScheduleStore, steps: Int = 30) async throws -> Outcome {
+    public static func run(_ first: any ScheduleStore & JobInspectionStore, _ second: any ScheduleStore & JobInspectionStore, steps: Int = 30) async throws -> Outcome {
         let start = Date(timeIntervalSince1970: 1_800_000_000)
         let clock = TestClock(now: start)
         let tenant = try TenantID("race")

@@ -4,36 +4,36 @@ import Surety
 extension StoreConformance {
     /// The "alerts" group: ``AlertObservationsStore`` summaries and ``AlertStateStore``
     /// compare-and-set.
-    func alerts(_ store: any JobStore, _ check: Check) async throws {
-        guard let observing = store as? any AlertObservationsStore else {
+    func alerts(_ store: any OperatedStore, _ check: Check) async throws {
+        guard let observing = store as? any AlertObservationsStore & OperatedStore else {
             try check.fail("the store does not summarise jobs for alerts (AlertObservationsStore)")
         }
-        guard let states = store as? any AlertStateStore else {
+        guard let states = store as? any AlertStateStore & OperatedStore else {
             try check.fail("the store does not keep alert state (AlertStateStore)")
         }
-        let t0 = Self.t0
+        let t0 = Fixtures.t0
         let secretPayload = #"{"secret":"s3cr3t-value","to":"a@b.example"}"#
         // email: A fails, retries, dies; B completes; C waits (due since t0-30); D is not due yet.
         let ab = try await store.enqueue([
-            Self.job("mail.send", queue: "email", payload: secretPayload, maxAttempts: 2),
-            Self.job("mail.send", queue: "email"),
+            Fixtures.job("mail.send", queue: "email", payload: secretPayload, maxAttempts: 2),
+            Fixtures.job("mail.send", queue: "email"),
         ]).map(\.id)
-        let first = try await Self.claim(store, limit: 2, queues: ["email"])
+        let first = try await Fixtures.claim(store, limit: 2, queues: ["email"])
         guard first.count == 2, let a1 = first.first(where: { $0.id == ab[0] }), let b1 = first.first(where: { $0.id == ab[1] }) else {
             try check.fail("both email jobs are claimable")
         }
         _ = try await store.finish([
-            Self.finish(a1, at: t0.addingTimeInterval(1), outcome: .failed, next: .retry(at: t0.addingTimeInterval(5)), error: Self.boom),
+            Fixtures.finish(a1, at: t0.addingTimeInterval(1), outcome: .failed, next: .retry(at: t0.addingTimeInterval(5)), error: Fixtures.boom),
             AttemptFinish(lease: b1.lease, attempt: 1, worker: "w1", startedAt: t0, endedAt: t0.addingTimeInterval(2), outcome: .succeeded, next: .completed),
         ])
-        let a2 = try await Self.claim(store, at: t0.addingTimeInterval(5), queues: ["email"])
+        let a2 = try await Fixtures.claim(store, at: t0.addingTimeInterval(5), queues: ["email"])
         try check.that(a2.map(\.id) == [ab[0]], "the retry of A is claimed")
         let timeout = AttemptError(type: "Timeout", message: "provider timed out with key s3cr3t-value", errorClass: .transient)
-        _ = try await store.finish([Self.finish(a2[0], at: t0.addingTimeInterval(11), outcome: .timedOut, next: .dead(.maxAttempts), error: timeout)])
+        _ = try await store.finish([Fixtures.finish(a2[0], at: t0.addingTimeInterval(11), outcome: .timedOut, next: .dead(.maxAttempts), error: timeout)])
         let cd = try await store.enqueue([
-            Self.job("mail.send", queue: "email", runAt: t0.addingTimeInterval(-30)),
-            Self.job("mail.digest", queue: "email", runAt: t0.addingTimeInterval(1000)),
-            Self.job("report.build", queue: "reports", runAt: t0.addingTimeInterval(10)),
+            Fixtures.job("mail.send", queue: "email", runAt: t0.addingTimeInterval(-30)),
+            Fixtures.job("mail.digest", queue: "email", runAt: t0.addingTimeInterval(1000)),
+            Fixtures.job("report.build", queue: "reports", runAt: t0.addingTimeInterval(10)),
         ]).map(\.id)
 
         // Attempt activity.

@@ -6,19 +6,19 @@ extension StoreConformance {
     /// item 10): `happened` confirms the `started` record with the given result, `didNotHappen`
     /// removes it, each with a `resolve_effect` audit row; confirmed effects, running jobs'
     /// effects, unknown effects and results that are not JSON are refused and change nothing.
-    func effectResolution(_ store: any JobStore, _ check: Check) async throws {
-        guard let ledger = store as? any EffectLedgerStore else {
+    func effectResolution(_ store: any OperatedStore, _ check: Check) async throws {
+        guard let ledger = store as? any EffectLedgerStore & OperatedStore else {
             try check.fail("the store does not provide the effect ledger (EffectLedgerStore)")
         }
-        let now = Self.t0
-        let id = try await store.enqueue([Self.job()])[0].id
-        let charge = EffectKey(tenant: Self.acme, jobID: id, name: "charge", key: "order-1")
-        let mail = EffectKey(tenant: Self.acme, jobID: id, name: "mail")
-        let receipt = EffectKey(tenant: Self.acme, jobID: id, name: "receipt")
-        let action = Self.operatorAction("checked the provider's dashboard")
+        let now = Fixtures.t0
+        let id = try await store.enqueue([Fixtures.job()])[0].id
+        let charge = EffectKey(tenant: Fixtures.acme, jobID: id, name: "charge", key: "order-1")
+        let mail = EffectKey(tenant: Fixtures.acme, jobID: id, name: "mail")
+        let receipt = EffectKey(tenant: Fixtures.acme, jobID: id, name: "receipt")
+        let action = Fixtures.operatorAction("checked the provider's dashboard")
 
         // Attempt 1 starts two effects and confirms a third, and is still running.
-        let first = try await Self.claim(store)[0]
+        let first = try await Fixtures.claim(store)[0]
         _ = try await ledger.beginEffect(charge, lease: first.lease, attempt: 1, worker: "w1", now: now.addingTimeInterval(1))
         _ = try await ledger.beginEffect(mail, lease: first.lease, attempt: 1, worker: "w1", now: now.addingTimeInterval(2))
         _ = try await ledger.beginEffect(receipt, lease: first.lease, attempt: 1, worker: "w1", now: now.addingTimeInterval(3))
@@ -36,20 +36,20 @@ extension StoreConformance {
 
         // The attempt ends in the inbox, in doubt.
         let inDoubt = AttemptError(type: "EffectInDoubt", message: "effect 'charge' was started and never confirmed", errorClass: .permanent)
-        _ = try await store.finish([Self.finish(first, at: now.addingTimeInterval(5), outcome: .failed, next: .dead(.inDoubt), error: inDoubt)])
+        _ = try await store.finish([Fixtures.finish(first, at: now.addingTimeInterval(5), outcome: .failed, next: .dead(.inDoubt), error: inDoubt)])
 
         // Refusals: unknown effect, unknown job, another tenant's key, a confirmed effect, a result that is not JSON.
         try await expectRefusal(.notFound, "an unknown effect name", check) {
-            try await ledger.resolveEffect(EffectKey(tenant: Self.acme, jobID: id, name: "refund"), finding: .didNotHappen, action: action)
+            try await ledger.resolveEffect(EffectKey(tenant: Fixtures.acme, jobID: id, name: "refund"), finding: .didNotHappen, action: action)
         }
         try await expectRefusal(.notFound, "an unknown caller key", check) {
-            try await ledger.resolveEffect(EffectKey(tenant: Self.acme, jobID: id, name: "charge", key: "order-2"), finding: .didNotHappen, action: action)
+            try await ledger.resolveEffect(EffectKey(tenant: Fixtures.acme, jobID: id, name: "charge", key: "order-2"), finding: .didNotHappen, action: action)
         }
         try await expectRefusal(.notFound, "another tenant's key", check) {
-            try await ledger.resolveEffect(EffectKey(tenant: Self.globex, jobID: id, name: "charge", key: "order-1"), finding: .didNotHappen, action: action)
+            try await ledger.resolveEffect(EffectKey(tenant: Fixtures.globex, jobID: id, name: "charge", key: "order-1"), finding: .didNotHappen, action: action)
         }
         try await expectRefusal(.notFound, "an unknown job", check) {
-            try await ledger.resolveEffect(EffectKey(tenant: Self.acme, jobID: JobID(987_654), name: "charge"), finding: .didNotHappen, action: action)
+            try await ledger.resolveEffect(EffectKey(tenant: Fixtures.acme, jobID: JobID(987_654), name: "charge"), finding: .didNotHappen, action: action)
         }
         try await expectRefusal(.invalidState, "a confirmed effect", check) {
             try await ledger.resolveEffect(receipt, finding: .didNotHappen, action: action)
@@ -97,9 +97,9 @@ extension StoreConformance {
         }
 
         // The requeued job continues from the findings: the charge is confirmed, the mail starts anew.
-        let requeued = try await store.requeue([id], action: Self.operatorAction("resolved at the provider", at: now.addingTimeInterval(200)))
+        let requeued = try await store.requeue([id], action: Fixtures.operatorAction("resolved at the provider", at: now.addingTimeInterval(200)))
         try check.that(requeued.changed == [id], "the resolved job can be requeued")
-        let next = try await Self.claim(store, at: now.addingTimeInterval(200))[0]
+        let next = try await Fixtures.claim(store, at: now.addingTimeInterval(200))[0]
         let chargeAgain = try await ledger.beginEffect(charge, lease: next.lease, attempt: next.attempt, worker: "w2", now: now.addingTimeInterval(201))
         guard case .existing(let confirmed) = chargeAgain, confirmed.state == .confirmed, confirmed.result == #"{"receipt":"ch_123"}"# else {
             try check.fail("after requeue the resolved effect is confirmed with the operator's result, got \(chargeAgain)")
@@ -108,12 +108,12 @@ extension StoreConformance {
         try check.that(mailAgain == .started, "after requeue the effect that did not happen starts anew, got \(mailAgain)")
 
         // A waiting job (retrying after a lost attempt) can be resolved too.
-        let waitingID = try await store.enqueue([Self.job()])[0].id
-        let waitingKey = EffectKey(tenant: Self.acme, jobID: waitingID, name: "charge")
-        let lost = try await Self.claim(store, at: now.addingTimeInterval(300))[0]
+        let waitingID = try await store.enqueue([Fixtures.job()])[0].id
+        let waitingKey = EffectKey(tenant: Fixtures.acme, jobID: waitingID, name: "charge")
+        let lost = try await Fixtures.claim(store, at: now.addingTimeInterval(300))[0]
         try check.that(lost.id == waitingID, "the second job is claimed")
         _ = try await ledger.beginEffect(waitingKey, lease: lost.lease, attempt: 1, worker: "w1", now: now.addingTimeInterval(301))
-        _ = try await store.finish([Self.finish(lost, at: now.addingTimeInterval(340), outcome: .lost, next: .retry(at: now.addingTimeInterval(400)), error: Self.boom, onlyIfExpiredBy: now.addingTimeInterval(340))])
+        _ = try await store.finish([Fixtures.finish(lost, at: now.addingTimeInterval(340), outcome: .lost, next: .retry(at: now.addingTimeInterval(400)), error: Fixtures.boom, onlyIfExpiredBy: now.addingTimeInterval(340))])
         let waiting = try await ledger.resolveEffect(waitingKey, finding: .happened(result: "null"), action: action)
         try check.that(waiting?.state == .confirmed && waiting?.result == "null", "a waiting job's effect can be resolved, got \(String(describing: waiting))")
         try check.that(try await store.audit(of: waitingID).map(\.action) == ["resolve_effect"], "and it is audited on that job")

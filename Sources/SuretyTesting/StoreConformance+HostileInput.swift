@@ -13,7 +13,7 @@ extension StoreConformance {
     /// the input was bad (never `store_unavailable` or `store_corrupt`, never a crash or a hang,
     /// and nothing of a refused batch written) or read back byte for byte. After each one a
     /// normal job still enqueues, claims and completes.
-    func hostileInput(_ store: any JobStore, _ check: Check) async throws {
+    func hostileInput(_ store: any OperatedStore, _ check: Check) async throws {
         var sections: [(String, @Sendable () async throws -> Void)] = []
         for (index, field) in Self.jobFields.enumerated() {
             sections.append(("job \(field.name)", { @Sendable in try await self.hostileJobField(store, check, index) }))
@@ -153,17 +153,17 @@ extension StoreConformance {
 
     /// The newest job's id: unchanged by a write that wrote nothing (read without a filter,
     /// which could hold the hostile value).
-    static func newest(_ store: any JobStore) async throws -> JobID? {
+    static func newest(_ store: any OperatedStore) async throws -> JobID? {
         try await store.jobs(JobFilter(limit: 1)).first?.id
     }
 
     /// A normal job still enqueues, claims and completes.
-    func stillWorks(_ store: any JobStore, _ check: Check, after what: String) async throws {
+    func stillWorks(_ store: any OperatedStore, _ check: Check, after what: String) async throws {
         let probe = "hostile-probe"
-        let id = try await store.enqueue([Self.job(queue: probe, payload: #"{"probe":true}"#)])[0].id
-        let claimed = try await Self.claim(store, queues: [probe])
+        let id = try await store.enqueue([Fixtures.job(queue: probe, payload: #"{"probe":true}"#)])[0].id
+        let claimed = try await Fixtures.claim(store, queues: [probe])
         try check.that(claimed.map(\.id) == [id], "after \(what): a normal job is claimable, got \(claimed.map(\.id)) for \(id)")
-        let done = try await store.finish([Self.finish(claimed[0], at: Self.t0.addingTimeInterval(1), outcome: .succeeded, next: .completed)])
+        let done = try await store.finish([Fixtures.finish(claimed[0], at: Fixtures.t0.addingTimeInterval(1), outcome: .succeeded, next: .completed)])
         try check.that(done == [.applied], "after \(what): a normal job completes, got \(done)")
         let record = try await store.job(id)
         try check.that(record?.state == .completed, "after \(what): the normal job is completed, got \(String(describing: record?.state))")
@@ -198,33 +198,33 @@ extension StoreConformance {
             identical(got, value) ? nil : "\(what) reads back as \(preview(got))"
         }
         return [
-            JobField(name: "payload (raw text)", make: { v, q in job(queue: q, payload: v) },
+            JobField(name: "payload (raw text)", make: { v, q in Fixtures.job(queue: q, payload: v) },
                      stored: { mismatch("the payload", $0.payload, $1) }, claimed: { mismatch("the claimed payload", $0.payload, $1) }),
-            JobField(name: "payload (JSON as the client encodes it)", make: { v, q in job(queue: q, payload: jsonObject(v)) },
+            JobField(name: "payload (JSON as the client encodes it)", make: { v, q in Fixtures.job(queue: q, payload: jsonObject(v)) },
                      stored: { mismatch("the payload", $0.payload, jsonObject($1)) }, claimed: { mismatch("the claimed payload", $0.payload, jsonObject($1)) }),
-            JobField(name: "job type", make: { v, q in job(v, queue: q) }, filter: { v, q in JobFilter(queues: [q], types: [v]) },
+            JobField(name: "job type", make: { v, q in Fixtures.job(v, queue: q) }, filter: { v, q in JobFilter(queues: [q], types: [v]) },
                      stored: { mismatch("the type", $0.type, $1) }, claimed: { mismatch("the claimed type", $0.type, $1) }),
-            JobField(name: "queue name", make: { v, _ in job(queue: v) }, claimQueue: { v, _ in v }, filter: { v, _ in JobFilter(queues: [v]) },
+            JobField(name: "queue name", make: { v, _ in Fixtures.job(queue: v) }, claimQueue: { v, _ in v }, filter: { v, _ in JobFilter(queues: [v]) },
                      stored: { mismatch("the queue", $0.queue, $1) }, claimed: { mismatch("the claimed queue", $0.queue, $1) }),
-            JobField(name: "tag", make: { v, q in job(queue: q, tags: [v, "plain"]) }, filter: { v, q in JobFilter(queues: [q], tag: v) },
+            JobField(name: "tag", make: { v, q in Fixtures.job(queue: q, tags: [v, "plain"]) }, filter: { v, q in JobFilter(queues: [q], tag: v) },
                      stored: { identical($0.tags, [$1, "plain"]) ? nil : "the tags read back as \(preview($0.tags))" },
                      claimed: { identical($0.tags, [$1, "plain"]) ? nil : "the claimed tags read back as \(preview($0.tags))" }),
-            JobField(name: "correlation key", make: { v, q in job(queue: q, correlation: [v: "v", "plain": "p"]) },
+            JobField(name: "correlation key", make: { v, q in Fixtures.job(queue: q, correlation: [v: "v", "plain": "p"]) },
                      filter: { v, q in JobFilter(queues: [q], correlation: [v: "v"]) },
                      stored: { identical($0.correlation, [$1: "v", "plain": "p"]) ? nil : "the correlation reads back as \(preview($0.correlation))" },
                      claimed: { identical($0.correlation, [$1: "v", "plain": "p"]) ? nil : "the claimed correlation reads back as \(preview($0.correlation))" }),
-            JobField(name: "correlation value", make: { v, q in job(queue: q, correlation: ["k": v]) },
+            JobField(name: "correlation value", make: { v, q in Fixtures.job(queue: q, correlation: ["k": v]) },
                      filter: { v, q in JobFilter(queues: [q], correlation: ["k": v]) },
                      stored: { identical($0.correlation, ["k": $1]) ? nil : "the correlation reads back as \(preview($0.correlation))" },
                      claimed: { identical($0.correlation, ["k": $1]) ? nil : "the claimed correlation reads back as \(preview($0.correlation))" }),
-            JobField(name: "unique key", make: { v, q in job(queue: q, key: v) },
+            JobField(name: "unique key", make: { v, q in Fixtures.job(queue: q, key: v) },
                      stored: { mismatch("the unique key", $0.uniqueKey, $1) }),
-            JobField(name: "partition key", make: { v, q in job(queue: q, partition: v) },
+            JobField(name: "partition key", make: { v, q in Fixtures.job(queue: q, partition: v) },
                      stored: { mismatch("the partition key", $0.partitionKey, $1) }),
         ]
     }
 
-    func hostileJobField(_ store: any JobStore, _ check: Check, _ fieldIndex: Int) async throws {
+    func hostileJobField(_ store: any OperatedStore, _ check: Check, _ fieldIndex: Int) async throws {
         let field = Self.jobFields[fieldIndex]
         for (valueIndex, value) in Self.hostileValues.enumerated() {
             let what = "\(field.name) with \(value.label)"
@@ -238,20 +238,20 @@ extension StoreConformance {
     /// Canonically equivalent texts with different bytes are different values: a unique key of
     /// `é` (one scalar) does not hold `e\u{301}`, and a claim of one queue does not take the
     /// other's jobs (SQL compares bytes; Swift's `==` would call them equal).
-    func hostileEquivalentNames(_ store: any JobStore, _ check: Check) async throws {
+    func hostileEquivalentNames(_ store: any OperatedStore, _ check: Check) async throws {
         let composed = "caf\u{E9}", decomposed = "cafe\u{301}"
-        let first = try await store.enqueue([Self.job(queue: composed, key: composed)])[0]
-        let second = try await store.enqueue([Self.job(queue: decomposed, key: decomposed)])[0]
+        let first = try await store.enqueue([Fixtures.job(queue: composed, key: composed)])[0]
+        let second = try await store.enqueue([Fixtures.job(queue: decomposed, key: decomposed)])[0]
         try check.that(first.inserted && second.inserted && first.id != second.id,
                        "unique keys that are canonically equivalent but differ in bytes are different keys")
-        let claimed = try await Self.claim(store, queues: [decomposed])
+        let claimed = try await Fixtures.claim(store, queues: [decomposed])
         try check.that(claimed.map(\.id) == [second.id], "a claim of one queue name takes only its own jobs, not a canonically equivalent name's, got \(claimed.map(\.id))")
         try check.that(claimed.allSatisfy { Self.identical($0.queue, decomposed) }, "the claimed queue name keeps its bytes")
     }
 
     /// One job carrying the value: refused with nothing written, or stored, filtered, claimed
     /// and completed with the value intact.
-    func hostileJob(_ store: any JobStore, _ check: Check, field: JobField, value: String, queue: String, what: String) async throws {
+    func hostileJob(_ store: any OperatedStore, _ check: Check, field: JobField, value: String, queue: String, what: String) async throws {
         let claimQueue = field.claimQueue(value, queue)
         let before = try await Self.newest(store)
         guard let results = try await admitted("enqueue of a job with a \(what)", check, { try await store.enqueue([field.make(value, queue)]) }) else {
@@ -273,23 +273,23 @@ extension StoreConformance {
             let other = try await admitted("enqueue of a job with a longer \(what)", check, { try await store.enqueue([field.make(value + "2", queue)]) })
             if let other {
                 try check.that(other[0].inserted && other[0].id != id, "a unique key that differs only after the hostile part is another key (\(what))")
-                _ = try await store.cancel([other[0].id], action: Self.operatorAction("tidy up"))
+                _ = try await store.cancel([other[0].id], action: Fixtures.operatorAction("tidy up"))
             }
         }
-        let claimed = try await Self.claim(store, queues: [claimQueue])
+        let claimed = try await Fixtures.claim(store, queues: [claimQueue])
         guard claimed.count == 1, claimed[0].id == id else {
             try check.fail("the job with a \(what) is claimable from its queue, got \(claimed.map(\.id)) for \(id)")
         }
         if let difference = field.claimed?(claimed[0], value) { try check.fail("a claimed job with a \(what): \(difference)") }
-        let done = try await store.finish([Self.finish(claimed[0], at: Self.t0.addingTimeInterval(1), outcome: .succeeded, next: .completed)])
+        let done = try await store.finish([Fixtures.finish(claimed[0], at: Fixtures.t0.addingTimeInterval(1), outcome: .succeeded, next: .completed)])
         try check.that(done == [.applied], "the job with a \(what) completes, got \(done)")
     }
 
     /// A batch of a normal job, one with the value and another normal job: all three written, or
     /// none.
-    func hostileBatch(_ store: any JobStore, _ check: Check, field: JobField, value: String, queue: String, what: String) async throws {
+    func hostileBatch(_ store: any OperatedStore, _ check: Check, field: JobField, value: String, queue: String, what: String) async throws {
         let hostile = field.make(value, queue)
-        let batch = [Self.job(queue: queue), hostile, Self.job(queue: queue)]
+        let batch = [Fixtures.job(queue: queue), hostile, Fixtures.job(queue: queue)]
         let before = try await Self.newest(store)
         guard let results = try await admitted("a batch enqueue holding a \(what)", check, { try await store.enqueue(batch) }) else {
             let after = try await Self.newest(store)
@@ -301,17 +301,17 @@ extension StoreConformance {
         try check.that(stored == (field.name == "queue name" ? 2 : 3), "a batch holding a \(what) is all written, found \(stored) jobs in its queue")
         guard let record = try await store.job(results[1].id) else { try check.fail("the batch's job with a \(what) is readable") }
         if let difference = field.stored(record, value) { try check.fail("the batch's job with a \(what): \(difference)") }
-        _ = try await store.cancel(results.map(\.id), action: Self.operatorAction("tidy up"))
+        _ = try await store.cancel(results.map(\.id), action: Fixtures.operatorAction("tidy up"))
     }
 
     // MARK: Worker ids, error texts, operator actions
 
-    func hostileWorkerIDs(_ store: any JobStore, _ check: Check) async throws {
+    func hostileWorkerIDs(_ store: any OperatedStore, _ check: Check) async throws {
         for (index, value) in Self.hostileValues.enumerated() {
             let what = "worker id with \(value.label)"
             let queue = "hostile-worker-\(index)"
-            let id = try await store.enqueue([Self.job(queue: queue, maxAttempts: 2)])[0].id
-            guard let claimed = try await admitted("a claim by a \(what)", check, { try await Self.claim(store, queues: [queue], worker: value.text) }) else {
+            let id = try await store.enqueue([Fixtures.job(queue: queue, maxAttempts: 2)])[0].id
+            guard let claimed = try await admitted("a claim by a \(what)", check, { try await Fixtures.claim(store, queues: [queue], worker: value.text) }) else {
                 let record = try await store.job(id)
                 try check.that(record?.state == .available, "a refused claim by a \(what) leaves the job available, got \(String(describing: record?.state))")
                 try await stillWorks(store, check, after: what)
@@ -320,8 +320,8 @@ extension StoreConformance {
             try check.that(claimed.map(\.id) == [id], "a \(what) claims the job")
             let running = try await store.job(id)
             try check.that(Self.identical(running?.attemptedBy, value.text), "a claim by a \(what): attempted_by reads back as \(Self.preview(running?.attemptedBy))")
-            let finish = Self.finish(claimed[0], at: Self.t0.addingTimeInterval(1), outcome: .failed, next: .retry(at: Self.t0.addingTimeInterval(5)),
-                                     error: Self.boom, worker: value.text)
+            let finish = Fixtures.finish(claimed[0], at: Fixtures.t0.addingTimeInterval(1), outcome: .failed, next: .retry(at: Fixtures.t0.addingTimeInterval(5)),
+                                     error: Fixtures.boom, worker: value.text)
             if let done = try await admitted("a finish by a \(what)", check, { try await store.finish([finish]) }) {
                 try check.that(done == [.applied], "a finish by a \(what) applies, got \(done)")
                 let attempts = try await store.attempts(of: id)
@@ -332,21 +332,21 @@ extension StoreConformance {
         }
     }
 
-    func hostileErrorTexts(_ store: any JobStore, _ check: Check) async throws {
+    func hostileErrorTexts(_ store: any OperatedStore, _ check: Check) async throws {
         for (index, value) in Self.hostileValues.enumerated() {
             let what = "error type and message with \(value.label)"
             let queue = "hostile-error-\(index)"
-            let id = try await store.enqueue([Self.job(queue: queue, maxAttempts: 3)])[0].id
+            let id = try await store.enqueue([Fixtures.job(queue: queue, maxAttempts: 3)])[0].id
             // A retry first (a history row), then the inbox (the job's last error).
             let error = AttemptError(type: value.text, message: value.text, errorClass: .transient)
-            for (attempt, next) in [(1, NextState.retry(at: Self.t0)), (2, NextState.dead(.permanentError))] {
-                let claimed = try await Self.claim(store, queues: [queue])
+            for (attempt, next) in [(1, NextState.retry(at: Fixtures.t0)), (2, NextState.dead(.permanentError))] {
+                let claimed = try await Fixtures.claim(store, queues: [queue])
                 try check.that(claimed.map(\.id) == [id], "the job for the \(what) is claimable for attempt \(attempt)")
-                let finish = Self.finish(claimed[0], at: Self.t0.addingTimeInterval(1), outcome: .failed, next: next, error: error)
+                let finish = Fixtures.finish(claimed[0], at: Fixtures.t0.addingTimeInterval(1), outcome: .failed, next: next, error: error)
                 guard let done = try await admitted("a finish with an \(what)", check, { try await store.finish([finish]) }) else {
                     let record = try await store.job(id)
                     try check.that(record?.state == .running, "a refused finish with an \(what) leaves the job running under its lease, got \(String(describing: record?.state))")
-                    _ = try await store.finish([Self.finish(claimed[0], at: Self.t0.addingTimeInterval(1), outcome: .failed, next: next, error: Self.boom)])
+                    _ = try await store.finish([Fixtures.finish(claimed[0], at: Fixtures.t0.addingTimeInterval(1), outcome: .failed, next: next, error: Fixtures.boom)])
                     break
                 }
                 try check.that(done == [.applied], "a finish with an \(what) applies, got \(done)")
@@ -369,17 +369,17 @@ extension StoreConformance {
         }
     }
 
-    func hostileOperatorActions(_ store: any JobStore, _ check: Check) async throws {
+    func hostileOperatorActions(_ store: any OperatedStore, _ check: Check) async throws {
         for (index, value) in Self.hostileValues.enumerated() {
             let what = "operator actor and reason with \(value.label)"
             let queue = "hostile-operator-\(index)"
-            guard let action = try await admitted("an \(what)", check, { try OperatorAction(actor: value.text, reason: value.text, at: Self.t0.addingTimeInterval(100)) }) else {
+            guard let action = try await admitted("an \(what)", check, { try OperatorAction(actor: value.text, reason: value.text, at: Fixtures.t0.addingTimeInterval(100)) }) else {
                 continue
             }
-            let ids = try await store.enqueue([Self.job(queue: queue, maxAttempts: 1), Self.job(queue: queue, maxAttempts: 1), Self.job(queue: queue)]).map(\.id)
-            let claimed = try await Self.claim(store, limit: 2, queues: [queue])
+            let ids = try await store.enqueue([Fixtures.job(queue: queue, maxAttempts: 1), Fixtures.job(queue: queue, maxAttempts: 1), Fixtures.job(queue: queue)]).map(\.id)
+            let claimed = try await Fixtures.claim(store, limit: 2, queues: [queue])
             try check.that(Set(claimed.map(\.id)) == Set(ids.prefix(2)), "two jobs for the \(what) are claimable")
-            _ = try await store.finish(claimed.map { Self.finish($0, at: Self.t0.addingTimeInterval(1), outcome: .failed, next: .dead(.permanentError), error: Self.boom) })
+            _ = try await store.finish(claimed.map { Fixtures.finish($0, at: Fixtures.t0.addingTimeInterval(1), outcome: .failed, next: .dead(.permanentError), error: Fixtures.boom) })
             let operations: [(String, JobID, @Sendable () async throws -> BulkResult)] = [
                 ("requeue", ids[0], { try await store.requeue([ids[0]], action: action) }),
                 ("discard", ids[1], { try await store.discard([ids[1]], action: action) }),
@@ -405,46 +405,46 @@ extension StoreConformance {
 
     // MARK: Effect ledger
 
-    func hostileEffects(_ anyStore: any JobStore, _ check: Check) async throws {
-        guard let ledger = anyStore as? any EffectLedgerStore else { try check.fail("the store does not implement EffectLedgerStore") }
+    func hostileEffects(_ anyStore: any OperatedStore, _ check: Check) async throws {
+        guard let ledger = anyStore as? any EffectLedgerStore & OperatedStore else { return check.skip("the 'effect ledger' section", lacking: .effectLedger) }
         for (index, value) in Self.hostileValues.enumerated() {
             let queue = "hostile-effect-\(index)"
-            let id = try await ledger.enqueue([Self.job(queue: queue)])[0].id
-            let claimed = try await Self.claim(ledger, queues: [queue])
+            let id = try await ledger.enqueue([Fixtures.job(queue: queue)])[0].id
+            let claimed = try await Fixtures.claim(ledger, queues: [queue])
             try check.that(claimed.map(\.id) == [id], "the job for effects with \(value.label) is claimable")
             let lease = claimed[0].lease
             let keys = [
-                ("effect name", EffectKey(tenant: Self.acme, jobID: id, name: value.text, key: "k")),
-                ("effect key", EffectKey(tenant: Self.acme, jobID: id, name: "charge", key: value.text)),
+                ("effect name", EffectKey(tenant: Fixtures.acme, jobID: id, name: value.text, key: "k")),
+                ("effect key", EffectKey(tenant: Fixtures.acme, jobID: id, name: "charge", key: value.text)),
             ]
             var expected: [EffectRecord] = []
             for (part, key) in keys {
                 let what = "\(part) with \(value.label)"
-                guard let begun = try await admitted("beginning an effect with an \(what)", check, { try await ledger.beginEffect(key, lease: lease, attempt: 1, worker: "w1", now: Self.t0) }) else {
+                guard let begun = try await admitted("beginning an effect with an \(what)", check, { try await ledger.beginEffect(key, lease: lease, attempt: 1, worker: "w1", now: Fixtures.t0) }) else {
                     continue
                 }
                 try check.that(begun == .started, "an effect with an \(what) starts, got \(begun)")
                 // A key that differs only after the hostile part is another effect.
                 var longer = key
                 if part == "effect name" { longer.name += "2" } else { longer.key += "2" }
-                if let other = try await admitted("beginning an effect with a longer \(what)", check, { try await ledger.beginEffect(longer, lease: lease, attempt: 1, worker: "w1", now: Self.t0) }) {
+                if let other = try await admitted("beginning an effect with a longer \(what)", check, { try await ledger.beginEffect(longer, lease: lease, attempt: 1, worker: "w1", now: Fixtures.t0) }) {
                     try check.that(other == .started, "an effect whose \(part) differs only after the hostile part is another effect, got \(other)")
-                    expected.append(EffectRecord(key: longer, state: .started, result: nil, attempt: 1, worker: "w1", startedAt: Self.t0, confirmedAt: nil))
+                    expected.append(EffectRecord(key: longer, state: .started, result: nil, attempt: 1, worker: "w1", startedAt: Fixtures.t0, confirmedAt: nil))
                 }
                 for result in [value.text, Self.jsonObject(value.text)] {
                     let confirmed: Void? = try await admitted("confirming an effect with an \(what) and a result with \(value.label)", check, {
-                        try await ledger.confirmEffect(key, result: result, now: Self.t0.addingTimeInterval(1))
+                        try await ledger.confirmEffect(key, result: result, now: Fixtures.t0.addingTimeInterval(1))
                     })
                     if confirmed != nil {
                         expected.removeAll { $0.key == key && Self.identical($0.key.name, key.name) && Self.identical($0.key.key, key.key) }
-                        expected.append(EffectRecord(key: key, state: .confirmed, result: result, attempt: 1, worker: "w1", startedAt: Self.t0, confirmedAt: Self.t0.addingTimeInterval(1)))
+                        expected.append(EffectRecord(key: key, state: .confirmed, result: result, attempt: 1, worker: "w1", startedAt: Fixtures.t0, confirmedAt: Fixtures.t0.addingTimeInterval(1)))
                         break
                     }
                 }
                 if !expected.contains(where: { Self.identical($0.key.name, key.name) && Self.identical($0.key.key, key.key) }) {
-                    expected.append(EffectRecord(key: key, state: .started, result: nil, attempt: 1, worker: "w1", startedAt: Self.t0, confirmedAt: nil))
+                    expected.append(EffectRecord(key: key, state: .started, result: nil, attempt: 1, worker: "w1", startedAt: Fixtures.t0, confirmedAt: nil))
                 }
-                let again = try await ledger.beginEffect(key, lease: lease, attempt: 1, worker: "w1", now: Self.t0.addingTimeInterval(2))
+                let again = try await ledger.beginEffect(key, lease: lease, attempt: 1, worker: "w1", now: Fixtures.t0.addingTimeInterval(2))
                 guard case .existing(let seen) = again else { try check.fail("an effect with an \(what) is found again by its key, got \(again)") }
                 try check.that(Self.identical(seen.key.name, key.name) && Self.identical(seen.key.key, key.key), "an effect with an \(what) is found under its own key")
             }
@@ -456,7 +456,7 @@ extension StoreConformance {
                                "the effect \(Self.preview(want.key.name))/\(Self.preview(want.key.key)) reads back as \(found[0].state) with result \(Self.preview(found[0].result)), expected \(want.state) with \(Self.preview(want.result))")
             }
             try check.that(records.count == expected.count, "effects with \(value.label): \(records.count) records for \(expected.count) effects")
-            let done = try await ledger.finish([Self.finish(claimed[0], at: Self.t0.addingTimeInterval(3), outcome: .succeeded, next: .completed)])
+            let done = try await ledger.finish([Fixtures.finish(claimed[0], at: Fixtures.t0.addingTimeInterval(3), outcome: .succeeded, next: .completed)])
             try check.that(done == [.applied], "the job with effects with \(value.label) completes, got \(done)")
             try await stillWorks(ledger, check, after: "effects with \(value.label)")
         }
@@ -464,13 +464,13 @@ extension StoreConformance {
 
     // MARK: Schedules and workflows
 
-    func hostileSchedules(_ anyStore: any JobStore, _ check: Check) async throws {
-        guard let store = anyStore as? any ScheduleStore else { try check.fail("the store does not implement ScheduleStore") }
+    func hostileSchedules(_ anyStore: any OperatedStore, _ check: Check) async throws {
+        guard let store = anyStore as? any ScheduleStore & OperatedStore else { return check.skip("the 'schedules' section", lacking: .schedules) }
         for value in Self.hostileValues {
             let what = "schedule with \(value.label)"
             let definition = ScheduleDefinition(name: value.text, expression: "@hourly", timeZone: "UTC", jobType: value.text, queue: value.text,
-                                                tenant: Self.acme, overlap: "skip", missed: "run_latest")
-            guard try await admitted("saving a \(what) in its name, type and queue", check, { try await store.saveSchedules([definition], now: Self.t0) }) != nil else {
+                                                tenant: Fixtures.acme, overlap: "skip", missed: "run_latest")
+            guard try await admitted("saving a \(what) in its name, type and queue", check, { try await store.saveSchedules([definition], now: Fixtures.t0) }) != nil else {
                 let records = try await store.schedules()
                 try check.that(!records.contains { Self.identical($0.definition.name, value.text) }, "a refused \(what) was not saved")
                 try await stillWorks(store, check, after: what)
@@ -484,27 +484,27 @@ extension StoreConformance {
             var record = try await stored()
             try check.that(Self.identical(record.definition.jobType, value.text) && Self.identical(record.definition.queue, value.text),
                            "a \(what): type and queue read back as \(Self.preview(record.definition.jobType)) / \(Self.preview(record.definition.queue))")
-            if let action = try? OperatorAction(actor: value.text, reason: value.text, at: Self.t0.addingTimeInterval(10)) {
+            if let action = try? OperatorAction(actor: value.text, reason: value.text, at: Fixtures.t0.addingTimeInterval(10)) {
                 if let paused = try await admitted("pausing a \(what) by an actor with that reason", check, { try await store.setSchedulePaused(value.text, paused: true, action: action) }) {
                     try check.that(paused?.paused == true && Self.identical(paused?.changedBy, action.actor) && Self.identical(paused?.changeReason, action.reason),
                                    "pausing a \(what): who and why read back as \(Self.preview(paused?.changedBy)) / \(Self.preview(paused?.changeReason))")
                 }
             }
-            if try await admitted("recording a slot of a \(what)", check, { try await store.recordScheduleSlot(value.text, slot: Self.t0.addingTimeInterval(3600), jobID: JobID(1)) }) != nil {
+            if try await admitted("recording a slot of a \(what)", check, { try await store.recordScheduleSlot(value.text, slot: Fixtures.t0.addingTimeInterval(3600), jobID: JobID(1)) }) != nil {
                 record = try await stored()
-                try check.that(record.lastSlot == Self.t0.addingTimeInterval(3600), "a slot of a \(what) is recorded under its name")
+                try check.that(record.lastSlot == Fixtures.t0.addingTimeInterval(3600), "a slot of a \(what) is recorded under its name")
             }
             try await stillWorks(store, check, after: what)
         }
     }
 
-    func hostileWorkflows(_ anyStore: any JobStore, _ check: Check) async throws {
-        guard let store = anyStore as? any WorkflowStore else { try check.fail("the store does not implement WorkflowStore") }
+    func hostileWorkflows(_ anyStore: any OperatedStore, _ check: Check) async throws {
+        guard let store = anyStore as? any WorkflowStore & OperatedStore else { return check.skip("the 'workflows' section", lacking: .workflows) }
         for (index, value) in Self.hostileValues.enumerated() {
             let what = "workflow with \(value.label) in its name, unique key and a step's name"
             let queue = "hostile-workflow-\(index)"
-            let template = WorkflowJobTemplate(Self.job("wf.hostile", queue: queue))
-            let workflow = NewWorkflow(name: value.text, tenant: Self.acme, uniqueKey: value.text, createdAt: Self.t0, steps: [
+            let template = WorkflowJobTemplate(Fixtures.job("wf.hostile", queue: queue))
+            let workflow = NewWorkflow(name: value.text, tenant: Fixtures.acme, uniqueKey: value.text, createdAt: Fixtures.t0, steps: [
                 NewWorkflow.Step(name: value.text, parents: [], isCompensation: false, template: template),
                 NewWorkflow.Step(name: "after", parents: [value.text], isCompensation: false, template: template),
             ])
@@ -525,7 +525,7 @@ extension StoreConformance {
             let listed = try await store.workflows(WorkflowFilter(name: value.text)).map(\.id)
             try check.that(listed == [enqueued.id], "a \(what) is listed by its name, got \(listed)")
 
-            let claimed = try await Self.claim(store, queues: [queue])
+            let claimed = try await Fixtures.claim(store, queues: [queue])
             try check.that(claimed.count == 1, "the first step of a \(what) is claimable, got \(claimed.count)")
             let located = try await store.workflowStep(ofJob: claimed[0].id)
             try check.that(Self.identical(located?.step, value.text), "the first step's job of a \(what) finds its step, got \(Self.preview(located?.step))")
@@ -539,15 +539,15 @@ extension StoreConformance {
                     break
                 }
             }
-            let done = try await store.finish([Self.finish(claimed[0], at: Self.t0.addingTimeInterval(1), outcome: .succeeded, next: .completed)])
+            let done = try await store.finish([Fixtures.finish(claimed[0], at: Fixtures.t0.addingTimeInterval(1), outcome: .succeeded, next: .completed)])
             try check.that(done == [.applied], "the first step of a \(what) completes, got \(done)")
             let after = try await store.workflow(enqueued.id)
             try check.that(Self.identical(after?.steps.first?.result, expectedResult),
                            "a step result with \(value.label) reads back as \(Self.preview(after?.steps.first?.result)), expected \(Self.preview(expectedResult))")
             try check.that(after?.steps.last?.state == .active, "the step after the hostile-named parent is released, got \(String(describing: after?.steps.last?.state))")
-            let next = try await Self.claim(store, at: Self.t0.addingTimeInterval(2), queues: [queue])
+            let next = try await Fixtures.claim(store, at: Fixtures.t0.addingTimeInterval(2), queues: [queue])
             try check.that(next.count == 1, "the step after the parent of a \(what) is claimable, got \(next.count)")
-            _ = try await store.finish(next.map { Self.finish($0, at: Self.t0.addingTimeInterval(2), outcome: .succeeded, next: .completed) })
+            _ = try await store.finish(next.map { Fixtures.finish($0, at: Fixtures.t0.addingTimeInterval(2), outcome: .succeeded, next: .completed) })
             try await stillWorks(store, check, after: what)
         }
         // A later step whose job carries hostile values: refused when the workflow is enqueued,
@@ -555,15 +555,15 @@ extension StoreConformance {
         for (index, value) in Self.hostileValues.enumerated() {
             let variants: [(String, NewJob)] = [
                 ("type, queue, payload, tags and correlation",
-                 Self.job(value.text, queue: value.text, payload: Self.jsonObject(value.text), tags: [value.text], correlation: ["k": value.text])),
+                 Fixtures.job(value.text, queue: value.text, payload: Self.jsonObject(value.text), tags: [value.text], correlation: ["k": value.text])),
                 ("tags, correlation and partition key",
-                 Self.job("wf.child", queue: "hostile-release-\(index)-child", tags: [value.text], correlation: ["k": value.text], partition: value.text)),
+                 Fixtures.job("wf.child", queue: "hostile-release-\(index)-child", tags: [value.text], correlation: ["k": value.text], partition: value.text)),
             ]
             for (variant, (part, child)) in variants.enumerated() {
                 let what = "a workflow step's job with \(value.label) in its \(part)"
                 let queue = "hostile-release-\(index)-\(variant)"
-                let workflow = NewWorkflow(name: "release-\(index)-\(variant)", tenant: Self.acme, createdAt: Self.t0, steps: [
-                    NewWorkflow.Step(name: "root", parents: [], isCompensation: false, template: WorkflowJobTemplate(Self.job("wf.root", queue: queue))),
+                let workflow = NewWorkflow(name: "release-\(index)-\(variant)", tenant: Fixtures.acme, createdAt: Fixtures.t0, steps: [
+                    NewWorkflow.Step(name: "root", parents: [], isCompensation: false, template: WorkflowJobTemplate(Fixtures.job("wf.root", queue: queue))),
                     NewWorkflow.Step(name: "hostile", parents: ["root"], isCompensation: false, template: WorkflowJobTemplate(child)),
                 ])
                 guard let enqueued = try await admitted("enqueueing \(what)", check, { try await store.enqueueWorkflow(workflow) }) else {
@@ -577,11 +577,11 @@ extension StoreConformance {
 
     /// Completes the root of a two-step workflow: the outcome is recorded, and the child's job
     /// is released with its values intact.
-    func releases(_ store: any WorkflowStore, _ check: Check, workflow: WorkflowID, rootQueue: String, child: NewJob, what: String) async throws {
-        let claimed = try await Self.claim(store, queues: [rootQueue])
+    func releases(_ store: any WorkflowStore & OperatedStore, _ check: Check, workflow: WorkflowID, rootQueue: String, child: NewJob, what: String) async throws {
+        let claimed = try await Fixtures.claim(store, queues: [rootQueue])
         try check.that(claimed.count == 1, "the root of \(what) is claimable")
         let done = try await admitted("completing the parent of \(what)", check, {
-            try await store.finish([Self.finish(claimed[0], at: Self.t0.addingTimeInterval(1), outcome: .succeeded, next: .completed)])
+            try await store.finish([Fixtures.finish(claimed[0], at: Fixtures.t0.addingTimeInterval(1), outcome: .succeeded, next: .completed)])
         })
         try check.that(done ?? [] == [.applied], "the parent of \(what) completes (its child was accepted at enqueue), got \(String(describing: done))")
         let record = try await store.workflow(workflow)
@@ -592,14 +592,14 @@ extension StoreConformance {
                        && Self.identical(job.correlation["k"], child.correlation["k"]) && Self.identical(job.payload, child.payload)
                        && Self.identical(job.partitionKey, child.partitionKey),
                        "\(what) is released with its values intact, got queue \(Self.preview(job.queue)), tags \(Self.preview(job.tags)), partition key \(Self.preview(job.partitionKey))")
-        _ = try await store.cancel([jobID], action: Self.operatorAction("tidy up"))
+        _ = try await store.cancel([jobID], action: Fixtures.operatorAction("tidy up"))
         try await stillWorks(store, check, after: what)
     }
 
     // MARK: Queue limits
 
-    func hostileQueueLimits(_ anyStore: any JobStore, _ check: Check) async throws {
-        guard let store = anyStore as? any FlowControlStore else { try check.fail("the store does not implement FlowControlStore") }
+    func hostileQueueLimits(_ anyStore: any OperatedStore, _ check: Check) async throws {
+        guard let store = anyStore as? any FlowControlStore & OperatedStore else { return check.skip("the 'queue limits' section", lacking: .flowControl) }
         for value in Self.hostileValues {
             let what = "queue limits for a queue name with \(value.label)"
             guard let limits = try await admitted(what, check, { try QueueLimits(queue: value.text, concurrency: 1) }) else { continue }
@@ -612,13 +612,13 @@ extension StoreConformance {
             let found = try await store.queueLimits().filter { Self.identical($0.queue, value.text) }
             try check.that(found.count == 1 && found[0].concurrency == 1, "\(what) read back under the queue's name, found \(found.count)")
             // The limit holds for that queue: of two jobs, one is claimed.
-            let ids = try await store.enqueue([Self.job(queue: value.text), Self.job(queue: value.text)]).map(\.id)
-            let claimed = try await Self.claim(store, queues: [value.text])
+            let ids = try await store.enqueue([Fixtures.job(queue: value.text), Fixtures.job(queue: value.text)]).map(\.id)
+            let claimed = try await Fixtures.claim(store, queues: [value.text])
             try check.that(claimed.count == 1, "\(what) apply to that queue: one of two jobs claimed, got \(claimed.count)")
             let removed = try await store.removeQueueLimits(queue: value.text)
             try check.that(removed, "\(what) are removed by the queue's name")
-            _ = try await store.finish(claimed.map { Self.finish($0, at: Self.t0.addingTimeInterval(1), outcome: .succeeded, next: .completed) })
-            _ = try await store.cancel(ids, action: Self.operatorAction("tidy up"))
+            _ = try await store.finish(claimed.map { Fixtures.finish($0, at: Fixtures.t0.addingTimeInterval(1), outcome: .succeeded, next: .completed) })
+            _ = try await store.cancel(ids, action: Fixtures.operatorAction("tidy up"))
             try await stillWorks(store, check, after: what)
         }
     }
@@ -634,20 +634,20 @@ extension StoreConformance {
 
     /// Through ``JobQueue``: a job's own field (encoded as JSON), a payload given as JSON text
     /// with the value raw inside a string, and every option that takes text.
-    func hostileClient(_ store: any JobStore, _ check: Check) async throws {
+    func hostileClient(_ store: any OperatedStore, _ check: Check) async throws {
         var logger = Logger(label: "surety.conformance")
         logger.logLevel = .warning
-        let client = JobQueue(store: store, registry: JobRegistry([HostileEcho.self]), clock: TestClock(now: Self.t0), logger: logger)
+        let client = JobQueue(store: store, registry: JobRegistry([HostileEcho.self]), clock: TestClock(now: Fixtures.t0), logger: logger)
         for (index, value) in Self.hostileValues.enumerated() {
             let queue = "hostile-client-\(index)"
             // A job's field: JSON escapes every control character, so the payload is storable.
             let what = "a job field with \(value.label)"
-            if let enqueued = try await admitted("enqueue of \(what)", check, { try await client.enqueue(HostileEcho(text: value.text), tenant: Self.acme, options: EnqueueOptions(queue: queue)) }) {
-                let claimed = try await Self.claim(store, queues: [queue])
+            if let enqueued = try await admitted("enqueue of \(what)", check, { try await client.enqueue(HostileEcho(text: value.text), tenant: Fixtures.acme, options: EnqueueOptions(queue: queue)) }) {
+                let claimed = try await Fixtures.claim(store, queues: [queue])
                 try check.that(claimed.map(\.id) == [enqueued.id], "the job with \(what) is claimable")
                 let decoded = try? JSONDecoder().decode(HostileEcho.self, from: Data(claimed[0].payload.utf8))
                 try check.that(Self.identical(decoded?.text, value.text), "\(what) decodes back as \(Self.preview(decoded?.text))")
-                _ = try await store.finish([Self.finish(claimed[0], at: Self.t0.addingTimeInterval(1), outcome: .succeeded, next: .completed)])
+                _ = try await store.finish([Fixtures.finish(claimed[0], at: Fixtures.t0.addingTimeInterval(1), outcome: .succeeded, next: .completed)])
             } else {
                 let written = try await store.jobs(JobFilter(queues: [queue])).count
                 try check.that(written == 0, "a refused enqueue of \(what) wrote nothing")
@@ -655,17 +655,17 @@ extension StoreConformance {
             // JSON text with the value raw inside a string (control characters unescaped).
             let raw = #"{"text":""# + value.text + #""}"#
             let rawWhat = "a JSON payload with \(value.label) raw inside a string"
-            if let enqueued = try await admitted("enqueue of \(rawWhat)", check, { try await client.enqueue(type: HostileEcho.name, payload: raw, tenant: Self.acme, options: EnqueueOptions(queue: queue + "-raw")) }) {
+            if let enqueued = try await admitted("enqueue of \(rawWhat)", check, { try await client.enqueue(type: HostileEcho.name, payload: raw, tenant: Fixtures.acme, options: EnqueueOptions(queue: queue + "-raw")) }) {
                 let record = try await store.job(enqueued.id)
                 try check.that(Self.identical(record?.payload, raw), "\(rawWhat) is stored as given, got \(Self.preview(record?.payload))")
-                _ = try await store.cancel([enqueued.id], action: Self.operatorAction("tidy up"))
+                _ = try await store.cancel([enqueued.id], action: Fixtures.operatorAction("tidy up"))
             } else {
                 let written = try await store.jobs(JobFilter(queues: [queue + "-raw"])).count
                 try check.that(written == 0, "a refused enqueue of \(rawWhat) wrote nothing")
             }
             // A workflow through the client whose later step's options carry the value: refused
             // when enqueued, or released when the root completes.
-            if let workflowStore = store as? any WorkflowStore {
+            if let workflowStore = store as? any WorkflowStore & OperatedStore {
                 let childOptions: [(String, EnqueueOptions)] = [
                     ("queue", EnqueueOptions(queue: value.text)),
                     ("tags and correlation", EnqueueOptions(queue: queue + "-child", tags: [value.text], correlation: ["k": value.text])),
@@ -677,11 +677,11 @@ extension StoreConformance {
                     var workflow = try Workflow("hostile-\(index)-\(variant)")
                     try workflow.step("root", HostileEcho(text: "root"), options: EnqueueOptions(queue: rootQueue))
                     try workflow.step("child", HostileEcho(text: value.text), after: ["root"], options: options)
-                    guard let enqueued = try await admitted("enqueueing \(what)", check, { try await client.enqueue(workflow, tenant: Self.acme) }) else {
+                    guard let enqueued = try await admitted("enqueueing \(what)", check, { try await client.enqueue(workflow, tenant: Fixtures.acme) }) else {
                         try await stillWorks(store, check, after: what)
                         continue
                     }
-                    let child = Self.job(HostileEcho.name, queue: options.queue ?? "default", payload: try JobCoding.encode(HostileEcho(text: value.text)),
+                    let child = Fixtures.job(HostileEcho.name, queue: options.queue ?? "default", payload: try JobCoding.encode(HostileEcho(text: value.text)),
                                          tags: options.tags, correlation: options.correlation, partition: options.partitionKey)
                     try await releases(workflowStore, check, workflow: enqueued.id, rootQueue: rootQueue, child: child, what: what)
                 }
@@ -699,7 +699,7 @@ extension StoreConformance {
                 let what = "a \(name) option with \(value.label)"
                 let before = try await Self.newest(store)
                 guard let enqueued = try await admitted("enqueue of two jobs with \(what)", check, {
-                    try await client.enqueue([HostileEcho(text: "1"), HostileEcho(text: "2")], tenant: Self.acme, options: option)
+                    try await client.enqueue([HostileEcho(text: "1"), HostileEcho(text: "2")], tenant: Fixtures.acme, options: option)
                 }) else {
                     let after = try await Self.newest(store)
                     try check.that(after == before, "a refused enqueue of two jobs with \(what) wrote neither, found job \(String(describing: after))")
@@ -711,7 +711,7 @@ extension StoreConformance {
                     guard let record = try await store.job(id) else { try check.fail("a job with \(what) is readable") }
                     try check.that(faithful(record), "a job with \(what) reads back with the value intact")
                 }
-                _ = try await store.cancel(Array(Set(enqueued.map(\.id))), action: Self.operatorAction("tidy up"))
+                _ = try await store.cancel(Array(Set(enqueued.map(\.id))), action: Fixtures.operatorAction("tidy up"))
                 try await stillWorks(store, check, after: "the client's \(what)")
             }
         }

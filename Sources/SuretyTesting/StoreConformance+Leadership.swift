@@ -4,14 +4,14 @@ import Surety
 extension StoreConformance {
     struct LeadershipProbe: Error, Equatable {}
 
-    /// `asMaintenanceLeader(of:)`: without ``Surety/MaintenanceLeadership`` every caller runs; with
+    /// `asMaintenanceLeader(of:)`: without ``Surety/MaintenanceLeadershipStore`` every caller runs; with
     /// it, one body at a time runs per task (a concurrent caller gets `nil` at once), other tasks
     /// are independent, a body's error passes through unchanged and ends the pass, and resigning
     /// lets the next caller lead. Leadership across two nodes is tested by each store's own tests.
-    func maintenanceLeadership(_ store: any JobStore, _ check: Check) async throws {
+    func maintenanceLeadership(_ store: any OperatedStore, _ check: Check) async throws {
         let solo = try await store.asMaintenanceLeader(of: "conformance") { 42 }
         try check.that(solo == 42, "an uncontested caller leads and gets the body's result")
-        guard store is any MaintenanceLeadership else { return }
+        guard store is any MaintenanceLeadershipStore else { return }
 
         let holding = Gate()
         let release = Gate()

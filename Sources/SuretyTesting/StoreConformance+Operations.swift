@@ -5,41 +5,41 @@ import Surety
 /// staggered release of requeued jobs.
 extension StoreConformance {
     /// Makes a dead job (one failed attempt, max attempts 1) finished at `at`, in `queue`.
-    private func deadJob(_ store: any JobStore, type: String = "test.job", queue: String, at: Date, error: AttemptError = StoreConformance.boom) async throws -> JobID {
-        let id = try await store.enqueue([Self.job(type, queue: queue, maxAttempts: 1)])[0].id
-        let claimed = try await Self.claim(store, queues: [queue])
+    private func deadJob(_ store: any OperatedStore, type: String = "test.job", queue: String, at: Date, error: AttemptError = Fixtures.boom) async throws -> JobID {
+        let id = try await store.enqueue([Fixtures.job(type, queue: queue, maxAttempts: 1)])[0].id
+        let claimed = try await Fixtures.claim(store, queues: [queue])
         guard let job = claimed.first(where: { $0.id == id }) else { throw ConformanceFailure(group: "fixture", check: "the new job can be claimed") }
-        _ = try await store.finish([Self.finish(job, at: at, outcome: .failed, next: .dead(.maxAttempts), error: error)])
+        _ = try await store.finish([Fixtures.finish(job, at: at, outcome: .failed, next: .dead(.maxAttempts), error: error)])
         return id
     }
 
-    func retention(_ store: any JobStore, _ check: Check) async throws {
-        guard let retention = store as? any RetentionStore else { try check.fail("the store implements RetentionStore") }
-        let t0 = Self.t0
+    func retention(_ store: any OperatedStore, _ check: Check) async throws {
+        guard let retention = store as? any RetentionStore & OperatedStore else { try check.fail("the store implements RetentionStore") }
+        let t0 = Fixtures.t0
         // Three completed jobs at t0+1, t0+2, t0+3; one still waiting; two dead at t0+1 and t0+10.
         var completed: [JobID] = []
         for index in 1...3 {
-            let id = try await store.enqueue([Self.job(queue: "done")])[0].id
-            let job = try await Self.claim(store, queues: ["done"])[0]
-            _ = try await store.finish([Self.finish(job, at: t0.addingTimeInterval(Double(index)), outcome: .succeeded, next: .completed)])
+            let id = try await store.enqueue([Fixtures.job(queue: "done")])[0].id
+            let job = try await Fixtures.claim(store, queues: ["done"])[0]
+            _ = try await store.finish([Fixtures.finish(job, at: t0.addingTimeInterval(Double(index)), outcome: .succeeded, next: .completed)])
             completed.append(id)
         }
-        let waiting = try await store.enqueue([Self.job(queue: "waiting")])[0].id
+        let waiting = try await store.enqueue([Fixtures.job(queue: "waiting")])[0].id
         let oldDead = try await deadJob(store, queue: "dead", at: t0.addingTimeInterval(1))
         let newDead = try await deadJob(store, queue: "dead", at: t0.addingTimeInterval(10))
-        _ = try await store.requeue([oldDead], action: Self.operatorAction("retry once", at: t0.addingTimeInterval(2)))
-        let again = try await Self.claim(store, at: t0.addingTimeInterval(3), queues: ["dead"])
+        _ = try await store.requeue([oldDead], action: Fixtures.operatorAction("retry once", at: t0.addingTimeInterval(2)))
+        let again = try await Fixtures.claim(store, at: t0.addingTimeInterval(3), queues: ["dead"])
         try check.that(again.map(\.id) == [oldDead], "the requeued job is claimed again")
         var hasEffect = false
-        if let ledger = store as? any EffectLedgerStore {
-            let key = EffectKey(tenant: Self.acme, jobID: oldDead, name: "charge")
+        if let ledger = store as? any EffectLedgerStore & OperatedStore {
+            let key = EffectKey(tenant: Fixtures.acme, jobID: oldDead, name: "charge")
             _ = try await ledger.beginEffect(key, lease: again[0].lease, attempt: again[0].attempt, worker: "w1", now: t0.addingTimeInterval(3))
             try await ledger.confirmEffect(key, result: "{}", now: t0.addingTimeInterval(3))
             let recorded = try await ledger.effects(of: oldDead)
             try check.that(recorded.count == 1, "fixture: the effect is recorded")
             hasEffect = true
         }
-        _ = try await store.finish([Self.finish(again[0], at: t0.addingTimeInterval(4), outcome: .failed, next: .dead(.maxAttempts), error: Self.boom)])
+        _ = try await store.finish([Fixtures.finish(again[0], at: t0.addingTimeInterval(4), outcome: .failed, next: .dead(.maxAttempts), error: Fixtures.boom)])
 
         let cutoff = t0.addingTimeInterval(2.5)
         let countCompleted = try await retention.countPrunableJobs(in: .completed, finishedBefore: cutoff)
@@ -65,7 +65,7 @@ extension StoreConformance {
         let oldDeadRecord = try await store.job(oldDead)
         let oldAttempts = try await store.attempts(of: oldDead)
         try check.that(oldDeadRecord == nil && oldAttempts.isEmpty, "a pruned job's attempt history goes with it")
-        if hasEffect, let ledger = store as? any EffectLedgerStore {
+        if hasEffect, let ledger = store as? any EffectLedgerStore & OperatedStore {
             let effects = try await ledger.effects(of: oldDead)
             try check.that(effects.isEmpty, "a pruned job's effect rows go with it")
         }
@@ -75,7 +75,7 @@ extension StoreConformance {
         // Audit rows outlive their job, then go after their own age; a live job's audit stays.
         let auditOfGone = try await store.audit(of: oldDead)
         try check.that(auditOfGone.count == 1, "audit rows stay when their job is pruned")
-        _ = try await store.discard([newDead], action: Self.operatorAction("won't fix", at: t0.addingTimeInterval(3)))
+        _ = try await store.discard([newDead], action: Fixtures.operatorAction("won't fix", at: t0.addingTimeInterval(3)))
         let auditCount = try await retention.countPrunableAudit(before: t0.addingTimeInterval(1000))
         try check.that(auditCount == 1, "only audit rows of gone jobs are prunable, counted \(auditCount)")
         let tooYoung = try await retention.pruneAudit(before: t0.addingTimeInterval(1), limit: 10)
@@ -86,16 +86,16 @@ extension StoreConformance {
         try check.that(liveAudit.count == 1, "the audit of a job that still exists is kept")
     }
 
-    func traceContext(_ store: any JobStore, _ check: Check) async throws {
-        var traced = Self.job(queue: "traced")
+    func traceContext(_ store: any OperatedStore, _ check: Check) async throws {
+        var traced = Fixtures.job(queue: "traced")
         traced.traceContext = ["traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "tracestate": "vendor=1"]
-        let plain = Self.job(queue: "traced")
+        let plain = Fixtures.job(queue: "traced")
         let ids = try await store.enqueue([traced, plain]).map(\.id)
         let record = try await store.job(ids[0])
         try check.that(record?.traceContext == traced.traceContext, "the trace context is stored with the job")
         let plainRecord = try await store.job(ids[1])
         try check.that(plainRecord?.traceContext.isEmpty == true, "a job enqueued without a trace has none")
-        let claimed = try await Self.claim(store, queues: ["traced"])
+        let claimed = try await Fixtures.claim(store, queues: ["traced"])
         let claimedTraced = claimed.first { $0.id == ids[0] }
         try check.that(claimedTraced?.traceContext == traced.traceContext, "a claim hands the trace context to the worker")
         try check.that(claimed.first { $0.id == ids[1] }?.traceContext.isEmpty == true, "a claim of an untraced job has none")
@@ -103,8 +103,8 @@ extension StoreConformance {
         try check.that(listed.first { $0.id == ids[0] }?.traceContext == traced.traceContext, "listings carry the trace context")
     }
 
-    func deadLetterFilters(_ store: any JobStore, _ check: Check) async throws {
-        let t0 = Self.t0
+    func deadLetterFilters(_ store: any OperatedStore, _ check: Check) async throws {
+        let t0 = Fixtures.t0
         let timeout = AttemptError(type: "Timeout", message: "attempt exceeded its timeout", errorClass: .transient)
         let refused = AttemptError(type: "ProviderRefused", message: "invalid address", errorClass: .permanent)
         let a = try await deadJob(store, type: "app.email", queue: "mail", at: t0.addingTimeInterval(10), error: timeout)
@@ -132,9 +132,9 @@ extension StoreConformance {
         try check.that(result.changed == [a], "the staggered requeue applies")
         let requeued = try await store.job(a)
         try check.that(requeued?.state == .scheduled && requeued?.runAt == release && requeued?.attempt == 0, "a staggered requeue is scheduled for its release time")
-        let early = try await Self.claim(store, at: t0.addingTimeInterval(150), queues: ["mail"])
+        let early = try await Fixtures.claim(store, at: t0.addingTimeInterval(150), queues: ["mail"])
         try check.that(early.isEmpty, "it is not claimable before its release time")
-        let onTime = try await Self.claim(store, at: release, queues: ["mail"])
+        let onTime = try await Fixtures.claim(store, at: release, queues: ["mail"])
         try check.that(onTime.map(\.id) == [a], "it is claimable at its release time")
         let audit = try await store.audit(of: a)
         try check.that(audit.first?.at == action.at, "the audit row records when the operator acted")

@@ -6,17 +6,17 @@ extension StoreConformance {
     /// holds the job (not by a stale one), fenced, turned into `cancelled` when the attempt ends
     /// in a retry or a rescue, dropped when the job completes anyway; waiting jobs are cancelled
     /// at once and finished ones skipped; every action audited.
-    func runningCancellation(_ anyStore: any JobStore, _ check: Check) async throws {
-        guard let store = anyStore as? any RunningJobCancellation else {
-            try check.fail("the store does not implement RunningJobCancellation")
+    func runningCancellation(_ anyStore: any OperatedStore, _ check: Check) async throws {
+        guard let store = anyStore as? any CancelRequestStore & OperatedStore else {
+            try check.fail("the store does not implement CancelRequestStore")
         }
-        let now = Self.t0
+        let now = Fixtures.t0
         let ids = try await store.enqueue([
-            Self.job(), Self.job(), Self.job(), Self.job(runAt: now.addingTimeInterval(3600), key: "later"),
+            Fixtures.job(), Fixtures.job(), Fixtures.job(), Fixtures.job(runAt: now.addingTimeInterval(3600), key: "later"),
         ]).map(\.id)
-        let claimed = try await Self.claim(store, limit: 3)
+        let claimed = try await Fixtures.claim(store, limit: 3)
         try check.that(claimed.map(\.id) == Array(ids[0..<3]), "three running jobs")
-        let action = Self.operatorAction("customer asked", at: now.addingTimeInterval(1))
+        let action = Fixtures.operatorAction("customer asked", at: now.addingTimeInterval(1))
 
         let result = try await store.requestCancellation([ids[0], ids[1], ids[3], JobID(999_999)], action: action)
         try check.that(result.requested == [ids[0], ids[1]], "running jobs get a request, got \(result.requested)")
@@ -36,7 +36,7 @@ extension StoreConformance {
         let staleFinish = AttemptFinish(lease: stale, attempt: 1, worker: "w1", startedAt: now, endedAt: now.addingTimeInterval(2), outcome: .cancelled, next: .cancelled)
         try check.that(try await store.finish([staleFinish]) == [.leaseLost], "a cancel under a stale token is refused")
         let cancelError = AttemptError(type: "Cancelled", message: "cancelled by ops@example.com: customer asked", errorClass: .permanent)
-        let done = try await store.finish([Self.finish(claimed[0], at: now.addingTimeInterval(2), outcome: .cancelled, next: .cancelled, error: cancelError)])
+        let done = try await store.finish([Fixtures.finish(claimed[0], at: now.addingTimeInterval(2), outcome: .cancelled, next: .cancelled, error: cancelError)])
         try check.that(done == [.applied], "the cancelled attempt is recorded")
         let first = try await store.job(ids[0])
         try check.that(first?.state == .cancelled && first?.finishedAt == now.addingTimeInterval(2), "the job ends cancelled")
@@ -44,13 +44,13 @@ extension StoreConformance {
         try check.that(firstAttempts.map(\.outcome) == [.cancelled], "the attempt is recorded as cancelled, got \(firstAttempts.map(\.outcome))")
 
         // The attempt failed before its worker heard: the request wins over the retry.
-        _ = try await store.finish([Self.finish(claimed[1], at: now.addingTimeInterval(3), outcome: .failed, next: .retry(at: now.addingTimeInterval(13)), error: Self.boom)])
+        _ = try await store.finish([Fixtures.finish(claimed[1], at: now.addingTimeInterval(3), outcome: .failed, next: .retry(at: now.addingTimeInterval(13)), error: Fixtures.boom)])
         let second = try await store.job(ids[1])
         try check.that(second?.state == .cancelled, "a pending request turns a retry into cancelled, got \(String(describing: second?.state))")
         try check.that(second?.note == "cancelled by ops@example.com: customer asked", "with a note, got \(String(describing: second?.note))")
         let secondAttempts = try await store.attempts(of: ids[1])
         try check.that(secondAttempts.map(\.outcome) == [.failed], "the failed attempt stays recorded")
-        let none = try await Self.claim(store, at: now.addingTimeInterval(60))
+        let none = try await Fixtures.claim(store, at: now.addingTimeInterval(60))
         try check.that(none.isEmpty, "nothing cancelled is claimed again")
 
         // A finished job is skipped; a job that completes despite a request stays completed and
@@ -58,15 +58,15 @@ extension StoreConformance {
         let later = try await store.requestCancellation([ids[1]], action: action)
         try check.that(later.skipped.map(\.id) == [ids[1]], "a finished job is skipped")
         _ = try await store.requestCancellation([ids[2]], action: action)
-        _ = try await store.finish([Self.finish(claimed[2], at: now.addingTimeInterval(4), outcome: .succeeded, next: .completed)])
+        _ = try await store.finish([Fixtures.finish(claimed[2], at: now.addingTimeInterval(4), outcome: .succeeded, next: .completed)])
         let third = try await store.job(ids[2])
         try check.that(third?.state == .completed, "a job that completed before its worker heard stays completed")
 
         // A rescued job with a pending request is cancelled instead of retried.
-        let rescuedID = try await store.enqueue([Self.job()])[0].id
-        let rescued = try await Self.claim(store, at: now.addingTimeInterval(5), lease: 10)
+        let rescuedID = try await store.enqueue([Fixtures.job()])[0].id
+        let rescued = try await Fixtures.claim(store, at: now.addingTimeInterval(5), lease: 10)
         _ = try await store.requestCancellation([rescuedID], action: action)
-        _ = try await store.finish([Self.finish(rescued[0], at: now.addingTimeInterval(20), outcome: .lost, next: .retry(at: now.addingTimeInterval(30)), error: Self.boom, onlyIfExpiredBy: now.addingTimeInterval(20))])
+        _ = try await store.finish([Fixtures.finish(rescued[0], at: now.addingTimeInterval(20), outcome: .lost, next: .retry(at: now.addingTimeInterval(30)), error: Fixtures.boom, onlyIfExpiredBy: now.addingTimeInterval(20))])
         let lost = try await store.job(rescuedID)
         try check.that(lost?.state == .cancelled, "a rescue of a job with a pending request cancels it")
 

@@ -5,44 +5,44 @@ extension StoreConformance {
     /// ``JobStatisticsStore``: counts by state, completions and dead letters per bucket, the
     /// window's failed attempts and interpolated latency percentiles, per queue, over every
     /// queue and for one tenant, all exact (no sampling).
-    func statistics(_ anyStore: any JobStore, _ check: Check) async throws {
-        guard let store = anyStore as? any JobStatisticsStore else {
+    func statistics(_ anyStore: any OperatedStore, _ check: Check) async throws {
+        guard let store = anyStore as? any JobStatisticsStore & OperatedStore else {
             try check.fail("the store does not implement JobStatisticsStore")
         }
-        let now = Self.t0.addingTimeInterval(100_000)
+        let now = Fixtures.t0.addingTimeInterval(100_000)
         func enqueue(_ queue: String, tenant: TenantID, runAt: Date) async throws -> JobID {
             let job = NewJob(type: "stats.job", queue: queue, priority: 0, tenant: tenant, payload: "{}", runAt: runAt, enqueuedAt: min(runAt, now), maxAttempts: 3)
             return try await store.enqueue([job])[0].id
         }
         func run(_ queue: String, at start: Date, for seconds: Double, outcome: AttemptOutcome = .succeeded, next: NextState = .completed) async throws {
-            let claimed = try await Self.claim(store, at: start, limit: 1, queues: [queue])
+            let claimed = try await Fixtures.claim(store, at: start, limit: 1, queues: [queue])
             try check.that(claimed.count == 1, "one job of \(queue) is due at \(start)")
             let finish = AttemptFinish(lease: claimed[0].lease, attempt: claimed[0].attempt, worker: "w1", startedAt: start,
                                        endedAt: start.addingTimeInterval(seconds), outcome: outcome,
-                                       error: outcome == .succeeded ? nil : Self.boom, next: next)
+                                       error: outcome == .succeeded ? nil : Fixtures.boom, next: next)
             try check.that(try await store.finish([finish]) == [.applied], "the attempt finishes")
         }
         // default (acme): ten jobs picked up after 1…10 s that ran 1…10 s, in the last hour.
         var finishedOffsets: [Double] = []
         for index in 0..<10 {
             let runAt = now.addingTimeInterval(-3000 + 100 * Double(index))
-            _ = try await enqueue("default", tenant: Self.acme, runAt: runAt)
+            _ = try await enqueue("default", tenant: Fixtures.acme, runAt: runAt)
             let seconds = Double(index + 1)
             try await run("default", at: runAt.addingTimeInterval(seconds), for: seconds)
             finishedOffsets.append(-3000 + 100 * Double(index) + 2 * seconds)
         }
         // An old completion (five hours ago): in the day series only.
-        _ = try await enqueue("default", tenant: Self.acme, runAt: now.addingTimeInterval(-18_000))
+        _ = try await enqueue("default", tenant: Fixtures.acme, runAt: now.addingTimeInterval(-18_000))
         try await run("default", at: now.addingTimeInterval(-17_999), for: 1)
         // A running job picked up after 4 s.
-        _ = try await enqueue("default", tenant: Self.acme, runAt: now.addingTimeInterval(-64))
-        try check.that(try await Self.claim(store, at: now.addingTimeInterval(-60), limit: 1, queues: ["default"]).count == 1, "the running job is claimed")
+        _ = try await enqueue("default", tenant: Fixtures.acme, runAt: now.addingTimeInterval(-64))
+        try check.that(try await Fixtures.claim(store, at: now.addingTimeInterval(-60), limit: 1, queues: ["default"]).count == 1, "the running job is claimed")
         // email (globex): one job failing twice into the dead-letter inbox; one available, one scheduled.
-        _ = try await enqueue("email", tenant: Self.globex, runAt: now.addingTimeInterval(-1200))
+        _ = try await enqueue("email", tenant: Fixtures.globex, runAt: now.addingTimeInterval(-1200))
         try await run("email", at: now.addingTimeInterval(-1200), for: 10, outcome: .failed, next: .retry(at: now.addingTimeInterval(-1100)))
         try await run("email", at: now.addingTimeInterval(-1100), for: 5, outcome: .failed, next: .dead(.permanentError))
-        _ = try await enqueue("email", tenant: Self.acme, runAt: now.addingTimeInterval(-10))
-        _ = try await enqueue("email", tenant: Self.globex, runAt: now.addingTimeInterval(3600))
+        _ = try await enqueue("email", tenant: Fixtures.acme, runAt: now.addingTimeInterval(-10))
+        _ = try await enqueue("email", tenant: Fixtures.globex, runAt: now.addingTimeInterval(3600))
 
         let stats = try await store.jobStatistics(JobStatisticsRequest(now: now))
         try check.that(stats.queues.map(\.queue) == ["default", "email"], "one entry per queue by name, got \(stats.queues.map(\.queue))")
@@ -84,7 +84,7 @@ extension StoreConformance {
         try check.that(matches(stats.all.run, 10, 5.5, 9.55, 9.91, 10), "run percentiles over every queue, got \(stats.all.run)")
 
         // One tenant.
-        let globex = try await store.jobStatistics(JobStatisticsRequest(now: now, tenant: Self.globex))
+        let globex = try await store.jobStatistics(JobStatisticsRequest(now: now, tenant: Fixtures.globex))
         try check.that(globex.queues.map(\.queue) == ["email"], "a tenant sees its own queues, got \(globex.queues.map(\.queue))")
         try check.that(globex.all.counts == [.dead: 1, .scheduled: 1] && globex.all.failedAttemptsInWindow == 2 && globex.all.run.count == 0,
                        "a tenant's counts and window, got \(globex.all.counts) \(globex.all.failedAttemptsInWindow)")

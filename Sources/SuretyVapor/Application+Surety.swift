@@ -82,7 +82,7 @@ extension Application {
         /// - Parameters:
         ///   - configuration: the worker's queues and concurrency, schedules, retention. Default: `SuretyService.Configuration()`.
         ///   - dependencies: what jobs reach with `context.dependency(T.self)`. Default: none.
-        ///   - additional: more services to run alongside (an `AlertMonitor`, say). Default: none.
+        ///   - additional: more services to run alongside (SuretyAlerts' `AlertMonitor`, say). Default: none.
         ///   - commands: the Vapor commands that run workers (the command is the first argument
         ///     that is not an option, as for Vapor; none is the default command, counted as
         ///     `serve`); `nil`: whatever the command. Default: `["serve"]` (not `migrate`, `routes`

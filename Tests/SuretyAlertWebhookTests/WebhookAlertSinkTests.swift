@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Surety
 import SuretyAlertWebhook
+import SuretyAlerts
 import SuretyTesting
 import Testing
 

@@ -2,6 +2,7 @@ import Foundation
 import Surety
 import SuretySQLite
 @testable import SuretyCLI
+import SuretyViews
 import Testing
 
 @Suite("Commands and output shapes")

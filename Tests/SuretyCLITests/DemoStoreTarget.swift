@@ -26,7 +26,7 @@ struct DemoStoreTarget: Sendable {
     let kind: Kind
     /// The URL `surety` gets.
     let url: String
-    let store: any JobStore
+    let store: any JobInspectionStore & OperatorActionStore
     let tables: DemoDatabase
     private let attemptRows: @Sendable () async throws -> [AttemptRow]
 

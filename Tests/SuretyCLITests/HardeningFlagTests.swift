@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Surety
+import SuretyAlerts
 @testable import SuretyCLI
 import Testing
 

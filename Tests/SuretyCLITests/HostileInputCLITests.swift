@@ -1,5 +1,6 @@
 import Foundation
 import Surety
+import SuretyAlerts
 import SuretySQLite
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Surety
+import SuretyAlerts
 import SuretySQLite
 import Synchronization
 import Testing

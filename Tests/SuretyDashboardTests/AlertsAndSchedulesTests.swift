@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Surety
+import SuretyAlerts
 import SuretyCLI
 import SuretyDashboard
 import SuretyTesting

@@ -35,7 +35,7 @@ func deadLetter(_ store: SQLiteStore, _ job: NewJob, reason: DeadReason, message
 
 /// A store whose every call fails with an error naming a file path and a database host, as a real
 /// store's connection or I/O errors do.
-struct FailingStore: JobStore {
+struct FailingStore: JobInspectionStore, OperatorActionStore {
     static let detail = "cannot reach postgres://surety_app@db-7.internal.example:5432/prod (socket /var/run/secret-cluster/.s.PGSQL.5432)"
     var error: SuretyError { SuretyError(.storeUnavailable, Self.detail) }
     func migrate() async throws { throw error }

@@ -11,7 +11,7 @@ struct PostgresConformanceTests {
         // The suite passes its own times (a fixed t0, leases expired by t0 + 31 s): the callers'
         // clock. The database clock has tests of its own (HardeningPostgresTests).
         try await TestServer.withFreshStore(leaseClock: .caller) { store in
-            try await StoreConformance { store }.run(group)
+            _ = try await StoreConformance { store }.run(group)
         }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import Surety
+import SuretyAlerts
 @testable import SuretyPostgres
 import SuretyTesting
 import Synchronization

@@ -25,10 +25,10 @@ struct AdminTests {
         let dead = try await deadJobs(store, [F.job(key: "k1"), F.job(tags: ["t"])])
         let waiting = try await store.enqueue([F.job(queue: "later", runAt: F.t0.addingTimeInterval(3600))])[0].id
         let cancelled = try await store.enqueue([F.job(queue: "cancel-me")])[0].id
-        _ = try await store.cancel([cancelled], action: F.action("not needed"))
+        _ = try await store.cancel([cancelled], action: F.operatorAction("not needed"))
         let signals = store.availabilitySignals()
 
-        let action = F.action()
+        let action = F.operatorAction()
         let result = try await store.requeue([dead[0], waiting, JobID(999_999), cancelled, dead[0]], action: action)
         #expect(result.changed == [dead[0], cancelled])
         #expect(result.skipped.map(\.id) == [waiting, JobID(999_999), dead[0]])
@@ -59,7 +59,7 @@ struct AdminTests {
         let dead = try await deadJobs(store, [F.job(key: "k2"), F.job(queue: "f", key: "once", scope: .forever)])
         let newer = try await store.enqueue([F.job(key: "k2")])[0]
         #expect(newer.inserted)
-        let result = try await store.requeue(dead, action: F.action())
+        let result = try await store.requeue(dead, action: F.operatorAction())
         #expect(result.changed == [dead[1]])
         #expect(result.skipped == [BulkResult.Skipped(id: dead[0], reason: "unique key is held by job \(newer.id)")])
         #expect(try await store.audit(of: dead[0]).isEmpty)
@@ -72,13 +72,13 @@ struct AdminTests {
         let temp = try await TempStore()
         let store = temp.store
         let dead = try await deadJobs(store, [F.job()])[0]
-        let discard = try await store.discard([dead], action: F.action("customer closed the account"))
+        let discard = try await store.discard([dead], action: F.operatorAction("customer closed the account"))
         #expect(discard.changed == [dead] && discard.skipped.isEmpty)
         let discarded = try #require(try await store.job(dead))
         #expect(discarded.state == .cancelled && discarded.note == "won't retry: customer closed the account")
         #expect(discarded.finishedAt == F.t0.addingTimeInterval(1))
         #expect(try await store.audit(of: dead).map(\.action) == ["discard"])
-        let twice = try await store.discard([dead], action: F.action())
+        let twice = try await store.discard([dead], action: F.operatorAction())
         #expect(twice.changed.isEmpty && twice.skipped.first?.reason == "job is cancelled; only dead jobs can be discarded")
 
         let ids = try await store.enqueue([
@@ -86,7 +86,7 @@ struct AdminTests {
         ]).map(\.id)
         let running = try await F.claim(store, queues: ["c"])
         #expect(running.map(\.id) == [ids[1]])
-        let cancel = try await store.cancel(ids, action: F.action("customer asked"))
+        let cancel = try await store.cancel(ids, action: F.operatorAction("customer asked"))
         #expect(cancel.changed == [ids[0], ids[2]])
         #expect(cancel.skipped == [BulkResult.Skipped(id: ids[1], reason: "job is running; only waiting jobs can be cancelled")])
         let cancelled = try #require(try await store.job(ids[0]))

@@ -4,7 +4,9 @@ import Surety
 import SuretySQLite
 import Testing
 
-@Suite("Claims, heartbeats, finishes, fencing and rescue")
+// Heartbeats, fencing, rescue order, priorities and finish batches are store-contract checks:
+// they live in the conformance suite (StoreConformance), which every store runs.
+@Suite("SQLite claims and finishes")
 struct AttemptTests {
     typealias F = Fixture
 
@@ -43,21 +45,6 @@ struct AttemptTests {
         #expect(try await F.claim(store, queues: []).isEmpty)
     }
 
-    @Test("priorities outside 0...9 are ordered too; jobs scheduled later at an urgent priority do not hide due ones")
-    func claimPriorities() async throws {
-        let temp = try await TempStore()
-        let store = temp.store
-        _ = try await store.enqueue((0..<500).map { _ in F.job(priority: 0, runAt: F.t0.addingTimeInterval(3600)) })
-        let ids = try await store.enqueue([
-            F.job(priority: 15), F.job(priority: 9), F.job(priority: -3), F.job(priority: 4), F.job(queue: "b", priority: -1),
-        ]).map(\.id)
-        let claimed = try await F.claim(store, limit: 4, queues: ["default", "b"])
-        #expect(claimed.map(\.id) == [ids[2], ids[4], ids[3], ids[1]])
-        #expect(try await F.claim(store, limit: 10, queues: ["default", "b"]).map(\.id) == [ids[0]])
-        let later = try await F.claim(store, at: F.t0.addingTimeInterval(3600), limit: 1000)
-        #expect(later.count == 500)
-    }
-
     @Test("a batch claim takes exactly the limit and leaves the rest")
     func claimBatchLimit() async throws {
         let temp = try await TempStore()
@@ -93,21 +80,6 @@ struct AttemptTests {
         }
         #expect(claims.count == 300 && Set(claims.map(\.id)).count == 300)
         #expect(try await other.counts() == [JobCount(queue: "default", type: "test.job", state: .completed, count: 300)])
-    }
-
-    @Test("heartbeats extend held leases and report lost ones")
-    func heartbeats() async throws {
-        let temp = try await TempStore()
-        let store = temp.store
-        _ = try await store.enqueue([F.job(), F.job()])
-        let claimed = try await F.claim(store, limit: 2)
-        let forged = Lease(jobID: claimed[1].id, token: claimed[1].lease.token &+ 1)
-        let missing = Lease(jobID: JobID(424_242), token: 1)
-        let lost = try await store.heartbeat([claimed[0].lease, forged, missing], until: F.t0.addingTimeInterval(90))
-        #expect(lost == [forged, missing])
-        #expect(try await store.job(claimed[0].id)?.leaseUntil == F.t0.addingTimeInterval(90))
-        #expect(try await store.job(claimed[1].id)?.leaseUntil == F.t0.addingTimeInterval(30))
-        #expect(try await store.heartbeat([], until: F.t0).isEmpty)
     }
 
     @Test("a success writes no history row; the attempt is read from the job row")
@@ -187,90 +159,5 @@ struct AttemptTests {
         let woke: Void? = await iterator.next()
         #expect(woke != nil)
         #expect(try await F.claim(store, at: F.t0.addingTimeInterval(1)).first?.attempt == 1)
-    }
-
-    @Test("a finish or heartbeat with an old token is refused and changes nothing")
-    func fencing() async throws {
-        let temp = try await TempStore()
-        let store = temp.store
-        let id = try await store.enqueue([F.job()])[0].id
-        let stale = try await F.claim(store, worker: "paused")[0]
-        _ = try await store.finish([F.finish(stale, at: F.t0.addingTimeInterval(31), outcome: .lost, next: .retry(at: F.t0.addingTimeInterval(31)), error: F.boom, worker: "paused", onlyIfExpiredBy: F.t0.addingTimeInterval(31))])
-        let fresh = try await F.claim(store, at: F.t0.addingTimeInterval(31), worker: "healthy")[0]
-        #expect(fresh.lease.token != stale.lease.token && fresh.attempt == 2)
-        let before = try await store.job(id)
-        let historyBefore = try await store.rowCount("surety_attempts")
-        #expect(try await store.finish([F.finish(stale, at: F.t0.addingTimeInterval(40), outcome: .failed, next: .dead(.permanentError), error: F.boom)]) == [.leaseLost])
-        #expect(try await store.heartbeat([stale.lease], until: F.t0.addingTimeInterval(500)) == [stale.lease])
-        #expect(try await store.job(id) == before)
-        #expect(try await store.rowCount("surety_attempts") == historyBefore)
-        #expect(try await store.finish([F.finish(fresh, at: F.t0.addingTimeInterval(41))]) == [.applied])
-        // After completion, the fresh token is spent too.
-        #expect(try await store.finish([F.finish(fresh, at: F.t0.addingTimeInterval(42))]) == [.leaseLost])
-    }
-
-    @Test("a batch of finishes is fenced per finish, in order, even for the same job twice")
-    func finishBatches() async throws {
-        let temp = try await TempStore()
-        let store = temp.store
-        _ = try await store.enqueue((0..<300).map { _ in F.job() })
-        let claimed = try await F.claim(store, limit: 300)
-        // A large batch (several multi-row statements) where every third finish has a forged token.
-        let finishes = claimed.enumerated().map { index, job -> AttemptFinish in
-            var job = job
-            if index % 3 == 0 { job.lease.token &+= 1 }
-            return F.finish(job, at: F.t0.addingTimeInterval(1), outcome: .failed, next: .retry(at: F.t0.addingTimeInterval(2)), error: F.boom)
-        }
-        let results = try await store.finish(finishes)
-        #expect(results == claimed.indices.map { $0 % 3 == 0 ? .leaseLost : .applied })
-        #expect(try await store.rowCount("surety_attempts") == 200)
-        #expect(try await store.jobs(JobFilter(states: [.running], limit: 1000)).count == 100)
-
-        // The same job twice: the first applies and spends the token.
-        let first = claimed[0]
-        let twice = try await store.finish([F.finish(first, at: F.t0.addingTimeInterval(3)), F.finish(first, at: F.t0.addingTimeInterval(4))])
-        #expect(twice == [.applied, .leaseLost])
-        #expect(try await store.job(first.id)?.finishedAt == F.t0.addingTimeInterval(3))
-        // A stale finish before the valid one for the same job: only the valid one applies.
-        let job = claimed[3]
-        var stale = job
-        stale.lease.token &+= 1
-        let mixed = try await store.finish([
-            F.finish(stale, at: F.t0.addingTimeInterval(5), outcome: .failed, next: .dead(.permanentError), error: F.boom),
-            F.finish(job, at: F.t0.addingTimeInterval(6)),
-        ])
-        #expect(mixed == [.leaseLost, .applied])
-        #expect(try await store.job(job.id)?.state == .completed)
-        #expect(try await store.rowCount("surety_attempts", job: job.id) == 0)
-    }
-
-    @Test("rescue: expired leases oldest first; a rescue is refused if the worker heartbeated meanwhile")
-    func rescue() async throws {
-        let temp = try await TempStore()
-        let store = temp.store
-        _ = try await store.enqueue([F.job(), F.job(), F.job()])
-        let a = try await F.claim(store, limit: 1, worker: "wa", lease: 50)[0]
-        let b = try await F.claim(store, limit: 1, worker: "wb", lease: 20)[0]
-        let c = try await F.claim(store, limit: 1, worker: "wc", lease: 100)[0]
-        #expect(try await store.expiredLeases(now: F.t0.addingTimeInterval(19), limit: 10).isEmpty)
-        let expired = try await store.expiredLeases(now: F.t0.addingTimeInterval(60), limit: 10)
-        #expect(expired.map(\.job.id) == [b.id, a.id])
-        #expect(expired.map(\.worker) == ["wb", "wa"] && expired.allSatisfy { $0.startedAt == F.t0 })
-        #expect(expired[0].job.lease == b.lease && expired[0].job.attempt == 1 && expired[0].job.leaseUntil == F.t0.addingTimeInterval(20))
-        #expect(try await store.expiredLeases(now: F.t0.addingTimeInterval(60), limit: 1).map(\.job.id) == [b.id])
-        #expect(try await store.expiredLeases(now: F.t0.addingTimeInterval(60), limit: 0).isEmpty)
-
-        // a's worker heartbeats after the rescuer read the lease but before it wrote.
-        _ = try await store.heartbeat([a.lease], until: F.t0.addingTimeInterval(120))
-        let now = F.t0.addingTimeInterval(60)
-        let results = try await store.finish(expired.map {
-            AttemptFinish(lease: $0.job.lease, attempt: $0.job.attempt, worker: $0.worker, startedAt: $0.startedAt, endedAt: now,
-                          outcome: .lost, error: F.boom, next: .retry(at: now.addingTimeInterval(5)), onlyIfLeaseExpiredBy: now)
-        })
-        #expect(results == [.applied, .leaseLost])
-        #expect(try await store.job(b.id)?.state == .retrying)
-        #expect(try await store.job(a.id)?.state == .running)
-        #expect(try await store.attempts(of: b.id).map(\.outcome) == [.lost])
-        #expect(try await store.heartbeat([a.lease, b.lease, c.lease], until: F.t0.addingTimeInterval(130)) == [b.lease])
     }
 }

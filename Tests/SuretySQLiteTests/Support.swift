@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Surety
 import SuretySQLite
+import SuretyTesting
 
 /// A fresh SQLite file in its own temporary folder, removed when the value is released.
 final class TempStore: Sendable {
@@ -27,44 +28,8 @@ final class TempStore: Sendable {
     }
 }
 
-enum Fixture {
-    static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
-    static let acme = try! TenantID("acme")
-    static let globex = try! TenantID("globex")
-    static let boom = AttemptError(type: "Boom", message: "provider said 502", errorClass: .transient)
-
-    static func job(
-        _ type: String = "test.job", queue: String = "default", priority: Int = 0, tenant: TenantID = acme,
-        payload: String = "{}", runAt: Date = t0, maxAttempts: Int = 3, key: String? = nil,
-        scope: UniqueScope = .whileActive, tags: [String] = [], correlation: [String: String] = [:]
-    ) -> NewJob {
-        NewJob(
-            type: type, queue: queue, priority: priority, tenant: tenant, payload: payload, runAt: runAt,
-            enqueuedAt: t0, maxAttempts: maxAttempts, uniqueKey: key, uniqueScope: scope, tags: tags, correlation: correlation
-        )
-    }
-
-    static func claim(
-        _ store: SQLiteStore, at now: Date = t0, limit: Int = 10, queues: [String] = ["default"], worker: String = "w1",
-        lease: TimeInterval = 30
-    ) async throws -> [ClaimedJob] {
-        try await store.claim(ClaimRequest(queues: queues, limit: limit, worker: worker, now: now, leaseUntil: now.addingTimeInterval(lease)))
-    }
-
-    static func finish(
-        _ job: ClaimedJob, at: Date, outcome: AttemptOutcome = .succeeded, next: NextState = .completed,
-        error: AttemptError? = nil, worker: String = "w1", onlyIfExpiredBy: Date? = nil
-    ) -> AttemptFinish {
-        AttemptFinish(
-            lease: job.lease, attempt: job.attempt, worker: worker, startedAt: t0, endedAt: at, outcome: outcome,
-            error: error, next: next, onlyIfLeaseExpiredBy: onlyIfExpiredBy
-        )
-    }
-
-    static func action(_ reason: String = "fixed the provider key", at: Date = t0.addingTimeInterval(100)) -> OperatorAction {
-        try! OperatorAction(actor: "ops@example.com", reason: reason, at: at)
-    }
-}
+/// The conformance suite's fixtures (jobs, claims, finishes at a fixed time), shared with it.
+typealias Fixture = StoreConformance.Fixtures
 
 extension SQLiteStore {
     /// A raw column of one job, for checks on what is stored.

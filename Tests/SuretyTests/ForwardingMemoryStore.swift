@@ -1,9 +1,9 @@
 import Foundation
 import Surety
 
-/// A store that hands every `JobStore` call to a memory store: a test store declares only the
+/// A store that hands every `JobStore`, `JobInspectionStore` and `OperatorActionStore` call to a memory store: a test store declares only the
 /// calls it watches or delays, and gets the rest from here.
-protocol ForwardingMemoryStore: JobStore {
+protocol ForwardingMemoryStore: JobInspectionStore, OperatorActionStore {
     var base: MemoryStore { get }
 }
 

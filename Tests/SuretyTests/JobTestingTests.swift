@@ -401,7 +401,7 @@ enum ParityCase: String, CaseIterable, Sendable {
         var outcomes: [AttemptOutcome?]
     }
 
-    func enqueue(_ store: any JobStore, queue: JobQueue, tenant: TenantID, now: Date) async throws -> JobID {
+    func enqueue(_ store: any JobInspectionStore, queue: JobQueue, tenant: TenantID, now: Date) async throws -> JobID {
         switch self {
         case .succeeds: return try await queue.enqueue(SucceedingJob(note: "n"), tenant: tenant).id
         case .transient: return try await queue.enqueue(FlakyJob(failures: 1, apiKey: "k-SECRET-1"), tenant: tenant).id
@@ -415,7 +415,7 @@ enum ParityCase: String, CaseIterable, Sendable {
         }
     }
 
-    func observe(_ store: any JobStore, _ id: JobID) async throws -> Observed {
+    func observe(_ store: any JobInspectionStore, _ id: JobID) async throws -> Observed {
         let record = try #require(try await store.job(id))
         return Observed(
             state: record.state, attempt: record.attempt, deadReason: record.deadReason, lastError: record.lastError,

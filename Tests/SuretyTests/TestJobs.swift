@@ -77,7 +77,7 @@ struct IgnoresCancellationJob: Job {
 
 /// A worker wired to a memory store and a test clock, with its events recorded.
 struct Harness {
-    let store: any JobStore
+    let store: any JobInspectionStore & OperatorActionStore
     let clock: TestClock
     let events = EventRecorder()
     let counter = Counter()
@@ -85,7 +85,7 @@ struct Harness {
     let logs = LogCapture()
     let registry: JobRegistry
 
-    init(store: any JobStore = MemoryStore(), clock: TestClock = TestClock(), extraTypes: [any Job.Type] = []) {
+    init(store: any JobInspectionStore & OperatorActionStore = MemoryStore(), clock: TestClock = TestClock(), extraTypes: [any Job.Type] = []) {
         self.store = store
         self.clock = clock
         registry = JobRegistry([SucceedingJob.self, FlakyJob.self, DecliningJob.self, SnoozingJob.self, HangingJob.self, GatedJob.self, IgnoresCancellationJob.self] + extraTypes)

@@ -123,24 +123,35 @@ public struct JobQueue: Sendable {
     }
 
     /// Cancels waiting jobs (scheduled, available, retrying), with an audit row each.
+    /// - Throws: ``SuretyError/Code/invalidArgument`` when `actor` or `reason` is blank, or the
+    ///   store takes no operator actions (``OperatorActionStore``).
     @discardableResult
     public func cancel(_ ids: [JobID], by actor: String, reason: String) async throws -> BulkResult {
-        try await store.cancel(ids, action: OperatorAction(actor: actor, reason: reason, at: clock.now()))
+        try await operatorActions().cancel(ids, action: OperatorAction(actor: actor, reason: reason, at: clock.now()))
     }
 
     /// Cancels jobs in any unfinished state: waiting jobs at once; running jobs cooperatively,
-    /// when the store supports it (``RunningJobCancellation``): their worker cancels the job's
+    /// when the store supports it (``CancelRequestStore``): their worker cancels the job's
     /// task at its next heartbeat and records the attempt `cancelled`. On a store without that
     /// capability, running jobs are skipped as by ``cancel(_:by:reason:)``. Audited.
-    /// - Throws: ``SuretyError/Code/invalidArgument`` when `actor` or `reason` is blank.
+    /// - Throws: ``SuretyError/Code/invalidArgument`` when `actor` or `reason` is blank, or the
+    ///   store can neither (``CancelRequestStore``, ``OperatorActionStore``).
     @discardableResult
     public func requestCancellation(_ ids: [JobID], by actor: String, reason: String) async throws -> CancellationResult {
         let action = try OperatorAction(actor: actor, reason: reason, at: clock.now())
-        if let cancellable = store as? any RunningJobCancellation {
+        if let cancellable = store as? any CancelRequestStore {
             return try await cancellable.requestCancellation(ids, action: action)
         }
-        let result = try await store.cancel(ids, action: action)
+        let result = try await operatorActions().cancel(ids, action: action)
         return CancellationResult(cancelled: result.changed, skipped: result.skipped)
+    }
+
+    /// The store as an ``OperatorActionStore``, or the error saying it is none.
+    private func operatorActions() throws -> any OperatorActionStore {
+        guard let actions = store as? any OperatorActionStore else {
+            throw SuretyError(.invalidArgument, "the store \(type(of: store)) takes no operator actions (OperatorActionStore); it cannot cancel jobs")
+        }
+        return actions
     }
 
     /// Hands the jobs to the store and counts what it did (inserted, or shed by a full queue).

@@ -94,23 +94,19 @@ extension JobContext {
     }
 }
 
+/// Effect results in ``JobCoding``'s one JSON coding, with the effect named in the errors.
 enum EffectCoding {
     static func encode<R: Encodable>(_ value: R, key: EffectKey) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
         do {
-            return String(decoding: try encoder.encode(value), as: UTF8.self)
+            return try JobCoding.encodeValue(value)
         } catch {
             throw SuretyError(.invalidPayload, "the result of effect '\(key.name)' does not encode as JSON")
         }
     }
 
     static func decode<R: Decodable>(_ type: R.Type, from text: String, key: EffectKey) throws -> R {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
         do {
-            return try decoder.decode(R.self, from: Data(text.utf8))
+            return try JobCoding.decodeValue(R.self, from: text)
         } catch {
             throw SuretyError(.invalidPayload, "the recorded result of effect '\(key.name)' does not decode as \(R.self): \(JobQueue.describeDecoding(error))")
         }

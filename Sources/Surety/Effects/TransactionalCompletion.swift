@@ -39,7 +39,7 @@ extension JobContext {
     /// application's own transaction (``SuretySQLite/SQLiteStore/complete(_:_:)``): conditional on
     /// this attempt's lease token like every other write of the attempt.
     /// - Throws: ``SuretyError/Code/invalidArgument`` outside a worker (no lease).
-    public func completionTransition(at date: Date) throws -> AttemptFinish {
+    package func completionTransition(at date: Date) throws -> AttemptFinish {
         guard let lease else {
             throw SuretyError(.invalidArgument, "transactional completion needs a running attempt (no lease in this context)")
         }
@@ -47,7 +47,7 @@ extension JobContext {
     }
 
     /// Called by a store after the transaction that completed this attempt committed.
-    public func markCompletedInTransaction(at date: Date) {
+    package func markCompletedInTransaction(at date: Date) {
         completionState?.markCompleted(at: date)
     }
 
@@ -55,12 +55,12 @@ extension JobContext {
     /// application commits itself (``SuretyPostgres/PostgresStore/complete(_:on:)``): once the job
     /// returns, the worker calls `committed` to learn whether the completion is durable, and writes
     /// nothing more for the attempt if it is.
-    public func markCompletionPending(at date: Date, committed: @escaping @Sendable () async throws -> Bool) {
+    package func markCompletionPending(at date: Date, committed: @escaping @Sendable () async throws -> Bool) {
         completionState?.markPending(AttemptCompletionState.Pending(at: date, committed: committed))
     }
 
     /// Called by a store after the transaction holding a pending completion committed.
-    public func confirmPendingCompletion() {
+    package func confirmPendingCompletion() {
         completionState?.confirmPending()
     }
 

@@ -3,10 +3,12 @@
 /// `description` is safe to log: it never contains payloads or secrets. Details that may help a
 /// developer (the underlying error) are in `debugDescription`. Compare on `code`, never on text.
 public struct SuretyError: Error, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
-    /// A stable, machine-readable error code.
+    /// A stable, machine-readable error code: one of the static members below. Codes are closed:
+    /// only Surety defines them (compare with `==` or `switch` over the members; `rawValue` is the
+    /// text logs and the `--json` output show).
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         public let rawValue: String
-        public init(_ rawValue: String) { self.rawValue = rawValue }
+        private init(_ rawValue: String) { self.rawValue = rawValue }
         public var description: String { rawValue }
 
         /// No job type of that name is registered.

@@ -12,16 +12,16 @@ import Foundation
 /// 3. otherwise it reads a window of partition keys (``keyWindow(limit:)`` keys after the
 ///    queue's cursor, wrapping around), each key's first jobs, the most urgent due jobs without a
 ///    key, and the rate buckets, and asks ``plan(_:)`` which to claim.
-public enum FlowClaimPlanner {
+package enum FlowClaimPlanner {
     /// The bucket name of a queue-wide rate limit (partition keys are never empty).
-    public static let queueBucket = ""
+    package static let queueBucket = ""
 
     /// A waiting job as the planner sees it.
-    public struct Candidate: Sendable, Hashable {
-        public var id: JobID
-        public var priority: Int
-        public var runAt: Date
-        public init(id: JobID, priority: Int, runAt: Date) {
+    package struct Candidate: Sendable, Hashable {
+        package var id: JobID
+        package var priority: Int
+        package var runAt: Date
+        package init(id: JobID, priority: Int, runAt: Date) {
             self.id = id
             self.priority = priority
             self.runAt = runAt
@@ -31,33 +31,33 @@ public enum FlowClaimPlanner {
     /// One partition key's first waiting jobs, by id (enqueue order). For an ordered queue
     /// (``QueueLimits/isOrdered``): only the key's oldest waiting job, due or not. Otherwise: its
     /// oldest due jobs, at most ``perKeyFetch(_:limit:keys:)``.
-    public struct KeyGroup: Sendable, Hashable {
-        public var key: String
-        public var jobs: [Candidate]
-        public init(key: String, jobs: [Candidate]) {
+    package struct KeyGroup: Sendable, Hashable {
+        package var key: String
+        package var jobs: [Candidate]
+        package init(key: String, jobs: [Candidate]) {
             self.key = key
             self.jobs = jobs
         }
     }
 
-    public struct Input: Sendable {
-        public var limits: QueueLimits
+    package struct Input: Sendable {
+        package var limits: QueueLimits
         /// The claim's limit for this queue.
-        public var limit: Int
-        public var now: Date
-        public var runningTotal: Int
+        package var limit: Int
+        package var now: Date
+        package var runningTotal: Int
         /// Running jobs per partition key (only keys with running jobs need be present).
-        public var runningPerKey: [String: Int]
+        package var runningPerKey: [String: Int]
         /// The key window, in rotation order (after the cursor, then wrapped).
-        public var keyed: [KeyGroup]
+        package var keyed: [KeyGroup]
         /// Whether the window holds every key that has waiting jobs.
-        public var windowComplete: Bool
+        package var windowComplete: Bool
         /// Due jobs without a partition key, most urgent first, at most `limit`.
-        public var unkeyed: [Candidate]
+        package var unkeyed: [Candidate]
         /// The stored buckets by name (``queueBucket`` or a key); missing ones are full.
-        public var buckets: [String: RateBucket]
+        package var buckets: [String: RateBucket]
 
-        public init(
+        package init(
             limits: QueueLimits, limit: Int, now: Date, runningTotal: Int, runningPerKey: [String: Int],
             keyed: [KeyGroup], windowComplete: Bool, unkeyed: [Candidate], buckets: [String: RateBucket]
         ) {
@@ -73,35 +73,35 @@ public enum FlowClaimPlanner {
         }
     }
 
-    public struct Plan: Sendable, Hashable {
+    package struct Plan: Sendable, Hashable {
         /// The jobs to claim, in the order they were chosen.
-        public var ids: [JobID]
+        package var ids: [JobID]
         /// Buckets to write back (those that were refilled or taken from).
-        public var buckets: [String: RateBucket]
+        package var buckets: [String: RateBucket]
         /// The queue's new key cursor: the rotation continues after this key (`nil`: from the start).
-        public var cursor: String?
+        package var cursor: String?
     }
 
     /// How many partition keys a claim reads at most: enough for a round in which some keys are
     /// blocked by their limits, bounded so a queue with many keys costs a bounded claim.
-    public static func keyWindow(limit: Int) -> Int { min(1000, max(64, limit * 4)) }
+    package static func keyWindow(limit: Int) -> Int { min(1000, max(64, limit * 4)) }
 
     /// How many due jobs of one key a claim reads (unordered queues), with `keys` keys in the
     /// window: twice a fair share of the claim's limit, at most the per-key limit, so a claim
     /// reads about `2 × limit` rows however many keys there are. (When a few keys hold most of the
     /// due jobs, a claim may return fewer than its limit; the next one continues.)
-    public static func perKeyFetch(_ limits: QueueLimits, limit: Int, keys: Int) -> Int {
+    package static func perKeyFetch(_ limits: QueueLimits, limit: Int, keys: Int) -> Int {
         let share = (2 * max(1, limit) + max(1, keys) - 1) / max(1, keys)
         return max(1, min(share, limit, limits.concurrencyPerKey ?? limit))
     }
 
     /// Whether the claim must look at partition keys (per-key limits or fairness).
-    public static func needsKeys(_ limits: QueueLimits) -> Bool {
+    package static func needsKeys(_ limits: QueueLimits) -> Bool {
         limits.concurrencyPerKey != nil || limits.ratePerKey != nil || limits.fair
     }
 
     /// The most jobs the claim may start: its limit, less what the queue-wide concurrency leaves.
-    public static func allowance(_ limits: QueueLimits, limit: Int, running: Int) -> Int {
+    package static func allowance(_ limits: QueueLimits, limit: Int, running: Int) -> Int {
         var allowance = max(0, limit)
         if let concurrency = limits.concurrency { allowance = min(allowance, max(0, concurrency - running)) }
         return allowance
@@ -109,7 +109,7 @@ public enum FlowClaimPlanner {
 
     /// The queue bucket brought up to `now`, and how many whole tokens it holds (`Int.max`
     /// without a queue-wide rate).
-    public static func queueTokens(_ limits: QueueLimits, bucket: RateBucket?, now: Date) -> (bucket: RateBucket?, tokens: Int) {
+    package static func queueTokens(_ limits: QueueLimits, bucket: RateBucket?, now: Date) -> (bucket: RateBucket?, tokens: Int) {
         guard let rate = limits.rate else { return (nil, .max) }
         let micros = micros(now)
         var bucket = bucket ?? .full(rate, now: micros)
@@ -118,7 +118,7 @@ public enum FlowClaimPlanner {
     }
 
     /// Takes `count` tokens from a refilled queue bucket (after a queue-wide-only claim).
-    public static func consume(_ count: Int, from bucket: RateBucket, _ limits: QueueLimits) -> RateBucket {
+    package static func consume(_ count: Int, from bucket: RateBucket, _ limits: QueueLimits) -> RateBucket {
         guard let rate = limits.rate else { return bucket }
         var bucket = bucket
         bucket.tokens -= Int64(count) * rate.periodMicros
@@ -126,7 +126,7 @@ public enum FlowClaimPlanner {
     }
 
     /// Chooses the jobs of a claim that looks at partition keys.
-    public static func plan(_ input: Input) -> Plan {
+    package static func plan(_ input: Input) -> Plan {
         let limits = input.limits
         let nowMicros = micros(input.now)
         var allowance = allowance(limits, limit: input.limit, running: input.runningTotal)
@@ -209,7 +209,7 @@ public enum FlowClaimPlanner {
 
     /// Microseconds since 1970, computed as the stores' timestamps are (through the 2001
     /// reference date, in integers).
-    public static func micros(_ date: Date) -> Int64 {
+    package static func micros(_ date: Date) -> Int64 {
         let value = (date.timeIntervalSinceReferenceDate * 1_000_000).rounded()
         guard value.isFinite else { return value < 0 ? -4_000_000_000_000_000_000 : 4_000_000_000_000_000_000 }
         return Int64(min(max(value, -4.0e18), 4.0e18)) + 978_307_200_000_000

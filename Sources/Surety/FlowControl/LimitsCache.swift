@@ -4,9 +4,9 @@ import Synchronization
 /// The limits a store read last, kept for ``refreshInterval`` of the callers' time (claims and
 /// enqueues pass their `now`), so a queue without limits costs no extra query. A store calls
 /// ``invalidate()`` when it changes limits itself; other nodes see a change within the interval.
-public final class LimitsCache: Sendable {
+package final class LimitsCache: Sendable {
     /// How long limits read from the store are used before reading them again.
-    public let refreshInterval: Duration
+    package let refreshInterval: Duration
     private struct State {
         var limits: [String: QueueLimits] = [:]
         var loadedAt: Date?
@@ -14,13 +14,13 @@ public final class LimitsCache: Sendable {
     private let state = Mutex(State())
 
     /// - Parameter refreshInterval: Default: 1 second.
-    public init(refreshInterval: Duration = .seconds(1)) {
+    package init(refreshInterval: Duration = .seconds(1)) {
         self.refreshInterval = refreshInterval
     }
 
     /// The cached limits by queue, or `nil` when they must be read again (never read, older than
     /// the interval, invalidated, or `now` went back before the read).
-    public func current(now: Date) -> [String: QueueLimits]? {
+    package func current(now: Date) -> [String: QueueLimits]? {
         state.withLock { state in
             guard let loadedAt = state.loadedAt, now >= loadedAt, now < loadedAt.adding(refreshInterval) else { return nil }
             return state.limits
@@ -28,7 +28,7 @@ public final class LimitsCache: Sendable {
     }
 
     /// Keeps freshly read limits.
-    public func store(_ limits: [QueueLimits], at now: Date) -> [String: QueueLimits] {
+    package func store(_ limits: [QueueLimits], at now: Date) -> [String: QueueLimits] {
         var byQueue: [String: QueueLimits] = [:]
         for limit in limits { byQueue[limit.queue] = limit }
         state.withLock { state in
@@ -39,7 +39,7 @@ public final class LimitsCache: Sendable {
     }
 
     /// Forgets the cached limits: the next claim or enqueue reads them again.
-    public func invalidate() {
+    package func invalidate() {
         state.withLock { $0.loadedAt = nil }
     }
 }

@@ -8,9 +8,9 @@ import Foundation
 /// held counts too: the check is conservative). With ``OverflowPolicy/reject`` a batch that does
 /// not fit whole is refused whole with ``SuretyError/Code/queueFull``; with
 /// ``OverflowPolicy/dropNew`` the jobs that fit are inserted, in batch order, and the rest dropped.
-public enum LoadShedding {
+package enum LoadShedding {
     /// The limits of the queues in `jobs` that have a maximum backlog.
-    public static func bounded(_ jobs: [NewJob], limits: [String: QueueLimits]) -> [String: QueueLimits] {
+    package static func bounded(_ jobs: [NewJob], limits: [String: QueueLimits]) -> [String: QueueLimits] {
         guard !limits.isEmpty else { return [:] }
         var bounded: [String: QueueLimits] = [:]
         for job in jobs where bounded[job.queue] == nil {
@@ -23,7 +23,7 @@ public enum LoadShedding {
     /// backlog.
     /// - Throws: ``SuretyError/Code/queueFull`` when a queue with the reject policy cannot take
     ///   its part of the batch.
-    public static func admit(_ jobs: [NewJob], bounded: [String: QueueLimits], backlogs: [String: Int]) throws -> [Bool] {
+    package static func admit(_ jobs: [NewJob], bounded: [String: QueueLimits], backlogs: [String: Int]) throws -> [Bool] {
         var room: [String: Int] = [:]
         for (queue, limit) in bounded {
             room[queue] = max(0, (limit.maxBacklog ?? .max) - (backlogs[queue] ?? 0))
@@ -46,7 +46,7 @@ public enum LoadShedding {
     }
 
     /// Merges the results of inserting the admitted jobs with dropped entries for the others.
-    public static func merge(_ admitted: [Bool], inserted: [EnqueuedJob]) -> [EnqueuedJob] {
+    package static func merge(_ admitted: [Bool], inserted: [EnqueuedJob]) -> [EnqueuedJob] {
         var next = inserted.makeIterator()
         return admitted.map { keep in keep ? (next.next() ?? .dropped) : .dropped }
     }

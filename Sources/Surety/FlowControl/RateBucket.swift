@@ -4,19 +4,19 @@ import Foundation
 /// `tokens` is in units of 1/`periodMicros` of a token (one token = `periodMicros` units), and
 /// the bucket gains `count` units per elapsed microsecond, up to `burst × periodMicros`.
 /// A bucket that was never used is full.
-public struct RateBucket: Sendable, Hashable, Codable {
+package struct RateBucket: Sendable, Hashable, Codable {
     /// The level, in token units (see the type's documentation).
-    public var tokens: Int64
+    package var tokens: Int64
     /// When `tokens` was last brought up to date, in microseconds since 1970.
-    public var refilledAt: Int64
+    package var refilledAt: Int64
 
-    public init(tokens: Int64, refilledAt: Int64) {
+    package init(tokens: Int64, refilledAt: Int64) {
         self.tokens = tokens
         self.refilledAt = refilledAt
     }
 
     /// A full bucket for `limit` at `now`.
-    public static func full(_ limit: RateLimit, now: Int64) -> RateBucket {
+    package static func full(_ limit: RateLimit, now: Int64) -> RateBucket {
         RateBucket(tokens: capacity(limit), refilledAt: now)
     }
 
@@ -26,7 +26,7 @@ public struct RateBucket: Sendable, Hashable, Codable {
     }
 
     /// Adds what accrued since ``refilledAt`` (nothing when the clock went back).
-    public mutating func refill(_ limit: RateLimit, now: Int64) {
+    package mutating func refill(_ limit: RateLimit, now: Int64) {
         let capacity = Self.capacity(limit)
         guard now > refilledAt else { return }
         let elapsed = min(now - refilledAt, capacity)
@@ -37,7 +37,7 @@ public struct RateBucket: Sendable, Hashable, Codable {
     }
 
     /// Takes one token if there is one.
-    public mutating func take(_ limit: RateLimit) -> Bool {
+    package mutating func take(_ limit: RateLimit) -> Bool {
         guard tokens >= limit.periodMicros else { return false }
         tokens -= limit.periodMicros
         return true

@@ -1,10 +1,95 @@
 import Foundation
 
-/// The job state machine as pure functions: a record and an event in, the new record (and the
-/// history row to append) out, or the reason the event does not apply. The memory store runs
-/// exactly this; SQL stores implement the same transitions in SQL, and the conformance suite
-/// checks they agree. The diagram is in docs/state-machine.md.
+/// The job state machine, decided in one place: an event in (``JobEvent``), the transition it
+/// causes out (``JobTransition``: its guard and its column assignments), as a pure value. The
+/// memory store applies it to records; each SQL store binds it to one statement per transition
+/// kind (`SQL/JobTransitionSQL.swift` in each, with mirrored names). The diagram and the table of
+/// rules are in docs/state-machine.md; Tests/SuretyTests/JobLifecycleTests.swift checks every
+/// state against every event.
 public enum JobLifecycle {
+    /// The transition `event` causes, for whichever job it is applied to.
+    public static func transition(for event: JobEvent) -> JobTransition {
+        switch event {
+        case .claim(let worker, let at, let leaseUntil):
+            return JobTransition(
+                requirement: .init(states: JobState.claimable, dueBy: at, refusal: "only waiting jobs can be claimed"),
+                state: .running, attempt: .incremented, attemptedAt: at, attemptedBy: worker,
+                firstAttemptAt: .setIfAbsent(at), lease: .granted(until: leaseUntil)
+            )
+        case .finish(let finish):
+            return transition(finishing: finish)
+        case .cancelOnRequest(let actor, let reason, let at):
+            return JobTransition(
+                requirement: .init(states: JobState.claimable, refusal: "only a job that would run again is cancelled by a request"),
+                state: .cancelled, finishedAt: .set(at), note: .set(CancelRequest.note(actor: actor, reason: reason))
+            )
+        case .cancel(let action):
+            return JobTransition(
+                requirement: .init(states: JobState.claimable, refusal: "only waiting jobs can be cancelled"),
+                state: .cancelled, lease: .released, finishedAt: .set(action.at), note: .set(action.reason)
+            )
+        case .requeue(let action):
+            let release = max(action.releaseAt ?? action.at, action.at)
+            let state: JobState = release > action.at ? .scheduled : .available
+            return JobTransition(
+                requirement: .init(states: requeuable, refusal: "only dead or cancelled jobs can be requeued"),
+                state: state, runAt: release, attempt: .reset, firstAttemptAt: .cleared, lease: .released,
+                finishedAt: .cleared, deadReason: .cleared, note: .set(action.reason), isDue: state == .available
+            )
+        case .discard(let action):
+            return JobTransition(
+                requirement: .init(states: discardable, refusal: "only dead jobs can be discarded"),
+                state: .cancelled, lease: .released, note: .set("won't retry: \(action.reason)")
+            )
+        }
+    }
+
+    // The guards' state lists, built once (a transition is made per finish on the hot path).
+    private static let finishable: [JobState] = [.running]
+    private static let requeuable: [JobState] = [.dead, .cancelled]
+    private static let discardable: [JobState] = [.dead]
+
+    /// The end of an attempt: fenced on its lease token (and for the rescuer on the lease having
+    /// expired); the lease is released, the error recorded, and the job goes where `finish.next` says.
+    private static func transition(finishing finish: AttemptFinish) -> JobTransition {
+        var transition = JobTransition(
+            requirement: .init(
+                states: finishable, leaseToken: finish.lease.token, leaseExpiredBy: finish.onlyIfLeaseExpiredBy,
+                refusal: "only a running job can end an attempt"
+            ),
+            state: .running, lease: .released, lastError: finish.error, writesHistory: true
+        )
+        switch finish.next {
+        case .completed:
+            transition.state = .completed
+            transition.finishedAt = .set(finish.endedAt)
+            transition.writesHistory = finish.outcome != .succeeded
+        case .retry(let at):
+            transition.state = .retrying
+            transition.runAt = at
+            transition.isDue = at <= finish.endedAt
+        case .reschedule(let at):
+            transition.state = at > finish.endedAt ? .scheduled : .available
+            transition.runAt = at
+            transition.attempt = .givenBack
+            transition.isDue = at <= finish.endedAt
+        case .dead(let reason):
+            transition.state = .dead
+            transition.deadReason = .set(reason)
+            transition.finishedAt = .set(finish.endedAt)
+        case .cancelled:
+            transition.state = .cancelled
+            transition.finishedAt = .set(finish.endedAt)
+        }
+        return transition
+    }
+
+    /// `event` applied to `job` whose current lease token is `leaseToken`: the new record, or
+    /// why the event does not apply.
+    public static func apply(_ event: JobEvent, to job: JobRecord, leaseToken: Int64? = nil) -> Result<JobRecord, SkipReason> {
+        transition(for: event).apply(to: job, leaseToken: leaseToken)
+    }
+
     /// Whether a job in `state` with `runAt` may be claimed at `now`.
     public static func isClaimable(_ job: JobRecord, now: Date) -> Bool {
         JobState.claimable.contains(job.state) && job.runAt <= now
@@ -19,104 +104,9 @@ public enum JobLifecycle {
         }
     }
 
-    /// A claim: the job becomes `running` under a new lease.
-    public static func claim(_ job: JobRecord, worker: String, token: Int64, now: Date, leaseUntil: Date) -> (JobRecord, ClaimedJob) {
-        var next = job
-        next.state = .running
-        next.attempt += 1
-        next.attemptedAt = now
-        next.attemptedBy = worker
-        next.leaseUntil = leaseUntil
-        if next.firstAttemptAt == nil { next.firstAttemptAt = now }
-        let claimed = ClaimedJob(
-            id: job.id, type: job.type, queue: job.queue, priority: job.priority, tenant: job.tenant,
-            payload: job.payload, attempt: next.attempt, maxAttempts: job.maxAttempts,
-            lease: Lease(jobID: job.id, token: token), leaseUntil: leaseUntil, enqueuedAt: job.enqueuedAt,
-            runAt: job.runAt, firstAttemptAt: next.firstAttemptAt ?? now, tags: job.tags, correlation: job.correlation,
-            traceContext: job.traceContext
-        )
-        return (next, claimed)
-    }
-
     /// Whether a write for `lease` may apply to `job` whose current token is `currentToken`.
     public static func holdsLease(_ job: JobRecord, currentToken: Int64?, lease: Lease) -> Bool {
         job.state == .running && currentToken == lease.token
-    }
-
-    /// The end of an attempt. Returns the new record and the history row to append
-    /// (`nil` for a success, which lives on the job row).
-    public static func finish(_ job: JobRecord, _ finish: AttemptFinish) -> (JobRecord, AttemptRecord?) {
-        var next = job
-        next.leaseUntil = nil
-        let history = AttemptRecord(
-            jobID: job.id, attempt: finish.attempt, worker: finish.worker, startedAt: finish.startedAt,
-            endedAt: finish.endedAt, outcome: finish.outcome, error: finish.error
-        )
-        if let error = finish.error { next.lastError = error }
-        switch finish.next {
-        case .completed:
-            next.state = .completed
-            next.finishedAt = finish.endedAt
-            return (next, finish.outcome == .succeeded ? nil : history)
-        case .retry(let at):
-            next.state = .retrying
-            next.runAt = at
-        case .reschedule(let at):
-            next.state = at > finish.endedAt ? .scheduled : .available
-            next.runAt = at
-            next.attempt = max(0, next.attempt - 1)
-        case .dead(let reason):
-            next.state = .dead
-            next.deadReason = reason
-            next.finishedAt = finish.endedAt
-        case .cancelled:
-            next.state = .cancelled
-            next.finishedAt = finish.endedAt
-        }
-        return (next, history)
-    }
-
-    /// An operator's requeue: dead or cancelled → available now (or scheduled until
-    /// `action.releaseAt`), attempts reset.
-    /// Returns `nil` with a reason when the job is in another state.
-    public static func requeue(_ job: JobRecord, action: OperatorAction) -> Result<JobRecord, SkipReason> {
-        guard job.state == .dead || job.state == .cancelled else {
-            return .failure(SkipReason("job is \(job.state.rawValue); only dead or cancelled jobs can be requeued"))
-        }
-        var next = job
-        let release = max(action.releaseAt ?? action.at, action.at)
-        next.state = release > action.at ? .scheduled : .available
-        next.runAt = release
-        next.attempt = 0
-        next.firstAttemptAt = nil
-        next.deadReason = nil
-        next.finishedAt = nil
-        next.leaseUntil = nil
-        next.note = action.reason
-        return .success(next)
-    }
-
-    /// An operator's discard: dead → cancelled with a "won't retry" note.
-    public static func discard(_ job: JobRecord, action: OperatorAction) -> Result<JobRecord, SkipReason> {
-        guard job.state == .dead else {
-            return .failure(SkipReason("job is \(job.state.rawValue); only dead jobs can be discarded"))
-        }
-        var next = job
-        next.state = .cancelled
-        next.note = "won't retry: \(action.reason)"
-        return .success(next)
-    }
-
-    /// A cancel of a waiting job: scheduled, available or retrying → cancelled.
-    public static func cancel(_ job: JobRecord, action: OperatorAction) -> Result<JobRecord, SkipReason> {
-        guard JobState.claimable.contains(job.state) else {
-            return .failure(SkipReason("job is \(job.state.rawValue); only waiting jobs can be cancelled"))
-        }
-        var next = job
-        next.state = .cancelled
-        next.finishedAt = action.at
-        next.note = action.reason
-        return .success(next)
     }
 
     /// Why a transition was not applied.

@@ -22,7 +22,8 @@ public struct SuretyService: Service {
         public var schedules: [Schedule]
         /// How finished jobs are pruned; `nil` runs no retention here. Default: `RetentionPolicy()`.
         public var retention: RetentionPolicy?
-        /// How often queue depths are sampled into gauges; `nil` samples nothing. Default: 15 s.
+        /// How often queue depths are sampled into gauges; `nil` samples nothing, nor does a store
+        /// without ``JobInspectionStore``. Default: 15 s.
         public var queueDepthInterval: Duration?
 
         /// - Parameters: see the properties; each has the default it states.
@@ -45,7 +46,7 @@ public struct SuretyService: Service {
     ///   - registry: the job types the worker runs.
     ///   - configuration: Default: `Configuration()`.
     ///   - dependencies: what jobs reach with `context.dependency(T.self)`. Default: none.
-    ///   - additional: more services to run alongside (an ``AlertMonitor``, say). Default: none.
+    ///   - additional: more services to run alongside (SuretyAlerts' `AlertMonitor`, say: the core does not depend on it). Default: none.
     ///   - clock: Default: the system clock.
     ///   - logger: Default: a logger labelled `surety`.
     /// - Throws: ``SuretyError/Code/invalidArgument`` when schedules are given and the store keeps
@@ -59,15 +60,15 @@ public struct SuretyService: Service {
             Worker(store: store, registry: registry, configuration: configuration.worker, dependencies: dependencies, clock: clock, logger: logger),
         ]
         if !configuration.schedules.isEmpty {
-            guard let scheduleStore = store as? any ScheduleStore else {
-                throw SuretyError(.invalidArgument, "this store keeps no schedules; recurring schedules need a store that conforms to ScheduleStore")
+            guard let scheduleStore = store as? any ScheduleStore & JobInspectionStore else {
+                throw SuretyError(.invalidArgument, "this store keeps no schedules; recurring schedules need a store that conforms to ScheduleStore and JobInspectionStore")
             }
             services.append(try Scheduler(store: scheduleStore, schedules: configuration.schedules, clock: clock, logger: logger))
         }
         if let retention = configuration.retention {
             services.append(RetentionService(store: store, policy: retention, clock: clock, logger: logger))
         }
-        if let interval = configuration.queueDepthInterval {
+        if let interval = configuration.queueDepthInterval, let store = store as? any JobInspectionStore {
             services.append(QueueDepthSampler(store: store, interval: interval, clock: clock, logger: logger))
         }
         self.services = services + additional

@@ -12,7 +12,7 @@ import ServiceLifecycle
 /// key keeps it correct without that. Paused schedules enqueue nothing, and the slots that pass
 /// while paused are not run on resume.
 public final class Scheduler: Service, Sendable {
-    public let store: any ScheduleStore
+    public let store: any ScheduleStore & JobInspectionStore
     public let schedules: [Schedule]
     public let clock: any SuretyClock
     /// How often the scheduler looks for due slots. Default: 1 s.
@@ -24,14 +24,15 @@ public final class Scheduler: Service, Sendable {
     public static let maximumCatchUp = 100
 
     /// - Parameters:
-    ///   - store: a store with the ``ScheduleStore`` capability (memory, SQLite, PostgreSQL).
+    ///   - store: a store with the ``ScheduleStore`` capability (memory, SQLite, PostgreSQL), and
+    ///     ``JobInspectionStore`` to find a schedule's active jobs (its overlap policy).
     ///   - schedules: names must be unique.
     ///   - tickInterval: Default: 1 s.
     ///   - clock: Default: ``SystemClock``.
     ///   - logger: Default: a logger labelled `surety.scheduler`.
     /// - Throws: ``SuretyError/Code/invalidArgument`` for duplicate names or a non-positive interval.
     public init(
-        store: any ScheduleStore, schedules: [Schedule], tickInterval: Duration = .seconds(1),
+        store: any ScheduleStore & JobInspectionStore, schedules: [Schedule], tickInterval: Duration = .seconds(1),
         clock: any SuretyClock = SystemClock(), logger: Logger = Logger(label: "surety.scheduler")
     ) throws {
         var names: Set<String> = []

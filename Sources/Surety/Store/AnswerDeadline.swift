@@ -23,8 +23,11 @@ package enum AnswerDeadline {
     /// that answered (at thousands of calls a second, a timer sleeping out its whole timeout per
     /// call would pile up). Past the deadline the operation's task is cancelled and left to end
     /// when it can.
+    ///
+    /// `sleep` is the timer's wait (tests pass their own to see when it ends).
     package static func first<T: Sendable>(
         handingOver operation: sending @escaping () async -> T, or timeout: Duration,
+        sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) },
         fallback: @escaping @Sendable () -> T
     ) async -> T {
         let once = ResumeOnce<T>()
@@ -33,7 +36,7 @@ package enum AnswerDeadline {
             if once.resume(value) { once.cancelTimer() }
         }
         once.holdTimer(Task {
-            do { try await Task.sleep(for: timeout) } catch { return }
+            do { try await sleep(timeout) } catch { return }
             if once.resume(fallback()) { work.cancel() }
         })
         return await withCheckedContinuation { (continuation: CheckedContinuation<T, Never>) in

@@ -69,6 +69,11 @@ public struct AttemptFinish: Sendable, Hashable {
         self.next = next
         self.onlyIfLeaseExpiredBy = onlyIfLeaseExpiredBy
     }
+
+    /// The attempt as a history row (written for every end but a success).
+    public var historyRecord: AttemptRecord {
+        AttemptRecord(jobID: lease.jobID, attempt: attempt, worker: worker, startedAt: startedAt, endedAt: endedAt, outcome: outcome, error: error)
+    }
 }
 
 /// Whether a conditional write took effect.

@@ -1,9 +1,9 @@
 import Synchronization
 
 /// Fans "jobs may be claimable" out to every in-process subscriber: the building block stores use
-/// to implement ``JobAvailabilityNotifying``. Each subscriber's stream keeps at most one pending
+/// to implement ``AvailabilitySignalStore``. Each subscriber's stream keeps at most one pending
 /// signal, so a burst of enqueues wakes an idle worker once.
-public final class AvailabilityBroadcaster: Sendable {
+package final class AvailabilityBroadcaster: Sendable {
     private struct Subscribers {
         var continuations: [Int: AsyncStream<Void>.Continuation] = [:]
         var next = 0
@@ -11,12 +11,12 @@ public final class AvailabilityBroadcaster: Sendable {
 
     private let subscribers = Mutex(Subscribers())
 
-    public init() {}
+    package init() {}
 
     deinit { finishAll() }
 
     /// A new subscriber's stream; it ends when the broadcaster is released or `finishAll()` runs.
-    public func subscribe() -> AsyncStream<Void> {
+    package func subscribe() -> AsyncStream<Void> {
         let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let key = subscribers.withLock { state in
             defer { state.next += 1 }
@@ -30,13 +30,13 @@ public final class AvailabilityBroadcaster: Sendable {
     }
 
     /// Wakes every subscriber. Call only after the commit that made jobs available.
-    public func signal() {
+    package func signal() {
         let continuations = subscribers.withLock { Array($0.continuations.values) }
         for continuation in continuations { continuation.yield() }
     }
 
     /// Ends every subscriber's stream.
-    public func finishAll() {
+    package func finishAll() {
         let continuations = subscribers.withLock { state in
             defer { state.continuations = [:] }
             return Array(state.continuations.values)

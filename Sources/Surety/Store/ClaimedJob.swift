@@ -48,6 +48,21 @@ public struct ClaimedJob: Sendable, Hashable {
     }
 }
 
+extension ClaimedJob {
+    /// The claimed view of a running job's record under its lease token: what every store hands
+    /// a worker after a claim, and the rescuer for an expired lease. `now` stands in for a lease
+    /// end or first attempt the record lacks (a row written by hand).
+    public init(record job: JobRecord, leaseToken: Int64, now: Date) {
+        self.init(
+            id: job.id, type: job.type, queue: job.queue, priority: job.priority, tenant: job.tenant,
+            payload: job.payload, attempt: job.attempt, maxAttempts: job.maxAttempts,
+            lease: Lease(jobID: job.id, token: leaseToken), leaseUntil: job.leaseUntil ?? now,
+            enqueuedAt: job.enqueuedAt, runAt: job.runAt, firstAttemptAt: job.firstAttemptAt ?? job.attemptedAt ?? now,
+            tags: job.tags, correlation: job.correlation, traceContext: job.traceContext
+        )
+    }
+}
+
 /// A claim: take up to `limit` due jobs from `queues`, most urgent first
 /// (priority, then run_at, then id), and lease them to `worker` until `leaseUntil`.
 public struct ClaimRequest: Sendable, Hashable {
@@ -64,4 +79,12 @@ public struct ClaimRequest: Sendable, Hashable {
         self.now = now
         self.leaseUntil = leaseUntil
     }
+}
+
+extension ClaimRequest {
+    /// What the claim is to each job it takes.
+    public var event: JobEvent { .claim(worker: worker, at: now, leaseUntil: leaseUntil) }
+
+    /// The transition of each job it takes (``JobLifecycle/transition(for:)`` of ``event``).
+    public var transition: JobTransition { JobLifecycle.transition(for: event) }
 }

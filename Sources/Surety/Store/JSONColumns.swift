@@ -7,11 +7,11 @@ import Foundation
 /// deterministic (object keys sorted) and plain JSON any tool reads. Reading is tolerant: a value
 /// an operator or another program damaged never fails a read; what cannot be understood is
 /// dropped (see docs/schema.md).
-public enum JSONColumns {
-    public static let emptyArray = "[]"
-    public static let emptyObject = "{}"
+package enum JSONColumns {
+    package static let emptyArray = "[]"
+    package static let emptyObject = "{}"
 
-    public static func encode(tags: [String]) -> String {
+    package static func encode(tags: [String]) -> String {
         if tags.isEmpty { return emptyArray }
         var out = "["
         for (index, tag) in tags.enumerated() {
@@ -22,7 +22,7 @@ public enum JSONColumns {
         return out
     }
 
-    public static func encode(correlation: [String: String]) -> String {
+    package static func encode(correlation: [String: String]) -> String {
         if correlation.isEmpty { return emptyObject }
         var out = "{"
         for (index, key) in correlation.keys.sorted().enumerated() {
@@ -37,7 +37,7 @@ public enum JSONColumns {
 
     /// Tags from the column; a malformed value yields the string elements that can be read, or
     /// none.
-    public static func decodeTags(_ text: String?) -> [String] {
+    package static func decodeTags(_ text: String?) -> [String] {
         guard let text, text != emptyArray, !text.isEmpty else { return [] }
         guard let array = parse(text) as? [Any] else { return [] }
         return array.compactMap(scalarString)
@@ -45,7 +45,7 @@ public enum JSONColumns {
 
     /// Correlation IDs from the column; a malformed value yields none, non-string scalar values
     /// are read as text.
-    public static func decodeCorrelation(_ text: String?) -> [String: String] {
+    package static func decodeCorrelation(_ text: String?) -> [String: String] {
         guard let text, text != emptyObject, !text.isEmpty else { return [:] }
         guard let object = parse(text) as? [String: Any] else { return [:] }
         var result: [String: String] = [:]
@@ -57,12 +57,12 @@ public enum JSONColumns {
 
     /// Decodes each distinct column value once: the rows of one claim usually share their tags
     /// and correlation IDs (they were enqueued together).
-    public struct DecodingCache {
-        public init() {}
+    package struct DecodingCache {
+        package init() {}
         private var lastTags: (String, [String])?
         private var lastCorrelation: (String, [String: String])?
 
-        public mutating func tags(_ text: String?) -> [String] {
+        package mutating func tags(_ text: String?) -> [String] {
             guard let text, text != emptyArray else { return [] }
             if let lastTags, lastTags.0 == text { return lastTags.1 }
             let tags = decodeTags(text)
@@ -70,7 +70,7 @@ public enum JSONColumns {
             return tags
         }
 
-        public mutating func correlation(_ text: String?) -> [String: String] {
+        package mutating func correlation(_ text: String?) -> [String: String] {
             guard let text, text != emptyObject else { return [:] }
             if let lastCorrelation, lastCorrelation.0 == text { return lastCorrelation.1 }
             let correlation = decodeCorrelation(text)

@@ -1,6 +1,6 @@
 import Foundation
 
-extension MemoryStore: RunningJobCancellation {
+extension MemoryStore: CancelRequestStore {
     public func requestCancellation(_ ids: [JobID], action: OperatorAction) async throws -> CancellationResult {
         state.withLock { state in
             let result = Self.requestCancellation(ids, action: action, &state)
@@ -22,10 +22,8 @@ extension MemoryStore: RunningJobCancellation {
                 result.requested.append(id)
                 continue
             }
-            switch JobLifecycle.cancel(job, action: action) {
-            case .success(let next):
-                state.jobs[id] = next
-                state.tokens[id] = nil
+            switch Self.apply(.cancel(action), to: id, &state) {
+            case .success:
                 state.audit[id, default: []].append(AuditRecord(jobID: id, action: "cancel", actor: action.actor, reason: action.reason, at: action.at))
                 result.cancelled.append(id)
             case .failure(let skip):

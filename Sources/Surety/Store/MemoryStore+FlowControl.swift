@@ -101,13 +101,6 @@ extension MemoryStore: FlowControlStore {
             state.flow.cursors[queue] = plan.cursor
         }
         state.flow.buckets[queue] = buckets
-        return chosen.compactMap { id in
-            guard let job = state.jobs[id] else { return nil }
-            let token = Lease.newToken()
-            let (next, claimed) = JobLifecycle.claim(job, worker: request.worker, token: token, now: now, leaseUntil: request.leaseUntil)
-            state.jobs[id] = next
-            state.tokens[id] = token
-            return claimed
-        }
+        return chosen.compactMap { id in Self.claim(id, request, &state) }
     }
 }

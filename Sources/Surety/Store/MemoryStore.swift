@@ -4,7 +4,7 @@ import Synchronization
 /// A store that keeps jobs in memory: for unit tests of job code only. It runs the pure
 /// ``JobLifecycle`` transitions and passes the same conformance suite as the durable stores,
 /// but everything is lost when the process ends.
-public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedgerStore {
+public final class MemoryStore: JobStore, JobInspectionStore, OperatorActionStore, AvailabilitySignalStore, EffectLedgerStore {
     struct State {
         var jobs: [JobID: JobRecord] = [:]
         var tokens: [JobID: Int64] = [:]
@@ -84,13 +84,7 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
                 .filter { job in queues.contains { $0.sameBytes(job.queue) } && JobLifecycle.isClaimable(job, now: request.now) }
                 .sorted { ($0.priority, $0.runAt, $0.id) < ($1.priority, $1.runAt, $1.id) }
                 .prefix(limit)
-            return claimed + due.map { job in
-                let token = Lease.newToken()
-                let (next, claimed) = JobLifecycle.claim(job, worker: request.worker, token: token, now: request.now, leaseUntil: request.leaseUntil)
-                state.jobs[job.id] = next
-                state.tokens[job.id] = token
-                return claimed
-            }
+            return claimed + due.compactMap { job in Self.claim(job.id, request, &state) }
         }
     }
 
@@ -110,17 +104,12 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
         var wake = false
         let results = state.withLock { state in
             let results = finishes.map { finish -> FenceResult in
-                guard let job = state.jobs[finish.lease.jobID],
-                      JobLifecycle.holdsLease(job, currentToken: state.tokens[job.id], lease: finish.lease) else { return .leaseLost }
-                if let expiredBy = finish.onlyIfLeaseExpiredBy, let until = job.leaseUntil, until > expiredBy { return .leaseLost }
-                var (next, history) = JobLifecycle.finish(job, finish)
-                if let request = state.cancelRequests.removeValue(forKey: job.id),
-                   let cancelled = JobLifecycle.applyCancelRequest(next, actor: request.actor, reason: request.reason, at: finish.endedAt) {
+                let id = finish.lease.jobID
+                guard case .success(var next) = Self.apply(.finish(finish), to: id, &state) else { return .leaseLost }
+                if let request = state.cancelRequests.removeValue(forKey: id),
+                   case .success(let cancelled) = Self.apply(.cancelOnRequest(actor: request.actor, reason: request.reason, at: finish.endedAt), to: id, &state) {
                     next = cancelled
                 }
-                state.jobs[job.id] = next
-                state.tokens[job.id] = nil
-                if let history { state.history[job.id, default: []].append(history) }
                 if next.state == .available { wake = true }
                 return .applied
             }
@@ -141,13 +130,10 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
                 .sorted { ($0.leaseUntil ?? now, $0.id) < ($1.leaseUntil ?? now, $1.id) }
                 .prefix(max(0, limit))
                 .map { job in
-                    ExpiredLease(job: ClaimedJob(
-                        id: job.id, type: job.type, queue: job.queue, priority: job.priority, tenant: job.tenant,
-                        payload: job.payload, attempt: job.attempt, maxAttempts: job.maxAttempts,
-                        lease: Lease(jobID: job.id, token: state.tokens[job.id] ?? 0), leaseUntil: job.leaseUntil ?? now,
-                        enqueuedAt: job.enqueuedAt, runAt: job.runAt, firstAttemptAt: job.firstAttemptAt ?? job.attemptedAt ?? now,
-                        tags: job.tags, correlation: job.correlation, traceContext: job.traceContext
-                    ), worker: job.attemptedBy ?? "unknown", startedAt: job.attemptedAt ?? now)
+                    ExpiredLease(
+                        job: ClaimedJob(record: job, leaseToken: state.tokens[job.id] ?? 0, now: now),
+                        worker: job.attemptedBy ?? "unknown", startedAt: job.attemptedAt ?? now
+                    )
                 }
         }
     }
@@ -175,23 +161,22 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
     }
 
     public func requeue(_ ids: [JobID], action: OperatorAction) async throws -> BulkResult {
-        let result = apply(ids, action: action, name: "requeue") { state, job in
-            if let key = job.uniqueKey, job.uniqueScope == .whileActive,
-               let holder = state.jobs.values.first(where: { $0.id != job.id && $0.tenant == job.tenant && key.sameBytes($0.uniqueKey) && JobLifecycle.holdsUniqueKey($0) }) {
-                return .failure(JobLifecycle.SkipReason("unique key is held by job \(holder.id)"))
-            }
-            return JobLifecycle.requeue(job, action: action)
+        let result = apply(ids, .requeue(action), action: action, name: "requeue") { state, job in
+            guard let key = job.uniqueKey, job.uniqueScope == .whileActive,
+                  let holder = state.jobs.values.first(where: { $0.id != job.id && $0.tenant == job.tenant && key.sameBytes($0.uniqueKey) && JobLifecycle.holdsUniqueKey($0) })
+            else { return nil }
+            return JobLifecycle.SkipReason("unique key is held by job \(holder.id)")
         }
         if !result.changed.isEmpty { signal() }
         return result
     }
 
     public func discard(_ ids: [JobID], action: OperatorAction) async throws -> BulkResult {
-        apply(ids, action: action, name: "discard") { JobLifecycle.discard($1, action: action) }
+        apply(ids, .discard(action), action: action, name: "discard")
     }
 
     public func cancel(_ ids: [JobID], action: OperatorAction) async throws -> BulkResult {
-        let result = apply(ids, action: action, name: "cancel") { JobLifecycle.cancel($1, action: action) }
+        let result = apply(ids, .cancel(action), action: action, name: "cancel")
         if state.withLock({ Self.advanceWorkflows(&$0, ended: result.changed, at: action.at) }) { signal() }
         return result
     }
@@ -268,9 +253,11 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
 
     func signal() { availability.signal() }
 
+    /// An operator's `event` on each job in turn, each applied with an audit row; `refusal` is
+    /// the store's own check beyond the transition's guard (a requeue's unique key).
     private func apply(
-        _ ids: [JobID], action: OperatorAction, name: String,
-        _ transition: (inout State, JobRecord) -> Result<JobRecord, JobLifecycle.SkipReason>
+        _ ids: [JobID], _ event: JobEvent, action: OperatorAction, name: String,
+        refusal: (State, JobRecord) -> JobLifecycle.SkipReason? = { _, _ in nil }
     ) -> BulkResult {
         state.withLock { state in
             var result = BulkResult()
@@ -279,10 +266,12 @@ public final class MemoryStore: JobStore, JobAvailabilityNotifying, EffectLedger
                     result.skipped.append(.init(id: id, reason: "no such job"))
                     continue
                 }
-                switch transition(&state, job) {
-                case .success(let next):
-                    state.jobs[id] = next
-                    state.tokens[id] = nil
+                if let skip = refusal(state, job) {
+                    result.skipped.append(.init(id: id, reason: skip.message))
+                    continue
+                }
+                switch Self.apply(event, to: id, &state) {
+                case .success:
                     state.audit[id, default: []].append(AuditRecord(jobID: id, action: name, actor: action.actor, reason: action.reason, at: action.at))
                     result.changed.append(id)
                 case .failure(let skip):

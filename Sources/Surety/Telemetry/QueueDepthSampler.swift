@@ -7,7 +7,7 @@ import ServiceLifecycle
 /// and `surety_dead_letter_size{queue}`. Run one per deployment (or per node; the values are the
 /// same from every node).
 public struct QueueDepthSampler: Service {
-    public let store: any JobStore
+    public let store: any JobInspectionStore
     /// How often to sample. Default: 15 s.
     public let interval: Duration
     public let clock: any SuretyClock
@@ -17,7 +17,7 @@ public struct QueueDepthSampler: Service {
     /// - Parameters:
     ///   - interval: Default: 15 s.
     ///   - metrics: Default: the process-wide factory.
-    public init(store: any JobStore, interval: Duration = .seconds(15), metrics: MetricsOptions = MetricsOptions(),
+    public init(store: any JobInspectionStore, interval: Duration = .seconds(15), metrics: MetricsOptions = MetricsOptions(),
                 clock: any SuretyClock = SystemClock(), logger: Logger = Logger(label: "surety.metrics")) {
         self.store = store
         self.interval = interval

@@ -30,7 +30,7 @@ public struct SystemClock: SuretyClock {
 
 extension Duration {
     /// The duration in seconds as a `TimeInterval`.
-    public var timeInterval: TimeInterval {
+    package var timeInterval: TimeInterval {
         let parts = components
         return TimeInterval(parts.seconds) + TimeInterval(parts.attoseconds) / 1e18
     }
@@ -49,7 +49,7 @@ extension Duration {
     /// Saturates: values above ``maximumInterval`` (including `+infinity`) give
     /// ``maximumInterval``, values below its negative (including `-infinity`) give its negative,
     /// and NaN gives `.zero`. It never traps.
-    public static func interval(_ seconds: TimeInterval) -> Duration {
+    package static func interval(_ seconds: TimeInterval) -> Duration {
         guard !seconds.isNaN else { return .zero }
         let limit = maximumInterval.timeInterval
         let clamped = Swift.min(Swift.max(seconds, -limit), limit)
@@ -61,7 +61,7 @@ extension Date {
     /// This date moved forward by `duration`, at most ``Swift/Duration/maximumInterval`` (100 years)
     /// either way: a longer duration moves it by that much, so the result is always a finite date
     /// that stores and clocks can represent.
-    public func adding(_ duration: Duration) -> Date {
+    package func adding(_ duration: Duration) -> Date {
         let limit = Duration.maximumInterval
         return addingTimeInterval(Swift.min(Swift.max(duration, .zero - limit), limit).timeInterval)
     }

@@ -6,7 +6,7 @@ import Synchronization
 /// the shutdown), then cancels the body and waits for it to end.
 final class AttemptControl: Sendable {
     /// Why an attempt was stopped before its body ended.
-    enum Stop: Sendable {
+    enum Stop: Sendable, Equatable {
         case timedOut
         case leaseLost
         /// Heartbeats failed until the lease was about to expire: stopped before another worker

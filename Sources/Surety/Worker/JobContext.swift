@@ -5,17 +5,19 @@ import Synchronization
 /// What a job sees while it runs: who it is, which attempt, for which tenant, a logger already
 /// tagged with all of that, and a way to enqueue follow-up work in the same tenant.
 public struct JobContext: Sendable {
-    public let id: JobID
-    public let type: String
-    public let queue: String
+    /// The claimed job this attempt runs: the fields below read from it.
+    let job: ClaimedJob
+    public var id: JobID { job.id }
+    public var type: String { job.type }
+    public var queue: String { job.queue }
     /// This attempt's number, 1 for the first.
-    public let attempt: Int
-    public let maxAttempts: Int
+    public var attempt: Int { job.attempt }
+    public var maxAttempts: Int { job.maxAttempts }
     /// The tenant restored from the stored job, also set as ``Tenant/current``.
-    public let tenant: TenantID
-    public let tags: [String]
-    public let correlation: [String: String]
-    public let enqueuedAt: Date
+    public var tenant: TenantID { job.tenant }
+    public var tags: [String] { job.tags }
+    public var correlation: [String: String] { job.correlation }
+    public var enqueuedAt: Date { job.enqueuedAt }
     /// A logger carrying job id, type, queue, tenant, attempt, worker and correlation IDs (built
     /// on first use).
     public var logger: Logger { jobLogger.logger }
@@ -28,15 +30,16 @@ public struct JobContext: Sendable {
     public let dependencies: JobDependencies
     /// The worker running this attempt.
     public let worker: String
-    /// The attempt's lease (`nil` outside a worker, for example in a perform-once test helper).
-    let lease: Lease?
+    /// The attempt's lease: the claim's, in a worker and in a perform-once test helper alike
+    /// (optional for the effect and completion code that checks it).
+    var lease: Lease? { job.lease }
     /// When this attempt started.
     public let startedAt: Date
     let completionState: AttemptCompletionState?
     /// Hides the job type's secret values in text this runtime logs for the job (effect keys).
     let redactor: Redactor
     /// The stored payload, whose secret values `redactor` hides.
-    let payload: String
+    var payload: String { job.payload }
     /// Numbers this attempt's follow-up enqueues (their default unique keys).
     let followUps = FollowUpSequence()
 
@@ -90,20 +93,22 @@ final class FollowUpSequence: Sendable {
 }
 
 extension JobContext {
-    /// The context of one attempt of `job` run outside a ``Worker`` (SuretyTesting's
-    /// `JobTesting`, which runs jobs inline in tests): the same fields a worker fills, with the
-    /// claim's lease, so effects, follow-ups and transactional completion work as in a worker.
+    /// The context of one attempt of `job`, as a ``Worker`` builds it and as SuretyTesting's
+    /// `JobTesting` (which runs jobs inline in tests) does: with the claim's lease, so effects,
+    /// follow-ups and transactional completion work the same in both.
     package init(
         claimed job: ClaimedJob, clock: any SuretyClock, queueClient: JobQueue, dependencies: JobDependencies,
         worker: String, startedAt: Date, logger: Logger, redactor: Redactor
     ) {
-        self.init(
-            id: job.id, type: job.type, queue: job.queue, attempt: job.attempt, maxAttempts: job.maxAttempts,
-            tenant: job.tenant, tags: job.tags, correlation: job.correlation, enqueuedAt: job.enqueuedAt,
-            jobLogger: JobLogger(base: logger, job: job), clock: clock, queueClient: queueClient, dependencies: dependencies,
-            worker: worker, lease: job.lease, startedAt: startedAt, completionState: AttemptCompletionState(),
-            redactor: redactor, payload: job.payload
-        )
+        self.job = job
+        self.jobLogger = JobLogger(base: logger, job: job)
+        self.clock = clock
+        self.queueClient = queueClient
+        self.dependencies = dependencies
+        self.worker = worker
+        self.startedAt = startedAt
+        self.completionState = AttemptCompletionState()
+        self.redactor = redactor
     }
 
     /// Whether a store completed this attempt inside the application's transaction and that

@@ -24,10 +24,8 @@ extension JobContext {
             throw SuretyError(.invalidArgument, "workflow '\(workflow.name)' has no step named '\(step)'")
         }
         guard let text = record.result else { return nil }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
         do {
-            return try decoder.decode(T.self, from: Data(text.utf8))
+            return try JobCoding.decodeValue(T.self, from: text)
         } catch {
             throw SuretyError(.invalidPayload, "the result of step '\(step)' does not decode as \(T.self): \(JobQueue.describeDecoding(error))")
         }
@@ -55,12 +53,9 @@ extension JobContext {
         guard let store = queueClient.store as? any WorkflowStore, let lease else {
             throw SuretyError(.invalidArgument, "setStepResult needs a running attempt on a store that keeps workflows")
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
         let text: String
         do {
-            text = String(decoding: try encoder.encode(value), as: UTF8.self)
+            text = try JobCoding.encodeValue(value)
         } catch {
             throw SuretyError(.invalidPayload, "the result of job \(id) does not encode as JSON")
         }

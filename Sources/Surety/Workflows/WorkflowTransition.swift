@@ -106,7 +106,7 @@ public enum WorkflowTransition {
 
     /// An operator's (or the application's) cancel of a running workflow: its waiting steps are
     /// cancelled (compensations skipped), the jobs of its active steps are to be cancelled
-    /// (waiting jobs at once, running ones cooperatively through ``RunningJobCancellation``).
+    /// (waiting jobs at once, running ones cooperatively through ``CancelRequestStore``).
     /// Compensation steps do not run. A finished workflow is skipped.
     public static func cancel(_ workflow: WorkflowRecord, action: OperatorAction) -> Result<Changes, JobLifecycle.SkipReason> {
         guard workflow.state == .running else {

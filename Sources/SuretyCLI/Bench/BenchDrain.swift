@@ -22,7 +22,7 @@ enum BenchDrain {
     /// The prefix of the line a child prints its result on.
     static let resultPrefix = "BENCH-DRAIN "
 
-    static func run(store: any JobStore, concurrency: Int, expected: Int, timeout: Duration, logger: Logger) async throws -> Result {
+    static func run(store: any CommandStore, concurrency: Int, expected: Int, timeout: Duration, logger: Logger) async throws -> Result {
         let progress = Progress(expected: expected)
         let configuration = WorkerConfiguration(
             queues: ["default"], concurrency: concurrency, onEvent: { progress.record($0) }

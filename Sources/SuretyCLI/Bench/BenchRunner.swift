@@ -161,7 +161,7 @@ struct BenchRunner {
     // MARK: Pieces
 
     /// Inserts `count` rows in `store.enqueue` calls of `rows.count`.
-    func fill(_ store: any JobStore, rows: [NewJob], count: Int) async throws {
+    func fill(_ store: any CommandStore, rows: [NewJob], count: Int) async throws {
         var left = count
         while left > 0 {
             let take = min(left, rows.count)

@@ -63,7 +63,7 @@ struct BenchTarget: Sendable {
 
     /// Opens the scenario's store (emptied first when `fresh`), runs `body`, and closes it; with
     /// `fresh` the files (or the schema) are removed afterwards.
-    func withStore<T: Sendable>(_ scenario: String, fresh: Bool, _ body: (any JobStore) async throws -> T) async throws -> T {
+    func withStore<T: Sendable>(_ scenario: String, fresh: Bool, _ body: (any CommandStore) async throws -> T) async throws -> T {
         switch url {
         case .sqlite:
             let path = path(scenario)

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Surety
 import SuretyAlertWebhook
+import SuretyAlerts
 
 /// `surety alerts list`: the alerts the monitors recorded in the store.
 struct AlertsCommand: AsyncParsableCommand {
@@ -16,7 +17,7 @@ struct AlertsCommand: AsyncParsableCommand {
 /// Builds the alert monitor of `surety worker --alerts FILE`.
 enum AlertsWiring {
     /// Reads the configuration file, builds its sinks (log, command, webhook) and the monitor.
-    static func monitor(path: String, store: any JobStore, registry: JobRegistry, logger: Logger) throws -> AlertMonitor {
+    static func monitor(path: String, store: any CommandStore, registry: JobRegistry, logger: Logger) throws -> AlertMonitor {
         let configuration = try AlertConfiguration.load(path: path)
         let sinks = try WebhookAlertSinks.make(configuration.sinks, logger: logger)
         let escalation = try WebhookAlertSinks.make(configuration.escalation?.sinks ?? [], logger: logger)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Surety
+import SuretyAlerts
 
 /// `surety alerts list [--all] [--json]`.
 struct AlertsListCommand: AsyncParsableCommand {
@@ -44,7 +45,7 @@ struct AlertsListCommand: AsyncParsableCommand {
 
     func run(opened: OpenStore) async throws {
         let (store, url) = (opened.store, opened.url)
-        guard let states = (store as any JobStore) as? any AlertStateStore else {
+        guard let states = (store as any CommandStore) as? any AlertStateStore else {
             throw CLIError("the store \(url) does not keep alert state")
         }
         // The same query as the dashboard's alerts page (AlertStateStore.storedAlerts).

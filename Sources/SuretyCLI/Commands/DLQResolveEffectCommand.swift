@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Surety
+import SuretyViews
 
 /// `surety dlq resolve-effect ID --effect NAME (--happened [--result JSON] | --did-not-happen)
 /// --by WHO --reason TEXT`: records what the operator found at the provider about an in-doubt
@@ -107,7 +108,7 @@ struct DLQResolveEffectCommand: AsyncParsableCommand {
 
     /// The effect's full key: `--key` when given, else the job's only effect of that name (or
     /// its only unresolved one), so an operator need not retype a key `dlq show` scrubbed.
-    func resolveKey(_ job: JobRecord, _ store: any EffectLedgerStore) async throws -> EffectKey {
+    func resolveKey(_ job: JobRecord, _ store: any CommandStore) async throws -> EffectKey {
         if let key { return EffectKey(tenant: job.tenant, jobID: job.id, name: effect, key: key) }
         let named = try await store.effects(of: job.id).filter { $0.key.name == effect && $0.key.tenant == job.tenant }
         if named.count == 1 { return named[0].key }
@@ -126,22 +127,11 @@ struct EffectViews {
     let views: Views
     let job: JobRecord
 
-    func key(_ key: String) -> String {
-        guard let redactor = views.registry.redactor(for: job.type) else { return key.isEmpty ? "" : Views.unknownTypeMask }
-        return redactor.scrub(key, payload: job.payload)
-    }
+    func key(_ key: String) -> String { views.redaction.key(key, of: job) }
 
+    /// `[EFFECT, …]` (``EffectView``).
     func json(_ effects: [EffectRecord]) -> JSONValue {
-        .array(effects.map { effect in
-            .object([
-                "name": .string(effect.key.name),
-                "key": .string(key(effect.key.key)),
-                "state": .string(effect.state.rawValue),
-                "attempt": .int(effect.attempt),
-                "started_at": .date(effect.startedAt),
-                "confirmed_at": .date(effect.confirmedAt),
-            ])
-        })
+        .array(effects.map { JSONValue(encoding: EffectView($0, of: job, redaction: views.redaction)) })
     }
 
     func text(_ effects: [EffectRecord]) -> String {

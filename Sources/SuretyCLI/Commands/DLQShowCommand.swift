@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Surety
 import SuretySQLite
+import SuretyViews
 
 /// `surety dlq show ID`: what the job was trying to do and why it failed, attempt by attempt.
 struct DLQShowCommand: AsyncParsableCommand {

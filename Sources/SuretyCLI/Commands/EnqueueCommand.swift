@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Surety
 import SuretySQLite
+import SuretyViews
 
 /// `surety enqueue`: one job of a registered (demo) type, through `JobQueue.enqueue(type:payload:…)`,
 /// or every job of a file of JSON lines (`--file`, EnqueueFile.swift).

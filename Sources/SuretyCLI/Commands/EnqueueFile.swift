@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Surety
+import SuretyViews
 
 /// `surety enqueue --file`: bulk enqueue from a file of JSON lines, for operators (a backfill, a
 /// replay of failed work exported elsewhere) and for `surety prove`'s group-commit crash point.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Surety
+import SuretyViews
 
 /// `surety jobs cancel ID... --by WHO --reason TEXT`: cancels waiting jobs at once and asks running
 /// ones to stop (their worker cancels them at its next heartbeat). Audited.

@@ -29,7 +29,7 @@ struct JobsShowCommand: AsyncParsableCommand {
 
 /// Shared by `jobs show` and `dlq show`.
 enum JobDetail {
-    static func print(_ id: JobID, store: any JobStore, json: Bool, requireDead: Bool = false) async throws {
+    static func print(_ id: JobID, store: any CommandStore, json: Bool, requireDead: Bool = false) async throws {
         guard let job = try await store.job(id) else {
             throw SuretyError(.notFound, "no job with id \(id)")
         }

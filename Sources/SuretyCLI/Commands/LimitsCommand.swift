@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Surety
+import SuretyViews
 
 /// `surety limits list|set|remove`: the per-queue flow-control limits, kept in the store so
 /// every node enforces the same ones (docs/flow-control.md).
@@ -16,7 +17,7 @@ struct LimitsCommand: AsyncParsableCommand {
     )
 
     /// The store's flow-control capability, or a clear error.
-    static func flowControl(_ store: any JobStore, url: StoreURL) throws -> any FlowControlStore {
+    static func flowControl(_ store: any CommandStore, url: StoreURL) throws -> any FlowControlStore {
         guard let flow = store as? any FlowControlStore else {
             throw SuretyError(.invalidArgument, "the store \(url) does not support queue limits")
         }
@@ -156,7 +157,7 @@ struct LimitsView {
     }
 
     /// The store's limits, or none when it does not keep limits.
-    static func queueLimits(of store: any JobStore) async throws -> [QueueLimits] {
+    static func queueLimits(of store: any CommandStore) async throws -> [QueueLimits] {
         try await (store as? any FlowControlStore)?.queueLimits() ?? []
     }
 

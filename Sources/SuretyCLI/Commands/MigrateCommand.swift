@@ -1,6 +1,7 @@
 import ArgumentParser
 import Surety
 import SuretySQLite
+import SuretyViews
 
 /// `surety migrate`: creates the store if needed and brings its schema up to date.
 struct MigrateCommand: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Surety
+import SuretyViews
 
 /// `surety prune`: one retention pass now (workers run one every few minutes on their own).
 struct PruneCommand: AsyncParsableCommand {
@@ -29,7 +30,7 @@ struct PruneCommand: AsyncParsableCommand {
         try await storeOptions.withStore(create: false) { try await run(store: $0.store, url: $0.url) }
     }
 
-    private func run(store: any JobStore, url: StoreURL) async throws {
+    private func run(store: any CommandStore, url: StoreURL) async throws {
         let policy = try retention.policy(interval: .seconds(300))
         let service = RetentionService(store: store, policy: policy)
         let report: RetentionReport

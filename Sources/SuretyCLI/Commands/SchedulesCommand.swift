@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Surety
+import SuretyViews
 
 /// `surety schedules list|pause|resume`.
 struct SchedulesCommand: AsyncParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Surety
 import SuretySQLite
+import SuretyViews
 
 /// `surety stats`: counts by state, queue and type, the dead-letter inbox's size, and latency
 /// figures from a sample of recently completed jobs.

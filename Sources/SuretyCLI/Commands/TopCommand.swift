@@ -35,7 +35,7 @@ struct TopCommand: AsyncParsableCommand {
         try await storeOptions.withStore(create: false) { try await run(store: $0.store, url: $0.url) }
     }
 
-    private func run(store: any JobStore, url: StoreURL) async throws {
+    private func run(store: any CommandStore, url: StoreURL) async throws {
         let windowSeconds = try TimeArguments.duration(window, option: "--window").timeInterval
         let inPlace = Console.stdoutIsTerminal
         var frame = 0

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import ServiceLifecycle
 import Surety
+import SuretyAlerts
 import SuretyDashboard
 import SuretySQLite
 
@@ -227,7 +228,7 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         let schedules = try schedules()
         if !schedules.isEmpty {
-            guard let scheduleStore = store as? any ScheduleStore else {
+            guard let scheduleStore = store as? any ScheduleStore & JobInspectionStore else {
                 throw SuretyError(.invalidArgument, "the store \(url) does not keep schedules; --schedule needs one that does")
             }
             services.append(try Scheduler(store: scheduleStore, schedules: schedules, logger: Logs.standardError("surety.scheduler", level: logLevel.level)))
@@ -239,24 +240,15 @@ struct WorkerCommand: AsyncParsableCommand {
         if let metricsPort {
             services.append(contentsOf: metricsServices(store: store, port: metricsPort, logger: logger))
         }
-        let group = ServiceGroup(
-            services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger
-        )
-        var watcher: Task<Void, Never>?
+        var configurations = services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
         if exitWithParent {
-            let parent = getppid()
-            watcher = Task {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(500))
-                    if getppid() != parent {
-                        logger.warning("parent process exited; shutting down")
-                        await group.triggerGracefulShutdown()
-                        return
-                    }
-                }
-            }
+            configurations.append(ServiceGroupConfiguration.ServiceConfiguration(
+                service: ParentProcessWatcher(parent: getppid(), logger: logger), successTerminationBehavior: .gracefullyShutdownGroup
+            ))
         }
-        defer { watcher?.cancel() }
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: configurations, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger
+        ))
         try await group.run()
     }
 }
@@ -264,7 +256,7 @@ struct WorkerCommand: AsyncParsableCommand {
 extension WorkerCommand {
 
     /// `/metrics` on `port` and the queue depth sampler that feeds it.
-    func metricsServices(store: any JobStore, port: Int, logger: Logger) -> [any Service] {
+    func metricsServices(store: any CommandStore, port: Int, logger: Logger) -> [any Service] {
         let router = Router()
         router.addRoutes(PrometheusExposition.routes(registry: ProcessMetrics.registry, context: BasicRequestContext.self))
         let host = metricsHost

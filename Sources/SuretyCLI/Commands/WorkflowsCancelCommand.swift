@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Surety
+import SuretyViews
 
 /// `surety workflows cancel ID --by WHO --reason TEXT`.
 struct WorkflowsCancelCommand: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Surety
+import SuretyViews
 
 /// `surety workflows list|show|cancel`.
 struct WorkflowsCommand: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Surety
+import SuretyViews
 
 /// `surety workflows list [--state S] [--tenant T] [--name N] [--limit N] [--json]`.
 struct WorkflowsListCommand: AsyncParsableCommand {

@@ -1,5 +1,6 @@
 import Foundation
 import Surety
+import SuretyAlerts
 
 #if canImport(Glibc)
 import Glibc

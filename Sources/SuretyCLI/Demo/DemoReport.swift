@@ -211,7 +211,7 @@ struct DemoReport {
     }
 
     /// Every job in the store, newest first, paged.
-    static func allJobs(_ store: any JobStore) async throws -> [JobRecord] {
+    static func allJobs(_ store: any CommandStore) async throws -> [JobRecord] {
         var all: [JobRecord] = []
         var before: JobID?
         while true {

@@ -141,52 +141,58 @@ enum DemoRunner {
             ),
             dependencies: dependencies, logger: logger
         )
-        let workerTask = Task { try await worker.run() }
+        // The worker runs as a child task of this group: if the demo fails while it runs (a store
+        // read throws), leaving the group cancels it, which stops its attempts as a shutdown and
+        // waits for it to return.
+        let timedOut = try await withThrowingTaskGroup(of: Void.self, returning: Bool.self) { group in
+            group.addTask { try await worker.run() }
 
-        // 5. The crash: SIGKILL, mid-job.
-        if let process = child, let info = crash, info.problem == nil, !info.killedJobs.isEmpty {
-            process.send(SIGKILL)
-            let status = await process.waitForExit()
-            let ids = info.killedJobs.map(\.description).joined(separator: ", ")
-            Console.line("SIGKILL sent to worker process \(info.pid) while it ran jobs \(ids) (exit status \(status)).")
-            Console.line("  Their leases (2 s) expire without heartbeats; this process's rescuer records the attempts as lost and retries them.")
-            Console.line()
-        } else if let problem = crash?.problem {
-            Console.line("Worker crash not simulated: \(problem)")
-            Console.line()
-        }
-
-        // 6. Progress until every job is final or the deadline passes.
-        let deadline = ContinuousClock.now + settings.deadline
-        let terminal = Set(JobState.terminal)
-        let live = Console.stdoutIsTerminal
-        var lastPrinted = ContinuousClock.now - .seconds(10)
-        var timedOut = false
-        while true {
-            let counts = try await store.counts()
-            var byState: [JobState: Int] = [:]
-            for count in counts { byState[count.state, default: 0] += count.count }
-            let total = byState.values.reduce(0, +)
-            let done = byState.filter { terminal.contains($0.key) }.values.reduce(0, +)
-            let now = ContinuousClock.now
-            let elapsed = (now - started).timeInterval
-            let snapshot = counters.snapshot
-            let line = String(format: "[%5.1fs] ", elapsed) + "\(done)/\(total) done · completed \(byState[.completed] ?? 0) · dead \(byState[.dead] ?? 0) · retrying \(byState[.retrying] ?? 0) · running \(byState[.running] ?? 0) · waiting \((byState[.available] ?? 0) + (byState[.scheduled] ?? 0)) · rescued \(snapshot.rescued.count)"
-            let finished = done == total
-            if now >= deadline { timedOut = !finished }
-            if live {
-                Console.control("\r")
-                Console.write(line)
-                Console.control("\u{1B}[K" + (finished || timedOut ? "\n" : ""))
-            } else if finished || timedOut || now - lastPrinted >= .seconds(2) {
-                Console.line(line)
-                lastPrinted = now
+            // 5. The crash: SIGKILL, mid-job.
+            if let process = child, let info = crash, info.problem == nil, !info.killedJobs.isEmpty {
+                process.send(SIGKILL)
+                let status = await process.waitForExit()
+                let ids = info.killedJobs.map(\.description).joined(separator: ", ")
+                Console.line("SIGKILL sent to worker process \(info.pid) while it ran jobs \(ids) (exit status \(status)).")
+                Console.line("  Their leases (2 s) expire without heartbeats; this process's rescuer records the attempts as lost and retries them.")
+                Console.line()
+            } else if let problem = crash?.problem {
+                Console.line("Worker crash not simulated: \(problem)")
+                Console.line()
             }
-            if finished || timedOut { break }
-            try await Task.sleep(for: .milliseconds(100))
+
+            // 6. Progress until every job is final or the deadline passes.
+            let deadline = ContinuousClock.now + settings.deadline
+            let terminal = Set(JobState.terminal)
+            let live = Console.stdoutIsTerminal
+            var lastPrinted = ContinuousClock.now - .seconds(10)
+            var timedOut = false
+            while true {
+                let counts = try await store.counts()
+                var byState: [JobState: Int] = [:]
+                for count in counts { byState[count.state, default: 0] += count.count }
+                let total = byState.values.reduce(0, +)
+                let done = byState.filter { terminal.contains($0.key) }.values.reduce(0, +)
+                let now = ContinuousClock.now
+                let elapsed = (now - started).timeInterval
+                let snapshot = counters.snapshot
+                let line = String(format: "[%5.1fs] ", elapsed) + "\(done)/\(total) done · completed \(byState[.completed] ?? 0) · dead \(byState[.dead] ?? 0) · retrying \(byState[.retrying] ?? 0) · running \(byState[.running] ?? 0) · waiting \((byState[.available] ?? 0) + (byState[.scheduled] ?? 0)) · rescued \(snapshot.rescued.count)"
+                let finished = done == total
+                if now >= deadline { timedOut = !finished }
+                if live {
+                    Console.control("\r")
+                    Console.write(line)
+                    Console.control("\u{1B}[K" + (finished || timedOut ? "\n" : ""))
+                } else if finished || timedOut || now - lastPrinted >= .seconds(2) {
+                    Console.line(line)
+                    lastPrinted = now
+                }
+                if finished || timedOut { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            worker.beginDrain()
+            try await group.waitForAll()
+            return timedOut
         }
-        worker.beginDrain()
-        try await workerTask.value
         if let child, !child.hasExited {
             child.send(SIGKILL)
             _ = await child.waitForExit()

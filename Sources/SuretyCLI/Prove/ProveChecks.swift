@@ -4,7 +4,7 @@ import Surety
 /// The checks after a scenario's drain, from the store and from the provider's own records.
 enum ProveChecks {
     static func check(
-        _ row: inout ProveRow, store: any EffectLedgerStore, workload: ProveWorkload, acknowledged: [String: Int64],
+        _ row: inout ProveRow, store: any CommandStore, workload: ProveWorkload, acknowledged: [String: Int64],
         provider: ProveProvider.Records
     ) async throws {
         let jobs = try await store.jobs(JobFilter(limit: 100_000))

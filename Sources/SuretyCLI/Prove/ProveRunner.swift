@@ -43,7 +43,7 @@ enum ProveRunner {
     /// PostgreSQL a new schema on the given server; removed afterwards whatever happened.
     static func withScenarioStore(
         _ url: StoreURL, point: CrashPoint, seed: UInt64,
-        _ body: (any EffectLedgerStore, String, String) async throws -> ProveRow
+        _ body: (any CommandStore, String, String) async throws -> ProveRow
     ) async throws -> ProveRow {
         let suffix = String(seed, radix: 16)
         switch url {

@@ -26,7 +26,7 @@ struct ProveScenario: Sendable {
     func log(_ text: String) { if settings.verbose { Console.error("prove[\(storeName) \(point.rawValue)]: \(text)") } }
 
     /// Runs the scenario against `store` (opened on ``storeURL``); returns its row.
-    mutating func run(_ store: any EffectLedgerStore) async throws -> ProveRow {
+    mutating func run(_ store: any CommandStore) async throws -> ProveRow {
         let started = ContinuousClock.now
         var row = ProveRow(store: storeName, point: point.rawValue, attack: point.summary)
         provider.reset()
@@ -111,7 +111,7 @@ struct ProveScenario: Sendable {
     }
 
     /// Runs a clean worker until every job and workflow is finished (bounded), then stops it.
-    func drain(_ store: any EffectLedgerStore, name: String) async throws {
+    func drain(_ store: any CommandStore, name: String) async throws {
         let child = try start(workerArguments(name: name), name: name, crashAfter: nil)
         let deadline = ContinuousClock.now + settings.drainTimeout
         while try await unfinished(store) > 0 {
@@ -130,7 +130,7 @@ struct ProveScenario: Sendable {
     }
 
     /// Jobs and workflows not yet finished.
-    func unfinished(_ store: any EffectLedgerStore) async throws -> Int {
+    func unfinished(_ store: any CommandStore) async throws -> Int {
         let counts = try await store.counts()
         var open = counts.filter { !$0.state.isTerminal }.reduce(0) { $0 + $1.count }
         if let workflows = store as? any WorkflowStore {
@@ -159,7 +159,7 @@ struct ProveScenario: Sendable {
     /// Runs a child to its end (bounded); returns whether the crash point killed it, and its output.
     /// - Parameter store: when given, the child is also stopped once the store shows nothing
     ///   left to do (a worker that can no longer reach its point). Default: none.
-    func runChild(_ arguments: [String], name: String, crashAfter: Int?, store: (any EffectLedgerStore)? = nil) async throws -> (killed: Bool, output: String) {
+    func runChild(_ arguments: [String], name: String, crashAfter: Int?, store: (any CommandStore)? = nil) async throws -> (killed: Bool, output: String) {
         let child = try start(arguments, name: name, crashAfter: crashAfter)
         var status: Int32?
         if let store {

@@ -1,5 +1,6 @@
 import Foundation
 import Surety
+import SuretyViews
 
 /// What finished in a recent window, read from the jobs table (completed and dead jobs whose
 /// `finished_at` falls in the window): throughput, failure rate, retries and latency
@@ -12,7 +13,7 @@ struct Activity {
     /// Whether a sample hit its limit (the figures then cover the most recent jobs only).
     var capped = false
 
-    static func load(_ store: any JobStore, window: TimeInterval, now: Date, limit: Int = 10_000) async throws -> Activity {
+    static func load(_ store: any CommandStore, window: TimeInterval, now: Date, limit: Int = 10_000) async throws -> Activity {
         var activity = Activity(window: window, now: now)
         for state in [JobState.completed, .dead] {
             var filter = JobFilter(states: [state], limit: limit)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Surety
 import SuretySQLite
+import SuretyViews
 
 /// Which jobs an operator action applies to, who acts and why.
 struct BulkTargetOptions: ParsableArguments {

@@ -77,13 +77,18 @@ struct StoreOptions: ParsableArguments {
     }
 }
 
-/// A store opened by a command: the ``Surety/JobStore`` to use, and the concrete store for what
+/// What a command asks of a store: the runtime contract, ``Surety/JobInspectionStore``,
+/// ``Surety/OperatorActionStore`` and ``Surety/EffectLedgerStore`` (every store a URL opens has
+/// them all). Other capabilities are detected where a command needs them.
+public typealias CommandStore = EffectLedgerStore & JobInspectionStore & OperatorActionStore
+
+/// A store opened by a command: the ``CommandStore`` to use, and the concrete store for what
 /// only one kind offers (the demo tables live in SQLite).
 public struct OpenStore: Sendable {
     /// The store URL the command opened.
     public let url: StoreURL
     /// The store, for every kind.
-    public let store: any EffectLedgerStore
+    public let store: any CommandStore
     /// The SQLite store, when the URL is `sqlite:` (for jobs that complete in its transaction).
     public let sqlite: SQLiteStore?
     /// The PostgreSQL store, when the URL is `postgres://`.

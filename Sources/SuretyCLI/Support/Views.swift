@@ -1,93 +1,35 @@
 import Foundation
 import Surety
+import SuretyViews
 
-/// How jobs, attempts and audit rows look in `--json` output and in text. The payload is always
-/// redacted through the registry (wholly masked for types this build does not know), the unique
-/// key scrubbed the same way (``uniqueKey(_:)``), and error messages are the recorded ones, which
-/// the worker already scrubbed of secret values. In text every stored value is one field, its
-/// control characters escaped (``TerminalText/field(_:)``).
+/// How jobs, attempts and audit rows look in `--json` output and in text. The JSON is the shared
+/// views' (``JobView``, ``AttemptView``, ``AuditView`` in SuretyViews, the same objects the
+/// dashboard's /api returns), redacted by ``ViewRedaction``: the payload redacted through the
+/// registry (wholly masked for types this build does not know), the unique key, error messages
+/// and audit reasons scrubbed of the payload's secret values. In text every stored value is one
+/// field, its control characters escaped (``TerminalText/field(_:)``).
 struct Views {
     let registry: JobRegistry
+
+    var redaction: ViewRedaction { ViewRedaction(registry: registry) }
 
     // MARK: JSON
 
     func json(_ job: JobRecord) -> JSONValue {
-        .object([
-            "id": .int(job.id.rawValue),
-            "type": .string(job.type),
-            "queue": .string(job.queue),
-            "priority": .int(job.priority),
-            "tenant": .string(job.tenant.rawValue),
-            "state": .string(job.state.rawValue),
-            "payload": JSONValue.parse(redactedPayload(job)),
-            "attempt": .int(job.attempt),
-            "max_attempts": .int(job.maxAttempts),
-            "run_at": .date(job.runAt),
-            "enqueued_at": .date(job.enqueuedAt),
-            "first_attempt_at": .date(job.firstAttemptAt),
-            "attempted_at": .date(job.attemptedAt),
-            "attempted_by": .string(job.attemptedBy),
-            "lease_until": .date(job.leaseUntil),
-            "finished_at": .date(job.finishedAt),
-            "last_error": json(job.lastError),
-            "dead_reason": .string(job.deadReason?.rawValue),
-            "unique_key": .string(uniqueKey(job)),
-            "unique_scope": .string(job.uniqueScope.rawValue),
-            "tags": .array(job.tags.map(JSONValue.string)),
-            "correlation": .object(job.correlation.mapValues(JSONValue.string)),
-            "note": .string(job.note),
-        ])
+        JSONValue(encoding: JobView(job, redaction: redaction))
     }
 
-    func json(_ error: AttemptError?) -> JSONValue {
-        guard let error else { return .null }
-        return .object([
-            "type": .string(error.type),
-            "message": .string(error.message),
-            "class": .string(error.errorClass.rawValue),
-        ])
-    }
-
-    func json(_ attempt: AttemptRecord) -> JSONValue {
-        .object([
-            "attempt": .int(attempt.attempt),
-            "worker": .string(attempt.worker),
-            "started_at": .date(attempt.startedAt),
-            "ended_at": .date(attempt.endedAt),
-            "duration_seconds": .seconds(attempt.duration),
-            "outcome": .string(attempt.outcome?.rawValue),
-            "error": json(attempt.error),
-        ])
-    }
-
-    func json(_ audit: AuditRecord) -> JSONValue {
-        .object([
-            "action": .string(audit.action),
-            "actor": .string(audit.actor),
-            "reason": .string(audit.reason),
-            "at": .date(audit.at),
-        ])
-    }
-
-    /// `{"job": …, "attempts": […], "audit": […]}`.
+    /// `{"job": …, "attempts": […], "audit": […]}` (``JobDetailView``).
     func jsonDetail(_ job: JobRecord, attempts: [AttemptRecord], audit: [AuditRecord]) -> JSONValue {
-        .object([
-            "job": json(job),
-            "attempts": .array(attempts.map { json($0) }),
-            "audit": .array(scrubbed(audit, of: job).map { json($0) }),
-        ])
+        JSONValue(encoding: JobDetailView(job, attempts: attempts, audit: audit, redaction: redaction))
     }
 
-    /// Audit rows with the payload's secret values scrubbed from their reasons: a
-    /// `resolve_effect` row names the effect's key, and an operator may have typed a secret value
-    /// into a reason. Wholly masked reasons for a type this build does not know would hide the
-    /// operators' notes, so those are shown as they are (they hold no payload value of a known
-    /// secret field).
+    /// Audit rows with the payload's secret values scrubbed from their reasons, as in the JSON
+    /// (``ViewRedaction/text(_:of:)``).
     func scrubbed(_ audit: [AuditRecord], of job: JobRecord) -> [AuditRecord] {
-        guard let redactor = registry.redactor(for: job.type) else { return audit }
-        return audit.map { row in
+        audit.map { row in
             var row = row
-            row.reason = redactor.scrub(row.reason, payload: job.payload)
+            row.reason = redaction.text(row.reason, of: job)
             return row
         }
     }
@@ -110,13 +52,11 @@ struct Views {
     /// The unique key with the payload's secret values scrubbed (keys are often built from the
     /// job's fields, secret ones included), wholly masked for a type this build does not know.
     func uniqueKey(_ job: JobRecord) -> String? {
-        guard let key = job.uniqueKey else { return nil }
-        guard let redactor = registry.redactor(for: job.type) else { return Self.unknownTypeMask }
-        return redactor.scrub(key, payload: job.payload)
+        job.uniqueKey.map { redaction.key($0, of: job) }
     }
 
     /// What replaces a value that cannot be scrubbed because the job's type is unknown here.
-    static let unknownTypeMask = "[REDACTED: unknown job type]"
+    static let unknownTypeMask = ViewRedaction.unknownTypeMask
 
     /// Shorthand for ``TerminalText/field(_:)``.
     private func f(_ text: String) -> String { TerminalText.field(text) }
@@ -165,7 +105,7 @@ struct Views {
         if let error = job.lastError {
             lines.append("Last error:     \(f(error.type)) (\(error.errorClass.rawValue)): \(f(error.message))")
         }
-        if let note = job.note { lines.append("Note:           \(f(note))") }
+        if let note = job.note { lines.append("Note:           \(f(redaction.text(note, of: job)))") }
         lines.append("")
         lines.append("Attempt history:")
         if attempts.isEmpty {

@@ -1,10 +1,12 @@
 import Foundation
 import Surety
+import SuretyAlerts
+import SuretyViews
 
 /// Reads what the pages and the API show, always through the store's public contract, and
 /// always narrowed to what the principal may see.
 struct DashboardData: Sendable {
-    let store: any JobStore
+    let store: any JobInspectionStore & OperatorActionStore
     let registry: JobRegistry
     let configuration: DashboardConfiguration
 
@@ -310,26 +312,16 @@ struct DashboardData: Sendable {
 
     // MARK: Redaction
 
+    /// The one redaction of the operator views (SuretyViews), the same as `surety … --json`'s.
+    var redaction: ViewRedaction { ViewRedaction(registry: registry) }
+
     /// The payload with the type's secret fields masked (wholly masked for unknown types).
     func redactedPayload(_ job: JobRecord) -> String { registry.redactedPayload(job.payload, type: job.type) }
 
-    /// The unique key with any secret value of the payload scrubbed (a key is often built from
-    /// the job's fields, secret ones included), or wholly masked for a type this build does not
-    /// know, since its secret fields are unknown. `nil` when the job has no key.
-    func redactedUniqueKey(_ job: JobRecord) -> String? {
-        guard let key = job.uniqueKey else { return nil }
-        guard let redactor = registry.redactor(for: job.type) else { return DashboardData.unknownTypeMask }
-        return redactor.scrub(key, payload: job.payload)
-    }
+    /// The unique key scrubbed of the payload's secret values, or wholly masked for a type this
+    /// build does not know (``ViewRedaction/key(_:of:)``). `nil` when the job has no key.
+    func redactedUniqueKey(_ job: JobRecord) -> String? { job.uniqueKey.map { redaction.key($0, of: job) } }
 
-    /// What replaces text that cannot be scrubbed because the job's type is unknown here (the
-    /// same words as an unknown type's masked payload).
-    static let unknownTypeMask = "[REDACTED: unknown job type]"
-
-    /// An error message with any secret value of the payload scrubbed (messages are recorded
-    /// scrubbed already; this guards against older rows and custom stores).
-    func scrubbed(_ message: String, of job: JobRecord) -> String {
-        guard let redactor = registry.redactor(for: job.type) else { return message }
-        return redactor.scrub(message, payload: job.payload)
-    }
+    /// An error message scrubbed of the payload's secret values (``ViewRedaction/text(_:of:)``).
+    func scrubbed(_ message: String, of job: JobRecord) -> String { redaction.text(message, of: job) }
 }

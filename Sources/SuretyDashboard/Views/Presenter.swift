@@ -1,8 +1,11 @@
 import Foundation
 import Surety
+import SuretyAlerts
+import SuretyViews
 
 /// Turns store records into page contexts (display strings only; the templates escape them) and
-/// into JSON objects for the API (the same fields `surety jobs show --json` prints). Payloads
+/// into JSON objects for the API (jobs, attempts and audit rows are SuretyViews' ``JobView``,
+/// ``AttemptView`` and ``AuditView``, the objects `surety jobs show --json` prints). Payloads
 /// are always redacted, and error messages and unique keys scrubbed.
 struct Presenter: Sendable {
     let data: DashboardData
@@ -45,7 +48,7 @@ struct Presenter: Sendable {
         context["tags"] = job.tags.isEmpty ? "-" : job.tags.joined(separator: ", ")
         context["correlation"] = job.correlation.isEmpty ? "-" : job.correlation.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
         context["lastError"] = job.lastError.map { errorText($0, of: job) } ?? "-"
-        context["note"] = job.note ?? "-"
+        context["note"] = job.note.map { data.scrubbed($0, of: job) } ?? "-"
         context["payload"] = prettyJSON(data.redactedPayload(job))
         context["canAct"] = principal.mayAct && (job.state == .dead || job.state == .cancelled)
         context["canDiscard"] = job.state == .dead
@@ -76,39 +79,19 @@ struct Presenter: Sendable {
 
     // MARK: JSON
 
-    func json(_ job: JobRecord) -> [String: Any] {
-        var payload: Any = data.redactedPayload(job)
-        if let text = payload as? String, let parsed = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) {
-            payload = parsed
-        }
-        return [
-            "id": job.id.rawValue, "type": job.type, "queue": job.queue, "priority": job.priority,
-            "tenant": job.tenant.rawValue, "state": job.state.rawValue, "payload": payload,
-            "attempt": job.attempt, "max_attempts": job.maxAttempts, "run_at": nullable(Format.iso(job.runAt)),
-            "enqueued_at": nullable(Format.iso(job.enqueuedAt)), "first_attempt_at": nullable(Format.iso(job.firstAttemptAt)),
-            "attempted_at": nullable(Format.iso(job.attemptedAt)), "attempted_by": nullable(job.attemptedBy),
-            "lease_until": nullable(Format.iso(job.leaseUntil)), "finished_at": nullable(Format.iso(job.finishedAt)),
-            "last_error": json(job.lastError, of: job), "dead_reason": nullable(job.deadReason?.rawValue),
-            "unique_key": nullable(data.redactedUniqueKey(job)), "unique_scope": job.uniqueScope.rawValue, "tags": job.tags,
-            "correlation": job.correlation, "note": nullable(job.note), "url": jobHref(job.id),
-        ]
+    /// A job as the API returns it: ``JobView`` (the object `surety jobs show --json` prints)
+    /// plus `url`, the job's page.
+    func json(_ job: JobRecord) -> JSONValue {
+        var object = JSONValue(encoding: JobView(job, redaction: data.redaction)).members
+        object["url"] = .string(jobHref(job.id))
+        return .object(object)
     }
 
-    func json(_ error: AttemptError?, of job: JobRecord) -> Any {
-        guard let error else { return NSNull() }
-        return ["type": error.type, "message": data.scrubbed(error.message, of: job), "class": error.errorClass.rawValue]
-    }
-
-    func json(_ attempt: AttemptRecord, of job: JobRecord) -> [String: Any] {
-        [
-            "attempt": attempt.attempt, "worker": attempt.worker, "started_at": nullable(Format.iso(attempt.startedAt)),
-            "ended_at": nullable(Format.iso(attempt.endedAt)), "duration_seconds": nullable(attempt.duration),
-            "outcome": nullable(attempt.outcome?.rawValue), "error": json(attempt.error, of: job),
-        ]
-    }
-
-    func json(_ record: AuditRecord) -> [String: Any] {
-        ["job_id": record.jobID.rawValue, "action": record.action, "actor": record.actor, "reason": record.reason, "at": nullable(Format.iso(record.at))]
+    /// `{"job", "attempts", "audit"}` (``JobDetailView``), the job with its `url`.
+    func json(_ detail: DashboardData.Detail) -> JSONValue {
+        var object = JSONValue(encoding: JobDetailView(detail.job, attempts: detail.attempts, audit: detail.audit, redaction: data.redaction)).members
+        object["job"] = json(detail.job)
+        return .object(object)
     }
 
     func json(_ summary: LatencySummary) -> [String: Any] {

@@ -62,16 +62,4 @@ enum JobRow {
     static func errorClass(_ text: String?) -> ErrorClass {
         text.flatMap(ErrorClass.init(rawValue:)) ?? .transient
     }
-
-    /// The claim view of a decoded running job (used by the rescuer's query).
-    static func claimed(_ decoded: Decoded, now: Date) -> ClaimedJob {
-        let job = decoded.record
-        return ClaimedJob(
-            id: job.id, type: job.type, queue: job.queue, priority: job.priority, tenant: job.tenant,
-            payload: job.payload, attempt: job.attempt, maxAttempts: job.maxAttempts,
-            lease: Lease(jobID: job.id, token: decoded.leaseToken ?? 0), leaseUntil: job.leaseUntil ?? now,
-            enqueuedAt: job.enqueuedAt, runAt: job.runAt, firstAttemptAt: job.firstAttemptAt ?? job.attemptedAt ?? now,
-            tags: job.tags, correlation: job.correlation, traceContext: job.traceContext
-        )
-    }
 }
