@@ -1,4 +1,5 @@
 import Foundation
+import Surety
 
 /// A JSON value, for output whose shape is written out explicitly (`surety … --json`, docs/cli.md,
 /// and the dashboard's /api, docs/dashboard.md): every documented key is always present, with
@@ -95,23 +96,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
     }
 
     private static func writeString(_ value: String, into out: inout String) {
-        out += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if ControlCharacters.contains(scalar) {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
+        JSONStringLiteral.append(value, to: &out, alsoEscaping: ControlCharacters.contains)
     }
 
     /// The string, or `null`.

@@ -92,32 +92,6 @@ package enum JSONColumns {
     }
 
     private static func appendQuoted(_ string: String, to out: inout String) {
-        out += "\""
-        var plain = true
-        for scalar in string.unicodeScalars where scalar == "\"" || scalar == "\\" || scalar.value < 0x20 {
-            plain = false
-            break
-        }
-        if plain {
-            out += string
-        } else {
-            for scalar in string.unicodeScalars {
-                switch scalar {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case "\n": out += "\\n"
-                case "\r": out += "\\r"
-                case "\t": out += "\\t"
-                default:
-                    if scalar.value < 0x20 {
-                        let hex = String(scalar.value, radix: 16)
-                        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                    } else {
-                        out.unicodeScalars.append(scalar)
-                    }
-                }
-            }
-        }
-        out += "\""
+        JSONStringLiteral.append(string, to: &out)
     }
 }
