@@ -94,6 +94,7 @@ for store in $stores; do
             url=$(env -u SURETY_TEST_POSTGRES_URL SURETY_POSTGRES_DURABLE=1 scripts/postgres.sh start "$pg_dir" | tail -1)
             started_pg=1
         fi
+        baseline_pg_url=$url
         if ! run_bench postgres --store "$url" --backlogs "${BENCH_BACKLOGS_POSTGRES:-$other_backlogs}" --no-retained; then
             echo "PostgreSQL run failed (does this build's 'surety bench' accept postgres:// URLs?)" >&2
             rm -f "$results/postgres.json.tmp"
@@ -105,6 +106,9 @@ for store in $stores; do
         ;;
     esac
 done
+# The same window's hand-written loops (issue 18): what the databases alone do right now.
+echo "== baselines ==" >&2
+Benchmarks/baselines.sh "$bin" "$results" "${baseline_pg_url:-}"
 echo "load after: $(uptime)" >>"$results/machine.txt"
 
 python3 "$root/Benchmarks/plot.py" "$results" "$root/docs/images"
