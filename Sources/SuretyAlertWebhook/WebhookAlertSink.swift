@@ -6,7 +6,7 @@ import NIOHTTP1
 import Surety
 import SuretyAlerts
 
-/// Sends each alert notice as an HTTP POST of its JSON (``Surety/AlertNotice/json()``, documented
+/// Sends each alert notice as an HTTP POST of its JSON (`AlertNotice.json()`, documented
 /// in docs/alerts.md) with `Content-Type: application/json`, plus the headers `X-Surety-Event`
 /// (`firing`, `worsened`, `escalated`, `resolved`) and `X-Surety-Alert` (the alert's key).
 ///
@@ -31,9 +31,16 @@ public struct WebhookAlertSink: AlertSink {
     let logger: Logger
 
     /// - Parameters:
+    ///   - name: the sink's name in notices and logs. Default: `"webhook"`.
+    ///   - url: where notices are posted (http or https).
+    ///   - headers: sent with every request. Default: none.
+    ///   - timeout: one attempt's time limit. Default: 10 s.
+    ///   - retries: retries after the first attempt. Default: 3.
+    ///   - backoff: the first retry's delay; it doubles for each next one, capped at 30 s. Default: 1 s.
     ///   - client: Default: `HTTPClient.shared`.
     ///   - clock: where backoff waits. Default: the system clock.
-    /// - Throws: ``Surety/SuretyError/Code/invalidArgument`` for a URL that is not http(s).
+    ///   - logger: Default: a logger labelled `surety.alerts.webhook`.
+    /// - Throws: `SuretyError.Code.invalidArgument` for a URL that is not http(s).
     public init(
         name: String = "webhook", url: String, headers: [String: String] = [:], timeout: Duration = .seconds(10), retries: Int = 3,
         backoff: Duration = .seconds(1), client: HTTPClient = .shared, clock: any SuretyClock = SystemClock(),
@@ -118,7 +125,7 @@ public struct WebhookAlertSink: AlertSink {
 
 /// Builds every sink of a configuration: the core's `log` and `command`, and `webhook` here.
 public enum WebhookAlertSinks {
-    /// - Throws: ``Surety/SuretyError/Code/invalidArgument`` for an invalid sink.
+    /// - Throws: `SuretyError.Code.invalidArgument` for an invalid sink.
     public static func make(_ specs: [AlertSinkSpec], client: HTTPClient = .shared, logger: Logger) throws -> [any AlertSink] {
         try specs.map { spec in
             try spec.validate()

@@ -75,7 +75,7 @@ public struct AlertConfiguration: Sendable, Hashable, Codable {
 
     /// Checks every field: ``intervalSeconds`` from 1 to ``maximumIntervalSeconds``, each sink's
     /// `timeoutSeconds` at most ``maximumSinkTimeoutSeconds``, other durations from 0 to 100 years.
-    /// - Throws: ``SuretyError/Code/invalidArgument`` saying which field is wrong.
+    /// - Throws: `SuretyError.Code.invalidArgument` saying which field is wrong.
     public func validate() throws {
         func bad(_ text: String) -> SuretyError { SuretyError(.invalidArgument, "alert configuration: \(text)") }
         guard !environment.isEmpty else { throw bad("environment must not be empty") }
@@ -108,7 +108,7 @@ public struct AlertConfiguration: Sendable, Hashable, Codable {
     }
 
     /// Reads and validates a configuration from JSON.
-    /// - Throws: ``SuretyError/Code/invalidArgument`` with what is wrong and where.
+    /// - Throws: `SuretyError.Code.invalidArgument` with what is wrong and where.
     public static func decode(json data: Data) throws -> AlertConfiguration {
         let configuration: AlertConfiguration
         do {

@@ -7,8 +7,8 @@ import Surety
 /// the sinks: a ServiceLifecycle `Service`, run beside the workers (`surety worker --alerts FILE`).
 ///
 /// Each pass runs under `store.asMaintenanceLeader(of: "alerts")`, so on a store with
-/// ``MaintenanceLeadershipStore`` one node evaluates at a time. The state of every alert lives in the
-/// store (``AlertStateStore``) and is written with compare-and-set before anyone is notified: a
+/// `MaintenanceLeadershipStore` one node evaluates at a time. The state of every alert lives in the
+/// store (`AlertStateStore`) and is written with compare-and-set before anyone is notified: a
 /// restarted monitor remembers what it already said, and two monitors that race on a store
 /// without leadership still send one notice. Time comes from the injected clock.
 ///
@@ -28,18 +28,20 @@ public struct AlertMonitor: Service {
     let clock: any SuretyClock
     let logger: Logger
 
-    /// The name of the maintenance task, for ``MaintenanceLeadershipStore``.
+    /// The name of the maintenance task, for `MaintenanceLeadershipStore`.
     public static let maintenanceTask = "alerts"
 
     /// - Parameters:
-    ///   - store: a store with ``AlertObservationsStore`` and ``AlertStateStore`` (the memory,
+    ///   - store: a store with `AlertObservationsStore` and `AlertStateStore` (the memory,
     ///     SQLite and PostgreSQL stores have both).
+    ///   - configuration: the rules and their settings.
     ///   - sinks: where notices go (built from ``AlertConfiguration/sinks``).
     ///   - escalationSinks: where escalations go (from ``AlertConfiguration/escalation``).
     ///   - registry: the job types, for their redactors: an error message of a type not in it is
     ///     masked whole.
     ///   - clock: Default: the system clock.
-    /// - Throws: ``SuretyError/Code/invalidArgument`` for an invalid configuration or a store
+    ///   - logger: Default: a logger labelled `surety.alerts`.
+    /// - Throws: `SuretyError.Code.invalidArgument` for an invalid configuration or a store
     ///   without the alert capabilities.
     public init(
         store: any JobStore, configuration: AlertConfiguration, sinks: [any AlertSink], escalationSinks: [any AlertSink] = [],

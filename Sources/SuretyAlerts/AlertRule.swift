@@ -95,7 +95,7 @@ public struct AlertRule: Sendable, Hashable, Codable {
         return true
     }
 
-    /// - Throws: ``SuretyError/Code/invalidArgument`` naming the rule and the field.
+    /// - Throws: `SuretyError.Code.invalidArgument` naming the rule and the field.
     public func validate() throws {
         func bad(_ text: String) -> SuretyError { SuretyError(.invalidArgument, "alert rule '\(name)': \(text)") }
         guard !name.isEmpty, !name.contains("/") else { throw bad("the name must be non-empty and contain no '/'") }

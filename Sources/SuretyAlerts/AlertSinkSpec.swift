@@ -60,7 +60,7 @@ public struct AlertSinkSpec: Sendable, Hashable, Codable {
         }
     }
 
-    /// - Throws: ``SuretyError/Code/invalidArgument`` naming the sink and the field.
+    /// - Throws: `SuretyError.Code.invalidArgument` naming the sink and the field.
     public func validate() throws {
         func bad(_ text: String) -> SuretyError { SuretyError(.invalidArgument, "alert sink '\(name)': \(text)") }
         guard timeoutSeconds.isFinite, timeoutSeconds > 0 else { throw bad("timeoutSeconds must be greater than 0") }

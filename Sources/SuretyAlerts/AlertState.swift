@@ -1,7 +1,7 @@
 import Foundation
 import Surety
 
-/// The monitor's memory of one alert (one rule and subject), stored through ``AlertStateStore``
+/// The monitor's memory of one alert (one rule and subject), stored through `AlertStateStore`
 /// so it survives restarts and is shared by every node.
 public struct AlertState: Sendable, Hashable, Codable {
     public enum Status: String, Sendable, Hashable, Codable {
@@ -66,13 +66,13 @@ public struct AlertState: Sendable, Hashable, Codable {
         undelivered = try c.decodeIfPresent([UndeliveredNotice].self, forKey: .undelivered) ?? []
     }
 
-    /// The JSON stored in ``AlertStateRecord/body``.
+    /// The JSON stored in `AlertStateRecord.body`.
     public func encoded() -> String {
         String(decoding: (try? AlertJSON.encoder().encode(self)) ?? Data("{}".utf8), as: UTF8.self)
     }
 
     /// Decodes a stored body.
-    /// - Throws: ``SuretyError/Code/storeCorrupt`` when the body is not an alert state.
+    /// - Throws: `SuretyError.Code.storeCorrupt` when the body is not an alert state.
     public static func decode(_ body: String, key: String) throws -> AlertState {
         do {
             return try AlertJSON.decoder().decode(AlertState.self, from: Data(body.utf8))

@@ -26,7 +26,7 @@ public struct StoredAlert: Sendable, Hashable {
 extension AlertStateStore {
     /// The stored alerts: firing ones (with `includeResolved`, resolved ones too), firing first,
     /// then the most recent first, then by key.
-    /// - Throws: ``SuretyError`` `storeCorrupt` when a stored state does not decode.
+    /// - Throws: `SuretyError` `storeCorrupt` when a stored state does not decode.
     public func storedAlerts(includeResolved: Bool = false) async throws -> [StoredAlert] {
         var alerts: [StoredAlert] = []
         for record in try await alertStates() {

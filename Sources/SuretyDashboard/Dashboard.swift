@@ -38,6 +38,7 @@ public struct Dashboard: Sendable {
     ///   - configuration: Credentials and options. Default: ``DashboardConfiguration/init(credentials:readOnly:allowAnonymousReadOnly:basePath:sampleLimit:deadLetterLimit:sessionLifetime:secureCookies:title:)`` defaults.
     ///   - metrics: The Prometheus registry served at `/metrics`. Default: `nil` (no `/metrics`).
     ///   - clock: Default: the system clock.
+    ///   - logger: Default: a logger labelled `surety.dashboard`.
     public init(store: any JobInspectionStore & OperatorActionStore, registry: JobRegistry = JobRegistry(), configuration: DashboardConfiguration = DashboardConfiguration(),
                 metrics: PrometheusCollectorRegistry? = nil, clock: any SuretyClock = SystemClock(),
                 logger: Logger = Logger(label: "surety.dashboard")) {

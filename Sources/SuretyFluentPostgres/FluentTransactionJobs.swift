@@ -17,10 +17,12 @@ extension PostgresStore {
     /// ```
     ///
     /// The store must use the same PostgreSQL database as Fluent (its tables may sit in their own
-    /// schema). See ``PostgresStore/enqueue(_:on:)`` for savepoints, wake-ups and load shedding.
-    /// - Parameter database: the `db` a Fluent `transaction` closure receives (fluent-postgres-driver).
-    /// - Throws: ``Surety/SuretyError/Code/invalidArgument`` when `database` is not inside a
-    ///   transaction or is not a PostgreSQL database, else as ``PostgresStore/enqueue(_:on:)``.
+    /// schema). See `PostgresStore.enqueue(_:on:)` for savepoints, wake-ups and load shedding.
+    /// - Parameters:
+    ///   - jobs: the jobs to insert, from `JobQueue.newJob(_:tenant:options:)` or `req.surety.newJob(_:options:)`.
+    ///   - database: the `db` a Fluent `transaction` closure receives (fluent-postgres-driver).
+    /// - Throws: `SuretyError.Code.invalidArgument` when `database` is not inside a
+    ///   transaction or is not a PostgreSQL database, else as `PostgresStore.enqueue(_:on:)`.
     @discardableResult
     public func enqueue(_ jobs: [NewJob], in database: any Database) async throws -> [EnqueuedJob] {
         guard database.inTransaction else {
@@ -47,8 +49,11 @@ extension Request.SuretyJobs {
     ///     try await req.surety.enqueue(SendWelcomeEmail(email: user.email), in: db)
     /// }
     /// ```
-    /// - Parameter options: Default: the type's options.
-    /// - Throws: as `newJob(_:options:)`, ``Surety/SuretyError/Code/invalidArgument`` when the
+    /// - Parameters:
+    ///   - job: the job to enqueue.
+    ///   - options: Default: the type's options.
+    ///   - database: the `db` a Fluent `transaction` closure receives (fluent-postgres-driver).
+    /// - Throws: as `newJob(_:options:)`, `SuretyError.Code.invalidArgument` when the
     ///   configured store is not a `PostgresStore`, else as `PostgresStore.enqueue(_:in:)`.
     @discardableResult
     public func enqueue<J: Job>(_ job: J, options: EnqueueOptions = EnqueueOptions(), in database: any Database) async throws -> EnqueuedJob {

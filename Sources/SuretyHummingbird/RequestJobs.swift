@@ -32,7 +32,7 @@ public struct RequestJobs<Context: RequestContext>: Sendable {
     }
 
     /// The request's tenant.
-    /// - Throws: ``Surety/SuretyError/Code/missingTenant`` when the resolver finds none (the
+    /// - Throws: `SuretyError.Code.missingTenant` when the resolver finds none (the
     ///   response is a 400, not a job for nobody), or the resolver's own error.
     public func tenant(of request: Request, context: Context) throws -> TenantID {
         guard let tenant = try resolveTenant(request, context) else {
@@ -42,16 +42,24 @@ public struct RequestJobs<Context: RequestContext>: Sendable {
     }
 
     /// Enqueues `job` for the request's tenant with the request's trace context.
-    /// - Parameter options: Default: the type's options.
+    /// - Parameters:
+    ///   - job: the job to enqueue.
+    ///   - request: the request whose tenant the job runs for.
+    ///   - context: the request's context.
+    ///   - options: Default: the type's options.
     @discardableResult
     public func enqueue<J: Job>(_ job: J, for request: Request, context: Context, options: EnqueueOptions = EnqueueOptions()) async throws -> EnqueuedJob {
         try await queue.enqueue(job, tenant: tenant(of: request, context: context), options: options)
     }
 
-    /// The job for the request's tenant as a ``Surety/NewJob``, to enqueue inside the
+    /// The job for the request's tenant as a `NewJob`, to enqueue inside the
     /// application's own database transaction (`SQLiteStore.enqueue(_:in:)`,
     /// `PostgresStore.enqueue(_:on:)`): the job exists if and only if that transaction commits.
-    /// - Parameter options: Default: the type's options.
+    /// - Parameters:
+    ///   - job: the job to build.
+    ///   - request: the request whose tenant the job runs for.
+    ///   - context: the request's context.
+    ///   - options: Default: the type's options.
     public func newJob<J: Job>(_ job: J, for request: Request, context: Context, options: EnqueueOptions = EnqueueOptions()) throws -> NewJob {
         try queue.newJob(job, tenant: tenant(of: request, context: context), options: options)
     }

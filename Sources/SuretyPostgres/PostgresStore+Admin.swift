@@ -100,7 +100,7 @@ extension PostgresStore {
 
     /// Drops this store's schema with everything in it (`DROP SCHEMA ... CASCADE`): for throwaway
     /// schemas such as `surety bench`'s per-scenario ones. Refuses the `public` schema.
-    /// - Throws: ``Surety/SuretyError/Code/invalidArgument`` for `public`.
+    /// - Throws: `SuretyError.Code.invalidArgument` for `public`.
     public func dropSchema() async throws {
         // The schema name is validated (lower-case letters, digits, '_'), so quoting it is enough.
         guard configuration.schema != "public" else {

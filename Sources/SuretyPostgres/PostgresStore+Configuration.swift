@@ -34,7 +34,7 @@ extension PostgresStore {
         /// one for maintenance leadership (while it runs retention, rescue or schedules).
         /// Default: 20.
         public var maximumConnections: Int
-        /// How long queue limits (``Surety/QueueLimits``) read from the database are used before
+        /// How long queue limits (`QueueLimits`) read from the database are used before
         /// claims and enqueues read them again: a change made on another node applies within this
         /// interval (at once on the node that made it). Default: 1 second.
         public var limitsRefreshInterval: Duration = .seconds(1)
@@ -86,7 +86,7 @@ extension PostgresStore {
         /// The schema comes from the URL's `schema` parameter or from `schema`; given in both, they
         /// must be the same; given in neither, it is `public`.
         ///
-        /// - Throws: ``Surety/SuretyError`` `invalidStoreURL` with a message that never contains
+        /// - Throws: `SuretyError` `invalidStoreURL` with a message that never contains
         ///   the password: also for a `schema` parameter that is repeated, empty or not a valid
         ///   name, and for a `schema` argument that differs from it. `invalidArgument` for an
         ///   invalid `schema` argument.

@@ -4,8 +4,8 @@ import Surety
 
 extension PostgresStore {
     /// Records the ends of attempts in one transaction: the core's transition of each
-    /// (``Surety/JobLifecycle/transition(for:)`` of `.finish`) bound to one `UPDATE ... FROM
-    /// unnest(...) RETURNING id` for the whole batch (``JobTransitionSQL``), each finish fenced on `state = 'running'` and its lease
+    /// (`JobLifecycle.transition(for:)` of `.finish`) bound to one `UPDATE ... FROM
+    /// unnest(...) RETURNING id` for the whole batch (`JobTransitionSQL`), each finish fenced on `state = 'running'` and its lease
     /// token (and for the rescuer on `lease_until <= onlyIfLeaseExpiredBy`), then one INSERT of
     /// the history rows of the applied finishes that were not successes.
     ///

@@ -7,7 +7,7 @@ extension PostgresStore {
     /// `surety_migrations`, in one transaction under a transaction-scoped advisory lock, so
     /// several nodes may start (and migrate) at once. Safe to call on every start.
     ///
-    /// - Throws: ``Surety/SuretyError`` `storeUnavailable` when the server cannot be reached or
+    /// - Throws: `SuretyError` `storeUnavailable` when the server cannot be reached or
     ///   refuses the login, `storeCorrupt` when the schema was migrated by a newer version of
     ///   Surety.
     public func migrate() async throws {

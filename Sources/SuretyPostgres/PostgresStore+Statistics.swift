@@ -6,7 +6,7 @@ extension PostgresStore: JobStatisticsStore {
     /// Grouped statements in one transaction: counts by queue and state, finished jobs per
     /// bucket (through `surety_jobs_finished (state, finished_at)`), the window's counts, and
     /// `percentile_cont` per queue and over all queues (`GROUPING SETS`). See
-    /// ``JobStatisticsStore`` for the definitions.
+    /// `JobStatisticsStore` for the definitions.
     public func jobStatistics(_ request: JobStatisticsRequest) async throws -> JobStatistics {
         let now = Timestamp.micros(request.now)
         let since = Timestamp.micros(request.windowStart)

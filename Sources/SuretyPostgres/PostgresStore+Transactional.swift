@@ -40,7 +40,7 @@ extension PostgresStore {
     ///   the application's transaction then holds until it ends: keep such transactions short.
     /// - Called on a connection that is not inside a transaction, it runs its own on it.
     ///
-    /// - Throws: ``Surety/SuretyError``: `queueFull` from load shedding, `storeUnavailable` with the
+    /// - Throws: `SuretyError`: `queueFull` from load shedding, `storeUnavailable` with the
     ///   server's reason otherwise.
     @discardableResult
     public func enqueue(_ jobs: [NewJob], on connection: PostgresConnection) async throws -> [EnqueuedJob] {
@@ -72,7 +72,7 @@ extension PostgresStore {
     /// Completes the running attempt of `context` inside the application's transaction on
     /// `connection`, together with the application's own writes there. The completion is fenced
     /// on the attempt's lease token: if the lease was lost (the job was rescued and may run
-    /// elsewhere), this throws ``Surety/SuretyError/Code/leaseLost`` **and leaves the transaction
+    /// elsewhere), this throws `SuretyError.Code.leaseLost` **and leaves the transaction
     /// failed**, so it cannot commit: the application's writes roll back with it.
     ///
     /// Most jobs call ``complete(_:in:_:)``, which runs the transaction for them:
@@ -92,7 +92,7 @@ extension PostgresStore {
     /// writes nothing more for the attempt; if it rolled back, the worker records the attempt's
     /// outcome as usual (fenced on the same token).
     ///
-    /// - Throws: ``Surety/SuretyError``: `invalidArgument` outside a running attempt or outside a
+    /// - Throws: `SuretyError`: `invalidArgument` outside a running attempt or outside a
     ///   transaction; `leaseLost`; `storeUnavailable` with the server's reason.
     public func complete(_ context: JobContext, on connection: PostgresConnection) async throws {
         let completedAt = context.clock.now()
@@ -247,8 +247,8 @@ extension PostgresStore {
 
 extension PostgresStore {
     /// Typed transactional enqueue: ``enqueue(_:on:)`` for one job, built by
-    /// ``Surety/JobQueue/newJob(_:tenant:options:)`` with the same rules as
-    /// ``Surety/JobQueue/enqueue(_:tenant:options:)`` (the type's queue, priority, attempts and
+    /// `JobQueue.newJob(_:tenant:options:)` with the same rules as
+    /// `JobQueue.enqueue(_:tenant:options:)` (the type's queue, priority, attempts and
     /// unique scope, the job's own keys, the per-call overrides). No registry is needed.
     ///
     /// ```swift
@@ -259,11 +259,13 @@ extension PostgresStore {
     /// ```
     ///
     /// - Parameters:
+    ///   - job: the job to enqueue.
+    ///   - tenant: the tenant it runs for.
     ///   - options: per-call overrides. Default: none.
     ///   - clock: the time source for the job's `enqueuedAt` and `runAt`; pass your
-    ///     ``Surety/JobQueue``'s clock (a test clock in tests). Default: ``Surety/SystemClock``.
+    ///     `JobQueue`'s clock (a test clock in tests). Default: `SystemClock`.
     ///   - connection: the application's connection, inside its transaction.
-    /// - Throws: ``Surety/SuretyError``: `invalidPayload` or `invalidArgument` from building the
+    /// - Throws: `SuretyError`: `invalidPayload` or `invalidArgument` from building the
     ///   job (nothing written), else as ``enqueue(_:on:)``.
     @discardableResult
     public func enqueue<J: Job>(

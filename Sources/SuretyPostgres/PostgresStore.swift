@@ -19,7 +19,7 @@ import Synchronization
 /// }
 /// ```
 ///
-/// - Every ``Surety/JobStore`` method is one statement or one transaction.
+/// - Every `JobStore` method is one statement or one transaction.
 /// - All tables live in ``Configuration/schema`` (default `public`): every pooled connection has
 ///   its `search_path` set to it. The tables are documented in docs/schema.md.
 /// - The first call (usually ``migrate()``) checks that the server can be reached and the

@@ -7,7 +7,7 @@ extension SQLiteStore {
     /// own writes (in tables of this same SQLite file) and its `completed` state commit together
     /// or not at all. The completion is fenced on the attempt's lease token: if the lease was lost
     /// meanwhile (the job was rescued and may run elsewhere), the whole transaction rolls back and
-    /// this throws ``SuretyError/Code/leaseLost``.
+    /// this throws `SuretyError.Code.leaseLost`.
     ///
     /// ```swift
     /// func run(_ context: JobContext) async throws {

@@ -21,14 +21,14 @@ extension SQLiteStore {
 
         /// How long a write waits for the file's lock when another process (a second `surety`
         /// worker, the CLI, a backup) holds it, before failing with
-        /// ``Surety/SuretyError/Code/storeUnavailable``. Default: 5 seconds.
+        /// `SuretyError.Code.storeUnavailable`. Default: 5 seconds.
         public var busyTimeout: Duration
 
         /// The most reader connections open at once (reads run beside the one writer in WAL
         /// mode). Must be at least 1. Default: 4.
         public var maximumReaderCount: Int
 
-        /// How long queue limits (``Surety/QueueLimits``) read from the file are used before
+        /// How long queue limits (`QueueLimits`) read from the file are used before
         /// claims and enqueues read them again: a change made by another process applies within
         /// this interval (at once in the process that made it). Default: 1 second.
         public var limitsRefreshInterval: Duration

@@ -31,7 +31,7 @@ extension SQLiteStore {
     /// application's transaction may continue. Called outside a transaction, it runs and commits
     /// its own (`BEGIN IMMEDIATE`). In-process workers are woken after the commit.
     ///
-    /// - Throws: ``Surety/SuretyError`` (`storeUnavailable` with the underlying SQLite error).
+    /// - Throws: `SuretyError` (`storeUnavailable` with the underlying SQLite error).
     @discardableResult
     public func enqueue(_ jobs: [NewJob], in db: Database) throws -> [EnqueuedJob] {
         guard !jobs.isEmpty else { return [] }
@@ -201,8 +201,8 @@ extension SQLiteStore {
 
 extension SQLiteStore {
     /// Typed transactional enqueue: ``enqueue(_:in:)`` for one job, built by
-    /// ``Surety/JobQueue/newJob(_:tenant:options:)`` with the same rules as
-    /// ``Surety/JobQueue/enqueue(_:tenant:options:)`` (the type's queue, priority, attempts and
+    /// `JobQueue.newJob(_:tenant:options:)` with the same rules as
+    /// `JobQueue.enqueue(_:tenant:options:)` (the type's queue, priority, attempts and
     /// unique scope, the job's own keys, the per-call overrides). No registry is needed.
     ///
     /// ```swift
@@ -213,11 +213,13 @@ extension SQLiteStore {
     /// ```
     ///
     /// - Parameters:
+    ///   - job: the job to enqueue.
+    ///   - tenant: the tenant it runs for.
     ///   - options: per-call overrides. Default: none.
     ///   - clock: the time source for the job's `enqueuedAt` and `runAt`; pass your
-    ///     ``Surety/JobQueue``'s clock (a test clock in tests). Default: ``Surety/SystemClock``.
+    ///     `JobQueue`'s clock (a test clock in tests). Default: `SystemClock`.
     ///   - db: the application's GRDB connection, inside its write transaction.
-    /// - Throws: ``Surety/SuretyError``: `invalidPayload` or `invalidArgument` from building the
+    /// - Throws: `SuretyError`: `invalidPayload` or `invalidArgument` from building the
     ///   job (nothing written), else as ``enqueue(_:in:)``.
     @discardableResult
     public func enqueue<J: Job>(

@@ -6,9 +6,9 @@ extension SQLiteStore {
     /// Records the ends of attempts in one transaction: the hot path of every worker (the
     /// completion batcher hands over hundreds at a time).
     ///
-    /// Each finish is the core's transition (``Surety/JobLifecycle/transition(for:)`` of
+    /// Each finish is the core's transition (`JobLifecycle.transition(for:)` of
     /// `.finish`), fenced on the lease token (and for the rescuer on the lease having expired),
-    /// bound to ``JobTransitionSQL/finish(rows:)``, or to ``JobTransitionSQL/finishCompletions(rows:)``
+    /// bound to `JobTransitionSQL.finish(rows:)`, or to `JobTransitionSQL.finishCompletions(rows:)`
     /// for a plain success: multi-row `UPDATE ... FROM (VALUES ...) RETURNING id` statements. A
     /// history row is appended for every applied finish that writes one.
     public func finish(_ finishes: [AttemptFinish]) async throws -> [FenceResult] {

@@ -6,7 +6,7 @@ extension SQLiteStore: JobStatisticsStore {
     /// A few grouped reads in one snapshot. The series and windows read finished jobs through
     /// the `surety_jobs_finished (state, finished_at)` index; the percentiles select only the
     /// ranks they need with `row_number()` (SQLite has no `percentile_cont`) and interpolate
-    /// them as PostgreSQL does. See ``JobStatisticsStore`` for the definitions.
+    /// them as PostgreSQL does. See `JobStatisticsStore` for the definitions.
     public func jobStatistics(_ request: JobStatisticsRequest) async throws -> JobStatistics {
         let now = Timestamp.micros(request.now)
         let since = Timestamp.micros(request.windowStart)

@@ -11,7 +11,7 @@ import Synchronization
 /// let queue = JobQueue(store: store)
 /// ```
 ///
-/// - Every ``Surety/JobStore`` method is one write transaction (`BEGIN IMMEDIATE`) on the single
+/// - Every `JobStore` method is one write transaction (`BEGIN IMMEDIATE`) on the single
 ///   writer connection, or one read on a reader connection. A write, once started, is not
 ///   interrupted by task cancellation: it commits whole or, on an error, not at all.
 /// - The application may keep its own tables in the same file and enqueue inside its own
@@ -35,7 +35,7 @@ public final class SQLiteStore: JobStore, JobInspectionStore, OperatorActionStor
     /// Opens (creating if needed) the SQLite file at `path` in WAL mode. Does not migrate: call
     /// ``migrate()`` (or run `surety migrate`) before using the store.
     ///
-    /// - Throws: ``Surety/SuretyError`` with `invalidArgument` for a bad configuration,
+    /// - Throws: `SuretyError` with `invalidArgument` for a bad configuration,
     ///   `storeUnavailable` when the file cannot be opened (its folder does not exist, no
     ///   permission, locked), or `storeCorrupt` when the file is not a SQLite database.
     public init(path: String, configuration: Configuration = Configuration()) throws {
@@ -72,7 +72,7 @@ public final class SQLiteStore: JobStore, JobInspectionStore, OperatorActionStor
     /// Creates or upgrades the schema (versioned migrations "v1", ...). Safe to call on every
     /// start and from several processes at once: migrations run in an exclusive transaction.
     ///
-    /// - Throws: ``Surety/SuretyError`` `storeCorrupt` when the file was migrated by a newer
+    /// - Throws: `SuretyError` `storeCorrupt` when the file was migrated by a newer
     ///   version of Surety, or is not a SQLite database.
     public func migrate() async throws {
         let migrator = Migrations.migrator

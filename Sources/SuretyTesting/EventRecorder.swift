@@ -26,7 +26,7 @@ public final class EventRecorder: Sendable {
 
     public init() {}
 
-    /// Pass this as ``WorkerConfiguration/onEvent``.
+    /// Pass this as `WorkerConfiguration.onEvent`.
     public var record: @Sendable (WorkerEvent) -> Void {
         { [self] event in self.append(event) }
     }
@@ -50,8 +50,10 @@ public final class EventRecorder: Sendable {
     }
 
     /// The first event (already recorded or still to come) matching `predicate`.
-    /// - Parameter timeout: a real-time guard so a broken test fails instead of hanging; it is
-    ///   not used to synchronise. Default: 30 s.
+    /// - Parameters:
+    ///   - timeout: a real-time guard so a broken test fails instead of hanging; it is
+    ///     not used to synchronise. Default: 30 s.
+    ///   - predicate: which event to wait for.
     /// - Throws: ``TimedOut`` when nothing matched in time.
     @discardableResult
     public func first(timeout: Duration = .seconds(30), where predicate: @escaping @Sendable (WorkerEvent) -> Bool) async throws -> WorkerEvent {

@@ -6,7 +6,7 @@ import Surety
 public struct JobRun: Sendable {
     /// The job's id in the test store.
     public let id: JobID
-    /// The job's type name (``Job/name``).
+    /// The job's type name (`Job.name`).
     public let type: String
     /// The tenant the attempt ran for.
     public let tenant: TenantID
@@ -14,7 +14,7 @@ public struct JobRun: Sendable {
     public let attempt: Int
     /// What `run` threw, as thrown; `nil` when it returned.
     public let error: (any Error)?
-    /// How the attempt ended, as a ``Worker`` would record it.
+    /// How the attempt ended, as a `Worker` would record it.
     public let outcome: AttemptOutcome
     /// Where the job went: completed, a retry at a time, a reschedule (snooze), the dead-letter
     /// inbox with a reason, or cancelled.
@@ -28,7 +28,7 @@ public struct JobRun: Sendable {
     /// oldest first. A follow-up whose unique key another job already held inserts nothing and
     /// is not listed.
     public let followUps: [JobRecord]
-    /// The job's effect ledger after the attempt (``JobContext/effect(_:key:policy:reconcile:perform:)``),
+    /// The job's effect ledger after the attempt (`JobContext.effect(_:key:policy:reconcile:perform:)`),
     /// oldest first. Empty when the store has no ledger.
     public let effects: [EffectRecord]
 
@@ -46,7 +46,7 @@ public struct JobRun: Sendable {
 /// (``record``), whose fields are also readable directly (`stored.queue`, `stored.runAt`).
 @dynamicMemberLookup
 public struct StoredJob<J: Job>: Sendable {
-    /// The payload, decoded with ``JobCoding`` as a worker would.
+    /// The payload, decoded with `JobCoding` as a worker would.
     public let job: J
     /// The stored row: queue, priority, tenant, state, run time, unique key and scope, tags...
     public let record: JobRecord

@@ -2,7 +2,7 @@ import Foundation
 import Surety
 
 extension JobTesting {
-    /// Checks that `job` survives its payload encoding: encoded with ``JobCoding`` (what enqueue
+    /// Checks that `job` survives its payload encoding: encoded with `JobCoding` (what enqueue
     /// stores) and decoded again (what a worker runs), every stored property is equal to the
     /// original, compared field by field (by `==` where a field is `Hashable`, by its own fields
     /// otherwise). A field the encoding drops or changes (a `Date`'s fraction of a second, a
@@ -11,8 +11,8 @@ extension JobTesting {
     /// ``perform(_:tenant:attempt:options:checkRoundTrip:)`` runs this check first.
     ///
     /// - Throws: ``JobTestingError/payloadDoesNotRoundTrip(type:field:before:after:)`` (values of
-    ///   ``Job/secretFields`` shown as `[REDACTED]`), ``JobTestingError/payloadDoesNotDecode(type:detail:)``,
-    ///   or ``Surety/SuretyError`` (`invalidPayload`) when it does not encode.
+    ///   `Job.secretFields` shown as `[REDACTED]`), ``JobTestingError/payloadDoesNotDecode(type:detail:)``,
+    ///   or `SuretyError` (`invalidPayload`) when it does not encode.
     public static func checkRoundTrip<J: Job>(_ job: J) throws {
         try checkRoundTrip(job, payload: JobCoding.encode(job))
     }

@@ -3,7 +3,7 @@ import Logging
 import Surety
 
 /// Runs jobs in tests without a worker: inline, one at a time, on a ``TestClock``, with the
-/// rules a ``Worker`` applies (payload decoding, error classification, retries and backoff,
+/// rules a `Worker` applies (payload decoding, error classification, retries and backoff,
 /// snoozes, the dead-letter inbox, effects, follow-ups), and every attempt recorded in a real
 /// store. See docs/testing.md.
 ///
@@ -21,29 +21,29 @@ import Surety
 /// - ``drain(queues:advancingClock:maxRuns:)`` runs every due job and the follow-ups they
 ///   enqueue until nothing is due, moving the clock past backoffs and snoozes.
 ///
-/// Not enforced inline: the type's ``JobOptions/timeout`` (the clock moves only between
+/// Not enforced inline: the type's `JobOptions.timeout` (the clock moves only between
 /// attempts, so a job that sleeps on `context.clock` waits until the test advances it),
-/// heartbeats and lease rescue. Use a ``Worker`` with ``EventRecorder`` for those.
+/// heartbeats and lease rescue. Use a `Worker` with ``EventRecorder`` for those.
 public struct JobTesting: Sendable {
     /// The tenant ``perform(_:tenant:attempt:options:checkRoundTrip:)`` uses when none is given:
     /// `test-tenant`.
     public static let defaultTenant = TenantID(unchecked: "test-tenant")
 
-    /// Where jobs are enqueued, claimed and recorded. Default: a new ``MemoryStore``.
+    /// Where jobs are enqueued, claimed and recorded. Default: a new `MemoryStore`.
     public let store: any JobInspectionStore
     /// The time every attempt sees; the drain advances it. Default: a new ``TestClock``.
     public let clock: TestClock
-    /// The services jobs fetch with ``JobContext/dependency(_:)``. Default: none.
+    /// The services jobs fetch with `JobContext.dependency(_:)`. Default: none.
     public let dependencies: JobDependencies
     /// The known job types, for ``queue``'s enqueue by type name.
     public let registry: JobRegistry
-    /// Decides whether a thrown error retries, as ``WorkerConfiguration/classifier`` does.
-    /// Default: ``ErrorClassifier/standard``.
+    /// Decides whether a thrown error retries, as `WorkerConfiguration.classifier` does.
+    /// Default: `ErrorClassifier.standard`.
     public let classifier: ErrorClassifier
     /// The worker id recorded with every attempt. Default: `"surety-testing"`.
     public let workerID: String
     /// The logger jobs' loggers derive from. Default: one that discards everything (pass
-    /// ``LogCapture/logger(label:)`` to check what jobs log).
+    /// `LogCapture.logger(label:)` to check what jobs log).
     public let logger: Logger
     /// The random number for retry jitter, in [0, 1): `0.5` means none, so backoffs are exact.
     /// Default: `0.5`.
@@ -55,10 +55,10 @@ public struct JobTesting: Sendable {
     ///   - types: the job types ``drain(queues:advancingClock:maxRuns:)`` may run (a due job of
     ///     another type stops the drain). ``perform(_:tenant:attempt:options:checkRoundTrip:)``
     ///     runs any type. Default: none.
-    ///   - store: Default: a new ``MemoryStore``.
+    ///   - store: Default: a new `MemoryStore`.
     ///   - clock: Default: a new ``TestClock`` at its fixed instant.
     ///   - dependencies: Default: none.
-    ///   - classifier: Default: ``ErrorClassifier/standard``.
+    ///   - classifier: Default: `ErrorClassifier.standard`.
     ///   - workerID: Default: `"surety-testing"`.
     ///   - logger: Default: a logger that discards everything.
     ///   - jitterRandom: Default: `0.5` (no jitter).
@@ -94,25 +94,26 @@ public struct JobTesting: Sendable {
 
     /// Runs one attempt of `job` now, as a worker would, and returns what it did.
     ///
-    /// The job is built by ``JobQueue/newJob(_:tenant:options:)`` (the type's options, the per-call
+    /// The job is built by `JobQueue.newJob(_:tenant:options:)` (the type's options, the per-call
     /// overrides, the same validation as enqueue), checked by ``checkRoundTrip(_:)``, inserted in
     /// ``store`` (due now, whatever its `runAt`), claimed under a lease, decoded from the stored
-    /// payload and run with a ``JobContext`` on ``clock`` with ``dependencies``, in `tenant`
-    /// (``Tenant/current``). The attempt's outcome is judged and recorded as a worker records it:
+    /// payload and run with a `JobContext` on ``clock`` with ``dependencies``, in `tenant`
+    /// (`Tenant.current`). The attempt's outcome is judged and recorded as a worker records it:
     /// a transient error schedules a retry after the type's backoff, a permanent one (or the last
-    /// attempt) sends the job to the dead-letter inbox, a ``Snooze`` reschedules it.
+    /// attempt) sends the job to the dead-letter inbox, a `Snooze` reschedules it.
     ///
     /// The job's own error does not throw: it is in ``JobRun/error``.
     ///
     /// - Parameters:
+    ///   - job: the job to run.
     ///   - tenant: Default: ``defaultTenant``.
     ///   - attempt: the attempt to run, 1 for the first. A later one is reached by recording the
     ///     attempts before it as transient failures (history rows of type `SimulatedAttempt`), so
-    ///     the job's counters, ``JobContext/attempt`` and the retry decision agree. Default: `1`.
+    ///     the job's counters, `JobContext.attempt` and the retry decision agree. Default: `1`.
     ///   - options: per-call enqueue options. Default: none.
     ///   - checkRoundTrip: whether to run ``checkRoundTrip(_:)`` first. Default: `true`.
     /// - Throws: ``JobTestingError`` (round trip, another job due in the queue, a held unique key,
-    ///   an attempt outside 1...maxAttempts), or ``Surety/SuretyError`` from enqueue validation or
+    ///   an attempt outside 1...maxAttempts), or `SuretyError` from enqueue validation or
     ///   the store.
     public func perform<J: Job>(
         _ job: J, tenant: TenantID = JobTesting.defaultTenant, attempt: Int = 1,
@@ -159,7 +160,7 @@ public struct JobTesting: Sendable {
         try await Self.enqueued(type, in: store, tenant: tenant, states: states)
     }
 
-    /// The jobs of type `J` in `store` (any store: a ``MemoryStore``, an SQLite file), oldest
+    /// The jobs of type `J` in `store` (any store: a `MemoryStore`, an SQLite file), oldest
     /// first, each decoded as `J` with its stored row, so a test asserts what was enqueued
     /// without running a worker:
     ///
@@ -170,9 +171,11 @@ public struct JobTesting: Sendable {
     /// ```
     ///
     /// - Parameters:
+    ///   - type: the job type to list and decode.
+    ///   - store: the store to read.
     ///   - tenant: only this tenant's jobs. Default: `nil`, every tenant.
     ///   - states: only jobs in these states; empty for every state. Default:
-    ///     ``JobState/claimable`` (scheduled, available, retrying: waiting to run).
+    ///     `JobState.claimable` (scheduled, available, retrying: waiting to run).
     /// - Throws: ``JobTestingError/payloadDoesNotDecode(type:detail:)``, or the store's error.
     public static func enqueued<J: Job>(
         _ type: J.Type, in store: any JobInspectionStore, tenant: TenantID? = nil, states: [JobState] = JobState.claimable

@@ -10,7 +10,7 @@ extension StoreConformance {
         /// not hide due ones (StoreConformance+Priorities.swift).
         case priorities = "priorities and due jobs"
         case heartbeatAndRescue = "heartbeat and rescue"
-        /// ``Surety/JobStore/expiredLeases(now:limit:)``: oldest lease first, up to the limit
+        /// `JobStore.expiredLeases(now:limit:)`: oldest lease first, up to the limit
         /// (StoreConformance+RescueOrder.swift).
         case rescueOrder = "rescue order and limits"
         case fencing = "fencing by lease token"
@@ -25,10 +25,10 @@ extension StoreConformance {
         case concurrencyRaces = "concurrency races"
         case effects = "effect ledger"
         case effectFencing = "effect ledger fencing"
-        /// ``Surety/EffectLedgerStore/resolveEffect(_:finding:action:)``: an operator's finding
+        /// `EffectLedgerStore.resolveEffect(_:finding:action:)`: an operator's finding
         /// about an in-doubt effect, audited (StoreConformance+EffectResolution.swift).
         case effectResolution = "effect ledger resolution"
-        /// ``Surety/MaintenanceLeadershipStore``: one body per task at a time, resigning; a store
+        /// `MaintenanceLeadershipStore`: one body per task at a time, resigning; a store
         /// without it lets every caller run (StoreConformance+Leadership.swift).
         case maintenanceLeadership = "maintenance leadership"
         case alerts = "alerts"
@@ -40,14 +40,14 @@ extension StoreConformance {
         case retention = "retention"
         case traceContext = "trace context"
         case deadLetterFilters = "dead-letter filters and staggered release"
-        /// ``Surety/CancelRequestStore``: cancel requests for running jobs
+        /// `CancelRequestStore`: cancel requests for running jobs
         /// (StoreConformance+RunningCancellation.swift).
         case runningCancellation = "cancellation of running jobs"
-        /// ``Surety/ScheduleStore``: stored schedules, pause state, last slots (StoreConformance+Schedules.swift).
+        /// `ScheduleStore`: stored schedules, pause state, last slots (StoreConformance+Schedules.swift).
         case schedules = "schedules"
-        /// ``Surety/JobStatisticsStore``: the overview's aggregation (StoreConformance+Statistics.swift).
+        /// `JobStatisticsStore`: the overview's aggregation (StoreConformance+Statistics.swift).
         case statistics = "statistics"
-        /// ``Surety/WorkflowStore``: steps released exactly once, fan-in races, failure,
+        /// `WorkflowStore`: steps released exactly once, fan-in races, failure,
         /// compensation, cancellation (StoreConformance+Workflows.swift).
         case workflows = "workflows"
         /// NUL, control characters, invalid UTF-8 as decoded, 1 MB values and other hostile text in

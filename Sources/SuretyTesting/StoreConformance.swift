@@ -11,11 +11,11 @@ import Surety
 ///
 /// Each group runs on a fresh store from the factory (which must return a migrated, empty store).
 /// A failure throws ``ConformanceFailure`` naming the group and the check. A group that needs a
-/// capability the store lacks (``Capability``: say ``Surety/FlowControlStore``) is skipped, not
+/// capability the store lacks (``Capability``: say `FlowControlStore`) is skipped, not
 /// failed: its ``Outcome`` says so and the suite reports it (by default on standard output:
 /// "store conformance [rate limits]: skipped: the store does not provide FlowControlStore"). A
-/// store that implements only the runtime contract (``Surety/JobStore``) skips every group, since
-/// each reads its results back through ``Surety/JobInspectionStore``.
+/// store that implements only the runtime contract (`JobStore`) skips every group, since
+/// each reads its results back through `JobInspectionStore`.
 ///
 /// The groups live one per file (`StoreConformance+<Group>.swift`); the values they build are
 /// ``Fixtures``, public so a store's own tests can build the same jobs, claims and finishes.

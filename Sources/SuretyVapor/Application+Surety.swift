@@ -57,15 +57,15 @@ extension Application {
         public var isConfigured: Bool { application.storage[ConfigurationKey.self] != nil }
 
         /// The configured store.
-        /// - Throws: ``Surety/SuretyError/Code/invalidState`` before ``use(store:registry:queue:tenant:)``.
+        /// - Throws: `SuretyError.Code.invalidState` before ``use(store:registry:queue:tenant:)``.
         public func store() throws -> any JobStore { try configuration().store }
 
         /// The configured registry.
-        /// - Throws: ``Surety/SuretyError/Code/invalidState`` before ``use(store:registry:queue:tenant:)``.
+        /// - Throws: `SuretyError.Code.invalidState` before ``use(store:registry:queue:tenant:)``.
         public func registry() throws -> JobRegistry { try configuration().registry }
 
         /// The configured client.
-        /// - Throws: ``Surety/SuretyError/Code/invalidState`` before ``use(store:registry:queue:tenant:)``.
+        /// - Throws: `SuretyError.Code.invalidState` before ``use(store:registry:queue:tenant:)``.
         public func queue() throws -> JobQueue { try configuration().queue }
 
         func configuration() throws -> Configuration {
@@ -75,7 +75,7 @@ extension Application {
             return configuration
         }
 
-        /// Runs a ``Surety/SuretyService`` (workers, schedules, retention, queue depths) inside this
+        /// Runs a `SuretyService` (workers, schedules, retention, queue depths) inside this
         /// application's lifecycle: it starts when the application boots for one of `commands`
         /// and drains on `app.asyncShutdown()` (running jobs get the worker's shutdown grace).
         ///
@@ -89,8 +89,8 @@ extension Application {
         ///     or `surety`). Tests that build their app with `Environment.testing` see the test
         ///     runner's arguments: give them `Environment(name: "testing", arguments: ["app"])` or `nil`.
         ///   - logger: Default: the application's logger.
-        /// - Throws: ``Surety/SuretyError/Code/invalidState`` before ``use(store:registry:queue:tenant:)``,
-        ///   or ``Surety/SuretyService``'s errors.
+        /// - Throws: `SuretyError.Code.invalidState` before ``use(store:registry:queue:tenant:)``,
+        ///   or `SuretyService`'s errors.
         public func runInProcess(
             configuration: SuretyService.Configuration = SuretyService.Configuration(),
             dependencies: JobDependencies = JobDependencies(), additional: [any ServiceLifecycle.Service] = [],

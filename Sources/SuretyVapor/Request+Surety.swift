@@ -21,7 +21,7 @@ extension Request {
 
         /// The request's tenant.
         /// - Throws: `Abort(.badRequest)` when the resolver finds none (a 400, not a job for
-        ///   nobody), the resolver's own error, or ``Surety/SuretyError/Code/invalidState`` when
+        ///   nobody), the resolver's own error, or `SuretyError.Code.invalidState` when
         ///   Surety is not configured.
         public func tenant() throws -> TenantID {
             guard let tenant = try request.application.surety.configuration().tenant(request) else {
@@ -31,7 +31,9 @@ extension Request {
         }
 
         /// Enqueues `job` for the request's tenant, with the request's trace context.
-        /// - Parameter options: Default: the type's options.
+        /// - Parameters:
+        ///   - job: the job to enqueue.
+        ///   - options: Default: the type's options.
         /// - Throws: as ``tenant()``, then `JobQueue.enqueue`'s errors.
         @discardableResult
         public func enqueue<J: Job>(_ job: J, options: EnqueueOptions = EnqueueOptions()) async throws -> EnqueuedJob {
@@ -42,10 +44,12 @@ extension Request {
             }
         }
 
-        /// The job for the request's tenant as a ``Surety/NewJob``, to enqueue inside the
+        /// The job for the request's tenant as a `NewJob`, to enqueue inside the
         /// application's own transaction (`PostgresStore.enqueue(_:on:)`, or `req.surety.enqueue(_:in:)`
         /// from SuretyFluentPostgres): the job exists if and only if that transaction commits.
-        /// - Parameter options: Default: the type's options.
+        /// - Parameters:
+        ///   - job: the job to build.
+        ///   - options: Default: the type's options.
         /// - Throws: as ``tenant()``, then `JobQueue.newJob`'s errors.
         public func newJob<J: Job>(_ job: J, options: EnqueueOptions = EnqueueOptions()) throws -> NewJob {
             let queue = try request.application.surety.queue()

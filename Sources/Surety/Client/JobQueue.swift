@@ -59,7 +59,7 @@ public struct JobQueue: Sendable {
         return try await insert(news)
     }
 
-    /// The row ``enqueue(_:tenant:options:)`` would insert for `job`, without inserting it: for
+    /// The row `enqueue(_:tenant:options:)` would insert for `job`, without inserting it: for
     /// a store's transactional enqueue inside the application's own database transaction.
     ///
     /// ```swift

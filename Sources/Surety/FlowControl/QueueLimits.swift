@@ -135,7 +135,7 @@ public enum OverflowPolicy: String, Sendable, Hashable, Codable, CaseIterable {
     /// Refuse the whole batch with ``SuretyError/Code/queueFull`` (nothing of it is inserted).
     case reject = "reject"
     /// Insert what fits and drop the rest of the batch silently: a dropped job's
-    /// ``EnqueuedJob/dropped`` is `true`, and the `surety_jobs_shed_total` counter counts it.
+    /// ``EnqueuedJob/dropped-swift.property`` is `true`, and the `surety_jobs_shed_total` counter counts it.
     case dropNew = "drop_new"
 }
 

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The one JSON coding of user values: job payloads, effect results (``JobContext/effect(_:key:policy:perform:)``)
+/// The one JSON coding of user values: job payloads, effect results (``JobContext/effect(_:key:policy:reconcile:perform:)``)
 /// and workflow step results (``JobContext/setStepResult(_:)``). Sorted keys, slashes not escaped,
 /// ISO 8601 dates in whole seconds, so equal values encode to equal text and stored text reads
 /// the way the operator sees it (`"https://..."`).

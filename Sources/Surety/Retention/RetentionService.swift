@@ -21,6 +21,7 @@ public struct RetentionService: Service {
     let onPass: (@Sendable (RetentionReport) -> Void)?
 
     /// - Parameters:
+    ///   - store: the store whose finished jobs are pruned.
     ///   - policy: Default: ``RetentionPolicy/init(completed:cancelled:dead:audit:batchSize:interval:)`` defaults.
     ///   - clock: Default: ``SystemClock``.
     ///   - logger: Default: a logger labelled `surety.retention`.

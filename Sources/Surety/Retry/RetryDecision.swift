@@ -17,10 +17,12 @@ public enum RetryDecision {
     }
 
     /// - Parameters:
+    ///   - result: how the attempt ended.
     ///   - attempt: the attempt that just ended (1-based).
     ///   - maxAttempts: the job's limit.
     ///   - firstAttemptAt: when the first attempt started (for the budget).
     ///   - now: when the attempt ended.
+    ///   - options: the job's options (backoff, retry budget).
     ///   - unitRandom: a number in [0, 1) for jitter.
     public static func next(
         after result: Result, attempt: Int, maxAttempts: Int, firstAttemptAt: Date, now: Date,

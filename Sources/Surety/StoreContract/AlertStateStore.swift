@@ -28,7 +28,7 @@ public struct AlertStateRecord: Sendable, Hashable, Codable {
     /// Increases by one on every write.
     public var version: Int
     public var updatedAt: Date
-    /// The monitor's state for this key, as JSON (``AlertState``).
+    /// The monitor's state for this key, as JSON (SuretyAlerts' `AlertState`).
     public var body: String
 
     public init(key: String, status: String, version: Int, updatedAt: Date, body: String) {

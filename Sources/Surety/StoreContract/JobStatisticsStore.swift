@@ -6,7 +6,7 @@ import Foundation
 /// dead-letter size. Computed by the store (SQL `GROUP BY` and window functions), not from a
 /// sample of rows, so the figures are exact however many jobs there are.
 ///
-/// Definitions, the same in every store (``StoreConformance`` checks them):
+/// Definitions, the same in every store (SuretyTesting's `StoreConformance` checks them):
 /// - *completed / dead in window*: jobs whose `finished_at` is in `[now - window, now]`.
 /// - *failed attempts*: attempts that ended `failed`, `timed_out` or `lost` in the window.
 /// - *run time*: `finished_at - attempted_at` of the jobs completed in the window.

@@ -15,8 +15,11 @@ public struct QueueDepthSampler: Service {
     let logger: Logger
 
     /// - Parameters:
+    ///   - store: the store whose queue depths are sampled.
     ///   - interval: Default: 15 s.
     ///   - metrics: Default: the process-wide factory.
+    ///   - clock: Default: ``SystemClock``.
+    ///   - logger: Default: a logger labelled `surety.metrics`.
     public init(store: any JobInspectionStore, interval: Duration = .seconds(15), metrics: MetricsOptions = MetricsOptions(),
                 clock: any SuretyClock = SystemClock(), logger: Logger = Logger(label: "surety.metrics")) {
         self.store = store

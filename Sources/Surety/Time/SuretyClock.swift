@@ -1,20 +1,20 @@
 import Foundation
 
 /// The source of time for leases, backoff, timeouts and polling. Inject a test clock
-/// (``SuretyTesting/TestClock``) to drive time in tests instead of sleeping.
+/// (SuretyTesting's `TestClock`) to drive time in tests instead of sleeping.
 public protocol SuretyClock: Sendable {
     /// The current wall-clock time.
     func now() -> Date
     /// Suspends for `duration`; throws `CancellationError` when the task is cancelled.
     func sleep(for duration: Duration) async throws
     /// Suspends until `deadline`; throws `CancellationError` when the task is cancelled.
-    /// Default: sleeps for the time left until the deadline, at most ``Duration/maximumInterval``
+    /// Default: sleeps for the time left until the deadline, at most ``Swift/Duration/maximumInterval``
     /// (100 years): a deadline further away, such as `Date.distantFuture`, wakes after that.
     func sleep(until deadline: Date) async throws
 }
 
 extension SuretyClock {
-    /// Sleeps for the time left until `deadline`, at most ``Duration/maximumInterval``.
+    /// Sleeps for the time left until `deadline`, at most ``Swift/Duration/maximumInterval``.
     public func sleep(until deadline: Date) async throws {
         let remaining = deadline.timeIntervalSince(now())
         if remaining > 0 { try await sleep(for: .interval(remaining)) } else { try Task.checkCancellation() }
@@ -35,7 +35,7 @@ extension Duration {
         return TimeInterval(parts.seconds) + TimeInterval(parts.attoseconds) / 1e18
     }
 
-    /// The longest duration ``interval(_:)`` returns and the furthest ``Foundation/Date/adding(_:)``
+    /// The longest duration `Duration.interval(_:)` returns and the furthest `Date.adding(_:)`
     /// moves a date: 100 years (3 155 760 000 s).
     ///
     /// Longer values saturate at it instead of overflowing (a `Duration` from seconds counts

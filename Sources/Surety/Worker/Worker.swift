@@ -34,7 +34,7 @@ public final class Worker: Service, Sendable {
     ///   - store: where jobs are kept.
     ///   - registry: the job types this worker can run. A claimed job of an unknown type fails
     ///     transiently (retrying with backoff, so a newer worker can take it) and is never dropped.
-    ///   - configuration: Default: ``WorkerConfiguration/init(queues:concurrency:claimBatchSize:leaseDuration:heartbeatInterval:pollInterval:rescueInterval:shutdownGracePeriod:workerID:classifier:onEvent:)`` defaults.
+    ///   - configuration: Default: `WorkerConfiguration()`, with the defaults its properties state.
     ///   - dependencies: services jobs fetch with ``JobContext/dependency(_:)``. Default: none.
     ///   - clock: Default: ``SystemClock``.
     ///   - logger: Default: a logger labelled `surety.worker`.

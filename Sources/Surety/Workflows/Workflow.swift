@@ -51,6 +51,7 @@ public struct Workflow: Sendable {
     /// Declares a step that runs `job` once every step in `after` completed.
     /// - Parameters:
     ///   - name: stable and unique within the workflow (1 to 128 characters).
+    ///   - job: the job the step runs.
     ///   - after: the parents, already declared. Default: none (runs at once).
     ///   - options: queue, priority, attempts, tags, correlation, partition key for this step's
     ///     job; `runAt`, `delay` and `uniqueKey` are not used for steps. Default: the type's options.
@@ -100,6 +101,8 @@ extension JobQueue {
     /// Enqueues a workflow for `tenant` in one transaction: the workflow, all its steps, and the
     /// jobs of the steps that run at once. Every step's job runs for `tenant`.
     /// - Parameters:
+    ///   - workflow: the workflow to enqueue.
+    ///   - tenant: the tenant every step's job runs for.
     ///   - uniqueKey: while a workflow of this tenant with this key runs, enqueueing another
     ///     returns the running one (`inserted == false`). Default: `nil`, no key.
     /// - Throws: ``SuretyError/Code/invalidArgument`` for a workflow without steps (or without a

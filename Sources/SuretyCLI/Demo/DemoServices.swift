@@ -23,7 +23,7 @@ public struct DemoFaults: Sendable, Hashable {
     public static let none = DemoFaults(emailProviderErrorRate: 0, emailResponseLostRate: 0, paymentResponseLostRate: 0)
 }
 
-/// What the demo jobs need, handed to them through ``JobDependencies``: the application's
+/// What the demo jobs need, handed to them through `JobDependencies`: the application's
 /// database (the store's GRDB pool, same file; or the PostgreSQL store's pool, same schema) and
 /// the fault-injection settings.
 public struct DemoServices: Sendable {
@@ -36,6 +36,7 @@ public struct DemoServices: Sendable {
 
     /// The demo tables in an SQLite store's file.
     /// - Parameters:
+    ///   - database: the store's GRDB connection (`SQLiteStore.database`).
     ///   - faults: Default: ``DemoFaults/init(emailProviderErrorRate:emailResponseLostRate:paymentResponseLostRate:)`` defaults.
     ///   - seed: Default: none (fresh randomness).
     public init(database: any DatabaseWriter, faults: DemoFaults = DemoFaults(), seed: UInt64? = nil) {

@@ -77,8 +77,8 @@ struct StoreOptions: ParsableArguments {
     }
 }
 
-/// What a command asks of a store: the runtime contract, ``Surety/JobInspectionStore``,
-/// ``Surety/OperatorActionStore`` and ``Surety/EffectLedgerStore`` (every store a URL opens has
+/// What a command asks of a store: the runtime contract, `JobInspectionStore`,
+/// `OperatorActionStore` and `EffectLedgerStore` (every store a URL opens has
 /// them all). Other capabilities are detected where a command needs them.
 public typealias CommandStore = EffectLedgerStore & JobInspectionStore & OperatorActionStore
 

@@ -21,7 +21,7 @@ public enum StoreURL: Sendable, Hashable, CustomStringConvertible {
     public static let environmentVariable = "SURETY_STORE"
 
     /// Parses a store URL.
-    /// - Throws: ``SuretyError`` with code `invalid_store_url`.
+    /// - Throws: `SuretyError` with code `invalid_store_url`.
     public static func parse(_ text: String) throws -> StoreURL {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         let lower = trimmed.lowercased()
