@@ -37,7 +37,7 @@ extension JobTesting {
                 queues: names, limit: 1, worker: workerID, now: now, leaseUntil: now.adding(Self.leaseDuration)
             ))
             if let job = claimed.first {
-                guard let runner = runners[job.type] else {
+                guard let runner = registry.entry(for: job.type) else {
                     try await putBack(job)
                     throw JobTestingError.unregisteredType(job.type)
                 }

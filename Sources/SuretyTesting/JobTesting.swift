@@ -48,9 +48,6 @@ public struct JobTesting: Sendable {
     /// The random number for retry jitter, in [0, 1): `0.5` means none, so backoffs are exact.
     /// Default: `0.5`.
     public let jitterRandom: Double
-    /// How to run each known type, by name.
-    let runners: [String: Runner]
-
     /// - Parameters:
     ///   - types: the job types ``drain(queues:advancingClock:maxRuns:)`` may run (a due job of
     ///     another type stops the drain). ``perform(_:tenant:attempt:options:checkRoundTrip:)``
@@ -69,12 +66,6 @@ public struct JobTesting: Sendable {
         logger: Logger = Logger(label: "surety.testing", factory: { _ in SwiftLogNoOpLogHandler() }),
         jitterRandom: Double = 0.5
     ) {
-        var runners: [String: Runner] = [:]
-        for type in types {
-            let runner = Runner(type)
-            runners[runner.name] = runner
-        }
-        self.runners = runners
         self.registry = JobRegistry(types)
         self.store = store
         self.clock = clock
@@ -147,7 +138,7 @@ public struct JobTesting: Sendable {
             ))
             claimed = try await claim(enqueued.id, queue: new.queue)
         }
-        return try await run(claimed, Runner(J.self))
+        return try await run(claimed, JobRegistry.Entry(J.self))
     }
 
     // MARK: What was enqueued
@@ -186,30 +177,6 @@ public struct JobTesting: Sendable {
 
     // MARK: Internals shared with the drain
 
-    /// How to run one job type: its options, its redactor, and its body behind the payload's
-    /// decoding (as a worker's registry entry).
-    struct Runner: Sendable {
-        let name: String
-        let options: JobOptions
-        let redactor: Redactor
-        let body: @Sendable (String, JobContext) async throws -> Void
-
-        init<J: Job>(_ type: J.Type) {
-            name = J.name
-            options = J.options
-            redactor = Redactor(secretFields: J.secretFields)
-            body = { payload, context in
-                let job: J
-                do {
-                    job = try JobCoding.decode(J.self, from: payload)
-                } catch {
-                    throw PayloadDecodingFailure(type: J.name, detail: JobQueue.describeDecoding(error))
-                }
-                try await job.run(context)
-            }
-        }
-    }
-
     /// Claims job `id`, the only due job of `queue`.
     private func claim(_ id: JobID, queue: String) async throws -> ClaimedJob {
         let now = clock.now()
@@ -227,7 +194,7 @@ public struct JobTesting: Sendable {
     }
 
     /// Runs one claimed attempt, records its outcome as a worker would, and reports it.
-    func run(_ job: ClaimedJob, _ runner: Runner) async throws -> JobRun {
+    func run(_ job: ClaimedJob, _ runner: JobRegistry.Entry) async throws -> JobRun {
         let newestBefore = try await store.jobs(JobFilter(limit: 1)).first?.id
         let startedAt = clock.now()
         let context = JobContext(
@@ -236,7 +203,7 @@ public struct JobTesting: Sendable {
         )
         var thrown: (any Error)?
         do {
-            try await Tenant.$current.withValue(job.tenant) { try await runner.body(job.payload, context) }
+            try await Tenant.$current.withValue(job.tenant) { try await runner.decodeAndRun(job.payload, context) }
         } catch {
             thrown = error
         }

@@ -21,14 +21,8 @@ private struct MisorderingStore: ForwardingMemoryStore {
 }
 
 /// A store with the runtime contract only.
-private struct RuntimeOnlyStore: JobStore {
+private struct RuntimeOnlyStore: ForwardingRuntimeStore {
     let base = MemoryStore()
-    func migrate() async throws { try await base.migrate() }
-    func enqueue(_ jobs: [NewJob]) async throws -> [EnqueuedJob] { try await base.enqueue(jobs) }
-    func claim(_ request: ClaimRequest) async throws -> [ClaimedJob] { try await base.claim(request) }
-    func heartbeat(_ leases: [Lease], until: Date) async throws -> [Lease] { try await base.heartbeat(leases, until: until) }
-    func finish(_ finishes: [AttemptFinish]) async throws -> [FenceResult] { try await base.finish(finishes) }
-    func expiredLeases(now: Date, limit: Int) async throws -> [ExpiredLease] { try await base.expiredLeases(now: now, limit: limit) }
 }
 
 @Suite("Store conformance skips what a store does not provide")

@@ -9,8 +9,26 @@ public struct JobRegistry: Sendable {
         public let name: String
         public let options: JobOptions
         public let redactor: Redactor
-        let decodeAndRun: @Sendable (String, JobContext) async throws -> Void
+        /// Decodes the payload (a failure is a `PayloadDecodingFailure`) and runs the job.
+        package let decodeAndRun: @Sendable (String, JobContext) async throws -> Void
         let validate: @Sendable (String) throws -> Void
+
+        /// How to run `J`: what the worker and `JobTesting` both run.
+        package init<J: Job>(_ type: J.Type) {
+            name = J.name
+            options = J.options
+            redactor = Redactor(secretFields: J.secretFields)
+            decodeAndRun = { payload, context in
+                let job: J
+                do {
+                    job = try JobCoding.decode(J.self, from: payload)
+                } catch {
+                    throw PayloadDecodingFailure(type: J.name, detail: JobQueue.describeDecoding(error))
+                }
+                try await job.run(context)
+            }
+            validate = { payload in _ = try JobCoding.decode(J.self, from: payload) }
+        }
     }
 
     private var entries: [String: Entry] = [:]
@@ -19,21 +37,7 @@ public struct JobRegistry: Sendable {
 
     /// Registers a job type under `J.name`. Registering a name twice replaces the earlier entry.
     public mutating func register<J: Job>(_ type: J.Type) {
-        entries[J.name] = Entry(
-            name: J.name,
-            options: J.options,
-            redactor: Redactor(secretFields: J.secretFields),
-            decodeAndRun: { payload, context in
-                let job: J
-                do {
-                    job = try JobCoding.decode(J.self, from: payload)
-                } catch {
-                    throw PayloadDecodingFailure(type: J.name, detail: JobQueue.describeDecoding(error))
-                }
-                try await job.run(context)
-            },
-            validate: { payload in _ = try JobCoding.decode(J.self, from: payload) }
-        )
+        entries[J.name] = Entry(type)
     }
 
     /// A registry with the given types.

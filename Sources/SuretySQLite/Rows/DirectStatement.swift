@@ -67,19 +67,6 @@ struct DirectStatement {
         }
     }
 
-    /// The values of `named` (keys with their prefix, such as `":now"`) in parameter order.
-    /// - Throws: when the statement has a parameter `named` lacks.
-    func positional(_ named: [String: DatabaseValue]) throws -> [DatabaseValue] {
-        let count = sqlite3_bind_parameter_count(handle)
-        guard count > 0 else { return [] }
-        return try (1...count).map { index in
-            guard let name = sqlite3_bind_parameter_name(handle, index).map({ String(cString: $0) }), let value = named[name] else {
-                throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "no value for parameter \(index)", sql: statement.sql)
-            }
-            return value
-        }
-    }
-
     /// Runs the statement with `values`; returns the number of rows it changed.
     @discardableResult
     func execute(_ values: [DatabaseValue]) throws -> Int {
