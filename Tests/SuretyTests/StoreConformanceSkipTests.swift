@@ -74,6 +74,21 @@ struct StoreConformanceSkipTests {
         #expect(outcomes.first?.description == "store conformance [enqueue and unique keys]: skipped: the store does not provide JobInspectionStore, OperatorActionStore")
     }
 
+    @Test("JobQueue.cancel on a store without operator actions is refused with invalid_argument, and the job still waits")
+    func cancelWithoutOperatorActionsIsRefused() async throws {
+        let store = RuntimeOnlyStore()
+        let queue = JobQueue(store: store, registry: JobRegistry([SucceedingJob.self]))
+        let id = try await queue.enqueue(SucceedingJob(note: "kept"), tenant: TenantID("acme")).id
+        do {
+            _ = try await queue.cancel([id], by: "test", reason: "no operator actions here")
+            Issue.record("cancel went through a store without OperatorActionStore")
+        } catch let error as SuretyError {
+            #expect(error.code == .invalidArgument)
+            #expect(error.description.contains("OperatorActionStore"))
+        }
+        #expect(try await store.base.job(id)?.state == .available)
+    }
+
     @Test("the memory store provides every capability: no group is skipped")
     func memoryStoreSkipsNothing() async throws {
         let store = MemoryStore()
