@@ -1,5 +1,5 @@
 import GRDB
-import Surety
+@_spi(Batching) import Surety
 import Synchronization
 
 /// Group commit for every write of a store: writes that queue up while one transaction is being

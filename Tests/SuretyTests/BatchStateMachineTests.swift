@@ -1,4 +1,4 @@
-@testable import Surety
+@_spi(Batching) @testable import Surety
 import Testing
 
 /// The batching device's rules as sequences of events, with no I/O, tasks or clocks: elements

@@ -1,4 +1,4 @@
-@testable import Surety
+@_spi(Batching) @testable import Surety
 import SuretyTesting
 import Synchronization
 import Testing

@@ -16,14 +16,19 @@
 /// `Element` is what a request asks to write, `Waiter` whatever resumes its caller, `Writer`
 /// whatever wakes a writer that waits for work (for a long-running writer loop; a writer that
 /// is started per burst never parks).
-package struct BatchStateMachine<Element, Waiter, Writer> {
-    private struct Request {
-        var element: Element
-        var weight: Int
-        var waiter: Waiter
+@_spi(Batching) public struct BatchStateMachine<Element, Waiter, Writer> {
+    @usableFromInline internal struct Request {
+        @usableFromInline var element: Element
+        @usableFromInline var weight: Int
+        @usableFromInline var waiter: Waiter
+        @inlinable init(element: Element, weight: Int, waiter: Waiter) {
+            self.element = element
+            self.weight = weight
+            self.waiter = waiter
+        }
     }
 
-    private enum WriterState {
+    @usableFromInline internal enum WriterState {
         /// No writer runs: the next request must start one.
         case none
         /// A writer runs (or was told to start) and will ask for the next group.
@@ -33,25 +38,25 @@ package struct BatchStateMachine<Element, Waiter, Writer> {
     }
 
     /// Requests waiting for a group, oldest first.
-    private var queue: [Request] = []
+    @usableFromInline internal var queue: [Request] = []
     /// The group being written, in its order.
-    private var inFlight: [Request] = []
-    private var writer = WriterState.none
-    private var closed = false
+    @usableFromInline internal var inFlight: [Request] = []
+    @usableFromInline internal var writer = WriterState.none
+    @usableFromInline internal var closed = false
     /// The most weight one group takes (a heavier request is written alone). At least 1.
-    package let maximumWeight: Int
+    public let maximumWeight: Int
 
-    package init(maximumWeight: Int) {
+    @inlinable public init(maximumWeight: Int) {
         self.maximumWeight = max(1, maximumWeight)
     }
 
     /// Requests waiting for a group (not counting the group being written).
-    package var waitingCount: Int { queue.count }
+    @inlinable public var waitingCount: Int { queue.count }
 
     /// Whether a group is being written (taken and not yet answered).
-    package var isWriting: Bool { !inFlight.isEmpty }
+    @inlinable public var isWriting: Bool { !inFlight.isEmpty }
 
-    package enum SubmitAction {
+    public enum SubmitAction {
         /// Queued; the running writer will take it.
         case none
         /// No writer ran: start one (it is counted as running from now on).
@@ -63,7 +68,7 @@ package struct BatchStateMachine<Element, Waiter, Writer> {
     }
 
     /// A caller asks for `element` to be written.
-    package mutating func submit(_ element: Element, weight: Int = 1, waiter: Waiter) -> SubmitAction {
+    @inlinable public mutating func submit(_ element: Element, weight: Int = 1, waiter: Waiter) -> SubmitAction {
         guard !closed else { return .refuse(waiter) }
         queue.append(Request(element: element, weight: max(0, weight), waiter: waiter))
         switch writer {
@@ -78,7 +83,7 @@ package struct BatchStateMachine<Element, Waiter, Writer> {
         }
     }
 
-    package enum NextAction {
+    public enum NextAction {
         /// Write these elements (in this order) as one group, then report ``groupWritten(_:)``.
         case write([Element])
         /// Nothing queued: the writer stops (a writer started per burst), or waits parked.
@@ -91,7 +96,7 @@ package struct BatchStateMachine<Element, Waiter, Writer> {
 
     /// The writer asks for its next group. A long-running writer passes `parking`, which is kept
     /// when there is nothing to write; a writer without one stops instead.
-    package mutating func nextGroup(parking: Writer? = nil) -> NextAction {
+    @inlinable public mutating func nextGroup(parking: Writer? = nil) -> NextAction {
         precondition(inFlight.isEmpty, "BatchStateMachine: the previous group was not answered")
         guard !queue.isEmpty else {
             if closed {
@@ -110,14 +115,14 @@ package struct BatchStateMachine<Element, Waiter, Writer> {
 
     /// A long-running writer's look before it would park: the next group if one is queued
     /// (as ``nextGroup(parking:)`` would give it); `nil`, changing nothing, if none is.
-    package mutating func queuedGroup() -> [Element]? {
+    @inlinable public mutating func queuedGroup() -> [Element]? {
         precondition(inFlight.isEmpty, "BatchStateMachine: the previous group was not answered")
         guard !queue.isEmpty else { return nil }
         return takeGroup()
     }
 
     /// Takes the oldest requests up to the maximum weight (at least one) as the group in flight.
-    private mutating func takeGroup() -> [Element] {
+    @inlinable internal mutating func takeGroup() -> [Element] {
         var count = 0
         var weight = 0
         while count < queue.count, count == 0 || weight + queue[count].weight <= maximumWeight {
@@ -133,7 +138,7 @@ package struct BatchStateMachine<Element, Waiter, Writer> {
     /// The writer wrote the group it took; `outcomes` holds one outcome per element, in the
     /// group's order. Returns the waiters to resume and their answers (in the group's order);
     /// the requests to retry are queued again.
-    package mutating func groupWritten<Answer>(_ outcomes: [BatchOutcome<Answer>]) -> [(Waiter, Answer)] {
+    @inlinable public mutating func groupWritten<Answer>(_ outcomes: [BatchOutcome<Answer>]) -> [(Waiter, Answer)] {
         precondition(outcomes.count == inFlight.count, "BatchStateMachine: \(outcomes.count) outcomes for a group of \(inFlight.count)")
         var answered: [(Waiter, Answer)] = []
         answered.reserveCapacity(outcomes.count)
@@ -151,14 +156,14 @@ package struct BatchStateMachine<Element, Waiter, Writer> {
         return answered
     }
 
-    package enum CloseAction {
+    public enum CloseAction {
         case none
         /// Resume this parked writer: it drains the queue and finishes.
         case wakeWriter(Writer)
     }
 
     /// No new requests: later ones are refused; what is queued is still written.
-    package mutating func close() -> CloseAction {
+    @inlinable public mutating func close() -> CloseAction {
         closed = true
         guard case .parked(let parked) = writer else { return .none }
         writer = .running
@@ -167,7 +172,7 @@ package struct BatchStateMachine<Element, Waiter, Writer> {
 }
 
 /// What a batching device's writer did with one request of its group (``BatchStateMachine``).
-package enum BatchOutcome<Answer> {
+@_spi(Batching) public enum BatchOutcome<Answer> {
     /// Done: resume the caller with this answer.
     case answer(Answer)
     /// Not written: queue it again, at the head, ahead of newer requests.
@@ -177,4 +182,4 @@ package enum BatchOutcome<Answer> {
     case retryLast
 }
 
-extension BatchOutcome: Sendable where Answer: Sendable {}
+@_spi(Batching) extension BatchOutcome: Sendable where Answer: Sendable {}
