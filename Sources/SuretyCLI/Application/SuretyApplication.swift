@@ -2,7 +2,8 @@ import Foundation
 import Surety
 
 /// What an application brings to the `surety` commands when it runs them inside its own binary:
-/// its job types, the dependencies its jobs need, its recurring schedules and its default store.
+/// its job types, the dependencies its jobs need, its recurring schedules, its tenant rule and its
+/// default store.
 ///
 /// ```swift
 /// // In the app's main.swift (or its @main type), before starting the server:
@@ -44,6 +45,19 @@ public struct SuretyApplication: Sendable {
     /// Whether the demo job types are known too (`surety enqueue demo.*`, `surety worker
     /// --demo-jobs`, `surety demo`). Default: `false`; `true` for ``builtIn``.
     public var includesDemoJobs: Bool
+    /// The application's rule for the tenants an operator may enqueue for: `surety enqueue
+    /// --tenant T` and every line of `surety enqueue --file` ask it, given the store the command
+    /// opened (so it can look the tenant up in the app's own tables), before anything is written.
+    /// Return `false` to refuse: the command fails with `invalid_tenant` (exit 2) naming the
+    /// tenant, and enqueues nothing (for a file: no line of it). ``TenantID/system`` is asked too.
+    /// Default: `nil`, every valid tenant id is accepted.
+    ///
+    /// ```swift
+    /// tenantRule: { tenant, opened in
+    ///     tenant == .system || (try await Tenants(opened).exists(tenant))
+    /// }
+    /// ```
+    public var tenantRule: (@Sendable (TenantID, OpenStore) async throws -> Bool)?
 
     /// - Parameters: see the properties; each has the default it states.
     public init(
@@ -52,7 +66,8 @@ public struct SuretyApplication: Sendable {
         schedules: [Schedule] = [],
         dependencies: @escaping @Sendable (OpenStore) async throws -> JobDependencies = { _ in JobDependencies() },
         defaultStore: String? = nil,
-        includesDemoJobs: Bool = false
+        includesDemoJobs: Bool = false,
+        tenantRule: (@Sendable (TenantID, OpenStore) async throws -> Bool)? = nil
     ) {
         self.jobs = jobs
         self.queues = queues
@@ -60,6 +75,19 @@ public struct SuretyApplication: Sendable {
         self.dependencies = dependencies
         self.defaultStore = defaultStore
         self.includesDemoJobs = includesDemoJobs
+        self.tenantRule = tenantRule
+    }
+
+    /// Refuses each of `tenants` that ``tenantRule`` does not accept (`invalid_tenant`), before
+    /// a command writes anything; `context` says where the tenant came from.
+    func admit(_ tenants: some Sequence<TenantID>, in opened: OpenStore, context: (TenantID) -> String) async throws {
+        guard let tenantRule else { return }
+        var asked = Set<TenantID>()
+        for tenant in tenants where asked.insert(tenant).inserted {
+            guard try await tenantRule(tenant, opened) else {
+                throw SuretyError(.invalidTenant, "\(context(tenant)): the application does not accept tenant '\(tenant)' (its tenant rule refused it); nothing was enqueued")
+            }
+        }
     }
 
     /// The `surety` executable's application: no job types of its own, the demo types known

@@ -130,6 +130,7 @@ struct EnqueueCommand: AsyncParsableCommand {
         _ = try await JobQueue(store: MemoryStore(), registry: registry, logger: Logs.silent("surety.queue"))
             .enqueue(type: type, payload: payload, tenant: tenantID, options: options)
         try await storeOptions.withStore(create: true) { opened in
+            try await SuretyApplication.current.admit([tenantID], in: opened) { _ in "--tenant" }
             try await enqueue(type: type, payload: payload, tenant: tenantID, options: options, opened: opened)
         }
     }

@@ -51,6 +51,10 @@ enum EnqueueFile {
             }
         }
         try await storeOptions.withStore(create: true) { opened in
+            // The application's tenant rule, for every tenant of the file before any line is written.
+            try await SuretyApplication.current.admit(lines.map(\.tenant), in: opened) { tenant in
+                "\(path) line \(lines.first { $0.tenant == tenant }?.number ?? 0)"
+            }
             let client = JobQueue(store: opened.store, registry: registry, logger: Logs.silent("surety.queue"))
             let (inserted, held) = try await enqueue(lines, client: client, concurrency: concurrency, json: json)
             if !json {
