@@ -76,8 +76,12 @@ struct DiscardPartialReport: Job {
     var userID: String
 
     func run(_ context: JobContext) async throws {
-        let report = try await context.stepResult("generate", as: Artifact.self)
-        context.logger.warning("discarding partial report", metadata: ["location": "\(report?.location ?? "-")"])
+        // A compensation runs once a step failed: the report step may or may not have completed.
+        let report = try await context.stepOutcome("generate", as: Artifact.self)
+        context.logger.warning("discarding partial report", metadata: [
+            "workflow_id": "\(context.workflowID.map { "\($0)" } ?? "-")", "generate": "\(report.state.rawValue)",
+            "location": "\(report.result?.location ?? "-")",
+        ])
     }
 }
 
@@ -113,7 +117,7 @@ struct WorkflowExample {
             tasks.addTask { try await group.run(); return nil }
             tasks.addTask {
                 while true {
-                    if let record = try await store.workflow(enqueued.id), record.state.isTerminal, record.steps.allSatisfy(\.state.isTerminal) {
+                    if let record = try await queue.workflow(enqueued.id), record.state.isTerminal, record.steps.allSatisfy(\.state.isTerminal) {
                         return record
                     }
                     try await Task.sleep(for: .milliseconds(100))

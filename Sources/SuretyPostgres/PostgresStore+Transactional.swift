@@ -95,6 +95,25 @@ extension PostgresStore {
     /// - Throws: `SuretyError`: `invalidArgument` outside a running attempt or outside a
     ///   transaction; `leaseLost`; `storeUnavailable` with the server's reason.
     public func complete(_ context: JobContext, on connection: PostgresConnection) async throws {
+        try await complete(context, stepResultText: nil, on: connection)
+    }
+
+    /// ``complete(_:on:)`` for a workflow step that hands on a result: the completion and the
+    /// step's result (what `JobContext.setStepResult(_:)` would store, written here instead) are
+    /// written in the application's transaction on `connection`, so they commit together with
+    /// its writes, or none of them does. The steps after it are released in that transaction
+    /// too: they can never run without the result.
+    ///
+    /// - Throws: as ``complete(_:on:)``; `invalidPayload` when the result does not encode and
+    ///   `invalidArgument` when the job is not a workflow step (nothing written then).
+    public func complete<R: Encodable & Sendable>(_ context: JobContext, stepResult: R, on connection: PostgresConnection) async throws {
+        try await complete(context, stepResultText: try context.encodedStepResult(stepResult), on: connection)
+    }
+
+    private func complete(_ context: JobContext, stepResultText: String?, on connection: PostgresConnection) async throws {
+        if let stepResultText, stepResultText.utf8.contains(0) {
+            throw SuretyError(.invalidArgument, "the step's result contains a NUL character (U+0000), which PostgreSQL cannot store as text; remove it")
+        }
         let completedAt = context.clock.now()
         let finish = try context.completionTransition(at: completedAt)
         let inTransaction: Bool
@@ -110,9 +129,17 @@ extension PostgresStore {
         }
         let applied: Bool
         do {
+            if stepResultText != nil, try await !inStoreScope("complete in transaction", savepoint: nil, connection, { connection in
+                try await Self.isWorkflowStep(finish.lease.jobID, connection, logger: logger)
+            }) {
+                throw SuretyError(.invalidArgument, "job \(context.id) is not a workflow step; it has no step result to store (nothing written)")
+            }
             applied = try await inStoreScope("complete in transaction", savepoint: nil, connection) { connection in
                 let (applied, _) = try await Self.applyFinishes([finish], connection, notify: notifyQuery, leaseTimes: leaseTimes, logger: logger)
-                if applied == [true] { return true }
+                if applied == [true] {
+                    if let stepResultText { try await Self.storeStepResult(stepResultText, ofCompleted: finish.lease.jobID, connection, logger: logger) }
+                    return true
+                }
                 // Leave the application's transaction failed: it can only roll back now.
                 try await connection.queryIfOpen("""
                     DO $$ BEGIN RAISE EXCEPTION 'surety: the lease was lost; this transaction must roll back' USING ERRCODE = 'P0001'; END $$
@@ -140,6 +167,28 @@ extension PostgresStore {
     public func complete<T: Sendable>(
         _ context: JobContext, in client: PostgresClient, _ body: (PostgresConnection) async throws -> T
     ) async throws -> T {
+        try await complete(context, stepResultText: nil, in: client, body)
+    }
+
+    /// ``complete(_:in:_:)`` for a workflow step that hands on a result: `body`, the completion
+    /// and the step's result commit in ONE transaction, or none of them (see
+    /// ``complete(_:stepResult:on:)``).
+    ///
+    /// ```swift
+    /// try await store.complete(context, stepResult: Receipt(id: receiptID), in: app) { connection in
+    ///     try await connection.query("UPDATE orders SET paid = true WHERE id = \(orderID)", logger: context.logger)
+    /// }
+    /// ```
+    @discardableResult
+    public func complete<T: Sendable, R: Encodable & Sendable>(
+        _ context: JobContext, stepResult: R, in client: PostgresClient, _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        try await complete(context, stepResultText: try context.encodedStepResult(stepResult), in: client, body)
+    }
+
+    private func complete<T: Sendable>(
+        _ context: JobContext, stepResultText: String?, in client: PostgresClient, _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
         let logger = logger
         let value = try await client.withConnection { connection -> T in
             do {
@@ -150,7 +199,7 @@ extension PostgresStore {
             let value: T
             do {
                 value = try await body(connection)
-                try await complete(context, on: connection)
+                try await complete(context, stepResultText: stepResultText, on: connection)
             } catch {
                 if !connection.isClosed { _ = try? await connection.queryIfOpen("ROLLBACK", logger: logger) }
                 throw error

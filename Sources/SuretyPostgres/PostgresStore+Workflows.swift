@@ -3,48 +3,68 @@ import PostgresNIO
 import Surety
 
 extension PostgresStore: WorkflowStore {
-    public func enqueueWorkflow(_ workflow: NewWorkflow) async throws -> EnqueuedWorkflow {
-        try PostgresErrors.refuseUnreleasable(workflow)
+    public func enqueueWorkflows(_ workflows: [NewWorkflow]) async throws -> [EnqueuedWorkflow] {
+        guard !workflows.isEmpty else { return [] }
+        for workflow in workflows { try PostgresErrors.refuseUnreleasable(workflow) }
         let notify = notifyQuery
-        let result: (EnqueuedWorkflow, Bool) = try await transaction("enqueueWorkflow") { [self] connection in
-            if let key = workflow.uniqueKey {
-                // Serialises enqueues of one key (the partial unique index would refuse the
-                // second insert with an error instead).
-                try await connection.queryIfOpen("SELECT pg_advisory_xact_lock(hashtext(\(workflow.tenant.rawValue) || ':' || \(key)))", logger: logger)
-                let holder = try await connection.queryIfOpen("""
-                    SELECT id FROM surety_workflows WHERE tenant = \(workflow.tenant.rawValue) AND unique_key = \(key) AND state = 'running'
-                    """, logger: logger).collect { try $0[0].decode(Int64.self) }.first
-                if let holder { return (EnqueuedWorkflow(id: WorkflowID(holder), inserted: false), false) }
+        // Serialises enqueues of one key (the partial unique index would refuse the second insert
+        // with an error instead). Taken up front, in one order, so two batches naming the same
+        // keys in different orders cannot deadlock.
+        let lockKeys = Set(workflows.compactMap { workflow in workflow.uniqueKey.map { workflow.tenant.rawValue + ":" + $0 } }).sorted()
+        let result: ([EnqueuedWorkflow], Bool) = try await transaction("enqueueWorkflows") { [self] connection in
+            for key in lockKeys {
+                try await connection.queryIfOpen("SELECT pg_advisory_xact_lock(hashtext(\(key)))", logger: logger)
             }
-            let created = Timestamp.micros(workflow.createdAt)
-            guard let raw = try await connection.queryIfOpen("""
-                INSERT INTO surety_workflows (name, tenant, state, unique_key, created_at)
-                VALUES (\(workflow.name), \(workflow.tenant.rawValue), 'running', \(workflow.uniqueKey), \(created))
-                RETURNING id
-                """, logger: logger).collect({ try $0[0].decode(Int64.self) }).first else {
-                throw SuretyError(.storeCorrupt, "inserting a workflow returned no id")
+            var results: [EnqueuedWorkflow] = []
+            var released = false
+            for workflow in workflows {
+                let (enqueued, wake) = try await Self.insertWorkflow(workflow, connection, notify: notify, logger: logger)
+                results.append(enqueued)
+                if wake { released = true }
             }
-            let id = WorkflowID(raw)
-            let names = workflow.steps.map(\.name)
-            let positions = Array(0..<workflow.steps.count)
-            let types = workflow.steps.map(\.template.type)
-            let queues = workflow.steps.map(\.template.queue)
-            let parents = workflow.steps.map { WorkflowRowCoding.encodeParents($0.parents) }
-            let compensation = workflow.steps.map(\.isCompensation)
-            let templates = workflow.steps.map { $0.template.encoded() }
-            try await connection.queryIfOpen("""
-                INSERT INTO surety_workflow_steps (workflow_id, position, name, job_type, queue, parents, compensation, state, template)
-                SELECT \(raw), s.position, s.name, s.job_type, s.queue, s.parents, s.compensation, 'waiting', s.template
-                FROM unnest(\(positions)::int8[], \(names)::text[], \(types)::text[], \(queues)::text[], \(parents)::text[],
-                            \(compensation)::bool[], \(templates)::text[])
-                     AS s(position, name, job_type, queue, parents, compensation, template)
-                """, logger: logger)
-            let changes = WorkflowTransition.start(workflow.record(id: id), at: workflow.createdAt)
-            try await Self.write(changes, at: workflow.createdAt, action: nil, connection, notify: notify, logger: logger)
-            return (EnqueuedWorkflow(id: id, inserted: true), !changes.released.isEmpty)
+            return (results, released)
         }
         if result.1 { signal() }
         return result.0
+    }
+
+    /// One workflow of a batch, inside the batch's transaction (its key's advisory lock held):
+    /// the holder of its unique key (a workflow inserted earlier in the same transaction
+    /// included), or the new workflow, its steps and its root steps' jobs. Returns whether jobs
+    /// were released.
+    static func insertWorkflow(_ workflow: NewWorkflow, _ connection: PostgresConnection, notify: PostgresQuery, logger: Logger) async throws -> (EnqueuedWorkflow, Bool) {
+        if let key = workflow.uniqueKey {
+            let holder = try await connection.queryIfOpen("""
+                SELECT id FROM surety_workflows WHERE tenant = \(workflow.tenant.rawValue) AND unique_key = \(key) AND state = 'running'
+                """, logger: logger).collect { try $0[0].decode(Int64.self) }.first
+            if let holder { return (EnqueuedWorkflow(id: WorkflowID(holder), inserted: false), false) }
+        }
+        let created = Timestamp.micros(workflow.createdAt)
+        guard let raw = try await connection.queryIfOpen("""
+            INSERT INTO surety_workflows (name, tenant, state, unique_key, created_at)
+            VALUES (\(workflow.name), \(workflow.tenant.rawValue), 'running', \(workflow.uniqueKey), \(created))
+            RETURNING id
+            """, logger: logger).collect({ try $0[0].decode(Int64.self) }).first else {
+            throw SuretyError(.storeCorrupt, "inserting a workflow returned no id")
+        }
+        let id = WorkflowID(raw)
+        let names = workflow.steps.map(\.name)
+        let positions = Array(0..<workflow.steps.count)
+        let types = workflow.steps.map(\.template.type)
+        let queues = workflow.steps.map(\.template.queue)
+        let parents = workflow.steps.map { WorkflowRowCoding.encodeParents($0.parents) }
+        let compensation = workflow.steps.map(\.isCompensation)
+        let templates = workflow.steps.map { $0.template.encoded() }
+        try await connection.queryIfOpen("""
+            INSERT INTO surety_workflow_steps (workflow_id, position, name, job_type, queue, parents, compensation, state, template)
+            SELECT \(raw), s.position, s.name, s.job_type, s.queue, s.parents, s.compensation, 'waiting', s.template
+            FROM unnest(\(positions)::int8[], \(names)::text[], \(types)::text[], \(queues)::text[], \(parents)::text[],
+                        \(compensation)::bool[], \(templates)::text[])
+                 AS s(position, name, job_type, queue, parents, compensation, template)
+            """, logger: logger)
+        let changes = WorkflowTransition.start(workflow.record(id: id), at: workflow.createdAt)
+        try await write(changes, action: nil, connection, notify: notify, logger: logger)
+        return (EnqueuedWorkflow(id: id, inserted: true), !changes.released.isEmpty)
     }
 
     public func workflow(_ id: WorkflowID) async throws -> WorkflowRecord? {
@@ -56,12 +76,14 @@ extension PostgresStore: WorkflowStore {
         let tenants = filter.tenants.map(\.rawValue)
         let name = filter.name ?? ""
         let limit = max(0, filter.limit)
+        let before: Int64? = filter.beforeID?.rawValue
         return try await transaction("workflows") { [self] connection in
             let ids = try await connection.queryIfOpen("""
                 SELECT id FROM surety_workflows
                 WHERE (cardinality(\(states)::text[]) = 0 OR state = ANY(\(states)::text[]))
                   AND (cardinality(\(tenants)::text[]) = 0 OR tenant = ANY(\(tenants)::text[]))
                   AND (\(name) = '' OR name = \(name))
+                  AND (\(before)::int8 IS NULL OR id < \(before)::int8)
                 ORDER BY id DESC LIMIT \(limit)
                 """, logger: logger).collect { try $0[0].decode(Int64.self) }
             var records: [WorkflowRecord] = []
@@ -96,6 +118,19 @@ extension PostgresStore: WorkflowStore {
         }
     }
 
+    /// Whether `job` is a workflow step's job (a read, inside the caller's transaction).
+    static func isWorkflowStep(_ job: JobID, _ connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        try await !connection.queryIfOpen("SELECT 1 FROM surety_workflow_steps WHERE job_id = \(job.rawValue)", logger: logger)
+            .collect { try $0[0].decode(Int32.self) }.isEmpty
+    }
+
+    /// Writes the result of a step whose job the caller's transaction just completed, fenced by
+    /// that completion (the transaction cannot commit if it did not apply). After the finish, so
+    /// the locks are taken in the usual order: the job, the workflow, its step rows.
+    static func storeStepResult(_ result: String, ofCompleted job: JobID, _ connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.queryIfOpen("UPDATE surety_workflow_steps SET result = \(result) WHERE job_id = \(job.rawValue)", logger: logger)
+    }
+
     public func cancelWorkflow(_ id: WorkflowID, action: OperatorAction) async throws -> WorkflowCancellation? {
         let notify = notifyQuery
         return try await transaction("cancelWorkflow") { [self] connection in
@@ -112,8 +147,8 @@ extension PostgresStore: WorkflowStore {
             case .failure(let skip):
                 return WorkflowCancellation(workflow: id, cancelled: false, skippedReason: skip.message)
             case .success(let changes):
-                let jobs = try await Self.write(changes, at: action.at, action: action, connection, notify: notify, logger: logger)
-                _ = try await Self.advanceWorkflows(jobs.cancelled, at: action.at, connection, notify: notify, logger: logger)
+                let jobs = try await Self.write(changes, action: action, connection, notify: notify, logger: logger)
+                _ = try await Self.advanceWorkflows(jobs.cancelled, at: changes.time, connection, notify: notify, logger: logger)
                 return WorkflowCancellation(workflow: id, cancelled: true, jobs: jobs)
             }
         }
@@ -130,13 +165,17 @@ extension PostgresStore: WorkflowStore {
         guard !ids.isEmpty else { return false }
         let raw = ids.map(\.rawValue)
         let rows = try await connection.queryIfOpen("""
-            SELECT s.workflow_id, s.job_id, j.state FROM surety_workflow_steps AS s JOIN surety_jobs AS j ON j.id = s.job_id
+            SELECT s.workflow_id, s.job_id, j.state, j.finished_at FROM surety_workflow_steps AS s JOIN surety_jobs AS j ON j.id = s.job_id
             WHERE s.job_id = ANY(\(raw)::int8[]) AND s.state = 'active' AND j.state IN ('completed', 'dead', 'cancelled')
-            """, logger: logger).collect { (try $0[0].decode(Int64.self), JobID(try $0[1].decode(Int64.self)), try $0[2].decode(String.self)) }
+            """, logger: logger).collect {
+                (try $0[0].decode(Int64.self), JobID(try $0[1].decode(Int64.self)), try $0[2].decode(String.self), try $0[3].decode(Int64?.self))
+            }
         guard !rows.isEmpty else { return false }
-        var byWorkflow: [Int64: [JobID: JobState]] = [:]
-        for (workflow, job, state) in rows {
-            if let state = JobState(rawValue: state) { byWorkflow[workflow, default: [:]][job] = state }
+        var byWorkflow: [Int64: [JobID: WorkflowTransition.EndedJob]] = [:]
+        for (workflow, job, state, finishedAt) in rows {
+            if let state = JobState(rawValue: state) {
+                byWorkflow[workflow, default: [:]][job] = WorkflowTransition.EndedJob(state: state, finishedAt: finishedAt.map(Timestamp.date))
+            }
         }
         var released = false
         for (workflowID, ended) in byWorkflow.sorted(by: { $0.key < $1.key }) {
@@ -144,13 +183,13 @@ extension PostgresStore: WorkflowStore {
             guard try await lockWorkflow(id, connection, logger: logger),
                   let workflow = try await fetchWorkflow(id, connection, logger: logger) else { continue }
             let changes = WorkflowTransition.stepJobsEnded(workflow, ended, at: now)
-            let action = try? OperatorAction(actor: "surety", reason: changes.workflow.note ?? "workflow stopped", at: now)
-            let jobs = try await write(changes, at: now, action: action, connection, notify: notify, logger: logger)
+            let action = try? OperatorAction(actor: "surety", reason: changes.workflow.note ?? "workflow stopped", at: changes.time)
+            let jobs = try await write(changes, action: action, connection, notify: notify, logger: logger)
             if !changes.released.isEmpty {
                 released = true
                 CrashPoints.reach(.workflowRelease)
             }
-            if try await advanceWorkflows(jobs.cancelled, at: now, connection, notify: notify, logger: logger) { released = true }
+            if try await advanceWorkflows(jobs.cancelled, at: changes.time, connection, notify: notify, logger: logger) { released = true }
         }
         return released
     }
@@ -164,7 +203,7 @@ extension PostgresStore: WorkflowStore {
     /// the cancels it asks for.
     @discardableResult
     static func write(
-        _ changes: WorkflowTransition.Changes, at now: Date, action: OperatorAction?, _ connection: PostgresConnection,
+        _ changes: WorkflowTransition.Changes, action: OperatorAction?, _ connection: PostgresConnection,
         notify: PostgresQuery, logger: Logger
     ) async throws -> CancellationResult {
         let workflow = changes.workflow
@@ -176,9 +215,7 @@ extension PostgresStore: WorkflowStore {
                 """, logger: logger)
         }
         var jobIDs: [String: JobID] = [:]
-        let released = changes.released.compactMap { name in
-            workflow.step(name).map { (name, $0.template.newJob(tenant: workflow.tenant, workflow: workflow.id, step: name, now: now)) }
-        }
+        let released = changes.released.compactMap { name in changes.newJob(forReleased: name).map { (name, $0) } }
         if !released.isEmpty {
             let jobs = released.map(\.1)
             let inserted = try await insert(jobs, EnqueueRows(jobs), connection, notify: notify, logger: logger)

@@ -3,34 +3,48 @@ import GRDB
 import Surety
 
 extension SQLiteStore: WorkflowStore {
-    public func enqueueWorkflow(_ workflow: NewWorkflow) async throws -> EnqueuedWorkflow {
-        try StoreErrors.refuseNUL(in: workflow)
-        let (result, wake) = try await write("enqueueWorkflow") { db -> (EnqueuedWorkflow, Bool) in
-            if let key = workflow.uniqueKey, let holder = try Int64.fetchOne(db, sql: """
-                SELECT id FROM surety_workflows WHERE tenant = ? AND unique_key = ? AND state = 'running'
-                """, arguments: [workflow.tenant.rawValue, key]) {
-                return (EnqueuedWorkflow(id: WorkflowID(holder), inserted: false), false)
+    public func enqueueWorkflows(_ workflows: [NewWorkflow]) async throws -> [EnqueuedWorkflow] {
+        guard !workflows.isEmpty else { return [] }
+        for workflow in workflows { try StoreErrors.refuseNUL(in: workflow) }
+        let (results, wake) = try await write("enqueueWorkflows") { db -> ([EnqueuedWorkflow], Bool) in
+            var wake = false
+            let results = try workflows.map { workflow -> EnqueuedWorkflow in
+                let (result, released) = try Self.insertWorkflow(workflow, db)
+                if released { wake = true }
+                return result
             }
-            try db.execute(sql: """
-                INSERT INTO surety_workflows (name, tenant, state, unique_key, created_at) VALUES (?, ?, 'running', ?, ?)
-                """, arguments: [workflow.name, workflow.tenant.rawValue, workflow.uniqueKey, Timestamp.micros(workflow.createdAt)])
-            let id = WorkflowID(db.lastInsertedRowID)
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO surety_workflow_steps (workflow_id, position, name, job_type, queue, parents, compensation, state, template)
-                VALUES (?, ?, ?, ?, ?, ?, ?, 'waiting', ?)
-                """)
-            for (position, step) in workflow.steps.enumerated() {
-                try insert.execute(arguments: [
-                    id.rawValue, position, step.name, step.template.type, step.template.queue,
-                    WorkflowRowCoding.encodeParents(step.parents), step.isCompensation, step.template.encoded(),
-                ])
-            }
-            let changes = WorkflowTransition.start(workflow.record(id: id), at: workflow.createdAt)
-            try Self.write(changes, at: workflow.createdAt, action: nil, db)
-            return (EnqueuedWorkflow(id: id, inserted: true), !changes.released.isEmpty)
+            return (results, wake)
         }
         if wake { signal() }
-        return result
+        return results
+    }
+
+    /// One workflow of a batch, inside the batch's write transaction: the holder of its unique
+    /// key (a workflow inserted earlier in the same transaction included), or the new workflow,
+    /// its steps and its root steps' jobs. Returns whether jobs were released.
+    static func insertWorkflow(_ workflow: NewWorkflow, _ db: Database) throws -> (EnqueuedWorkflow, Bool) {
+        if let key = workflow.uniqueKey, let holder = try Int64.fetchOne(db.cachedStatement(sql: """
+            SELECT id FROM surety_workflows WHERE tenant = ? AND unique_key = ? AND state = 'running'
+            """), arguments: [workflow.tenant.rawValue, key]) {
+            return (EnqueuedWorkflow(id: WorkflowID(holder), inserted: false), false)
+        }
+        try db.cachedStatement(sql: """
+            INSERT INTO surety_workflows (name, tenant, state, unique_key, created_at) VALUES (?, ?, 'running', ?, ?)
+            """).execute(arguments: [workflow.name, workflow.tenant.rawValue, workflow.uniqueKey, Timestamp.micros(workflow.createdAt)])
+        let id = WorkflowID(db.lastInsertedRowID)
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO surety_workflow_steps (workflow_id, position, name, job_type, queue, parents, compensation, state, template)
+            VALUES (?, ?, ?, ?, ?, ?, ?, 'waiting', ?)
+            """)
+        for (position, step) in workflow.steps.enumerated() {
+            try insert.execute(arguments: [
+                id.rawValue, position, step.name, step.template.type, step.template.queue,
+                WorkflowRowCoding.encodeParents(step.parents), step.isCompensation, step.template.encoded(),
+            ])
+        }
+        let changes = WorkflowTransition.start(workflow.record(id: id), at: workflow.createdAt)
+        try write(changes, action: nil, db)
+        return (EnqueuedWorkflow(id: id, inserted: true), !changes.released.isEmpty)
     }
 
     public func workflow(_ id: WorkflowID) async throws -> WorkflowRecord? {
@@ -53,6 +67,10 @@ extension SQLiteStore: WorkflowStore {
                 try StoreErrors.refuseNUL([name], "the workflow name filter")
                 conditions.append("name = ?")
                 arguments.append(name)
+            }
+            if let before = filter.beforeID {
+                conditions.append("id < ?")
+                arguments.append(before.rawValue)
             }
             let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             arguments.append(max(0, filter.limit))
@@ -81,6 +99,17 @@ extension SQLiteStore: WorkflowStore {
         }
     }
 
+    /// Writes the result of a step whose job this transaction just completed, fenced by that
+    /// completion (if it did not apply, the transaction rolls back before reaching here).
+    /// - Throws: ``SuretyError/Code/invalidArgument`` when the job is not a workflow step, which
+    ///   rolls the transaction back.
+    static func storeStepResult(_ result: String, ofCompleted job: JobID, _ db: Database) throws {
+        try db.cachedStatement(sql: "UPDATE surety_workflow_steps SET result = ? WHERE job_id = ?").execute(arguments: [result, job.rawValue])
+        guard db.changesCount > 0 else {
+            throw SuretyError(.invalidArgument, "job \(job) is not a workflow step; it has no step result to store (rolled back)")
+        }
+    }
+
     public func cancelWorkflow(_ id: WorkflowID, action: OperatorAction) async throws -> WorkflowCancellation? {
         try await write("cancelWorkflow") { db in
             guard let workflow = try Self.fetchWorkflow(id, db) else { return nil }
@@ -88,8 +117,8 @@ extension SQLiteStore: WorkflowStore {
             case .failure(let skip):
                 return WorkflowCancellation(workflow: id, cancelled: false, skippedReason: skip.message)
             case .success(let changes):
-                let jobs = try Self.write(changes, at: action.at, action: action, db)
-                _ = try Self.advanceWorkflows(jobs.cancelled, at: action.at, db)
+                let jobs = try Self.write(changes, action: action, db)
+                _ = try Self.advanceWorkflows(jobs.cancelled, at: changes.time, db)
                 return WorkflowCancellation(workflow: id, cancelled: true, jobs: jobs)
             }
         }
@@ -106,26 +135,28 @@ extension SQLiteStore: WorkflowStore {
               try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM surety_workflow_steps WHERE state = 'active')")) == true
         else { return false }
         let lookup = try db.cachedStatement(sql: """
-            SELECT s.workflow_id, j.state FROM surety_workflow_steps AS s JOIN surety_jobs AS j ON j.id = s.job_id
+            SELECT s.workflow_id, j.state, j.finished_at FROM surety_workflow_steps AS s JOIN surety_jobs AS j ON j.id = s.job_id
             WHERE s.job_id = ? AND s.state = 'active'
             """)
-        var byWorkflow: [Int64: [JobID: JobState]] = [:]
+        var byWorkflow: [Int64: [JobID: WorkflowTransition.EndedJob]] = [:]
         for id in ids {
             guard let row = try Row.fetchOne(lookup, arguments: [id.rawValue]),
                   let state = JobState(rawValue: try row.decode(String.self, atIndex: 1)), state.isTerminal else { continue }
-            byWorkflow[try row.decode(Int64.self, atIndex: 0), default: [:]][id] = state
+            byWorkflow[try row.decode(Int64.self, atIndex: 0), default: [:]][id] = WorkflowTransition.EndedJob(
+                state: state, finishedAt: try row.decode(Int64?.self, atIndex: 2).map(Timestamp.date)
+            )
         }
         var released = false
         for (workflowID, ended) in byWorkflow.sorted(by: { $0.key < $1.key }) {
             guard let workflow = try fetchWorkflow(WorkflowID(workflowID), db) else { continue }
             let changes = WorkflowTransition.stepJobsEnded(workflow, ended, at: now)
-            let action = try? OperatorAction(actor: "surety", reason: changes.workflow.note ?? "workflow stopped", at: now)
-            let jobs = try write(changes, at: now, action: action, db)
+            let action = try? OperatorAction(actor: "surety", reason: changes.workflow.note ?? "workflow stopped", at: changes.time)
+            let jobs = try write(changes, action: action, db)
             if !changes.released.isEmpty {
                 released = true
                 CrashPoints.reach(.workflowRelease)
             }
-            if try advanceWorkflows(jobs.cancelled, at: now, db) { released = true }
+            if try advanceWorkflows(jobs.cancelled, at: changes.time, db) { released = true }
         }
         return released
     }
@@ -133,7 +164,7 @@ extension SQLiteStore: WorkflowStore {
     /// Writes a transition: the workflow row, the changed steps, the released steps' jobs, and
     /// the cancels it asks for.
     @discardableResult
-    static func write(_ changes: WorkflowTransition.Changes, at now: Date, action: OperatorAction?, _ db: Database) throws -> CancellationResult {
+    static func write(_ changes: WorkflowTransition.Changes, action: OperatorAction?, _ db: Database) throws -> CancellationResult {
         let workflow = changes.workflow
         if changes.workflowChanged {
             try db.execute(sql: "UPDATE surety_workflows SET state = ?, finished_at = ?, note = ? WHERE id = ?", arguments: [
@@ -142,8 +173,7 @@ extension SQLiteStore: WorkflowStore {
         }
         var jobIDs: [String: JobID] = [:]
         for name in changes.released {
-            guard let step = workflow.step(name) else { continue }
-            let new = step.template.newJob(tenant: workflow.tenant, workflow: workflow.id, step: name, now: now)
+            guard let new = changes.newJob(forReleased: name) else { continue }
             jobIDs[name] = try insert([new], db)[0].id
         }
         let update = try db.cachedStatement(sql: """

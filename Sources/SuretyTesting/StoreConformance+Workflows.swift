@@ -6,7 +6,9 @@ extension StoreConformance {
     /// the lease token; fan-out and fan-in; a retried step alone; a dead step blocking its
     /// dependants and releasing the compensation; cancellation of waiting and running steps; an
     /// operator's cancel of a step's job; unique keys; listing; and a race of two parents
-    /// completing at once that must release their common child exactly once.
+    /// completing at once that must release their common child exactly once. Then the parts in
+    /// the other `StoreConformance+Workflows*.swift` files: release times, paging and batches,
+    /// and what a step reads through its context.
     func workflows(_ anyStore: any OperatedStore, _ check: Check) async throws {
         guard let store = anyStore as? any WorkflowStore & OperatedStore else {
             try check.fail("the store does not implement WorkflowStore")
@@ -200,5 +202,9 @@ extension StoreConformance {
             let raced = try await store.workflow(race.id)
             try check.that(raced?.state == .completed, "round \(round): the raced workflow completes")
         }
+
+        try await workflowReleaseTimes(store, check)
+        try await workflowPagingAndBatches(store, check)
+        try await workflowStepContext(store, check)
     }
 }

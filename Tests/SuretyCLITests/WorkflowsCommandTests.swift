@@ -51,11 +51,24 @@ func checkWorkflowCommands(url: String, store: any JobStore, in dir: TempDir) as
     #expect(badState.status == 2 && badState.stderr.contains("unknown state 'sideways'"), "\(badState)")
     let noReason = try await CLI.run(["workflows", "cancel", "\(id)", "--store", url, "--by", "ops", "--reason", " "], in: dir)
     #expect(noReason.status == 2, "\(noReason)")
+
+    // Paging: a full page names the next one; --before-id lists the older workflows.
+    var second = try Workflow("weekly-report")
+    try second.step("generate", CLIStepJob(step: "generate"))
+    let newer = try await JobQueue(store: store).enqueue(second, tenant: try TenantID("acme")).id
+    let firstPage = try await CLI.run(["workflows", "list", "--store", url, "--limit", "1"], in: dir)
+    #expect(firstPage.status == 0 && firstPage.stdout.contains("weekly-report") && !firstPage.stdout.contains("monthly-report"), "\(firstPage)")
+    #expect(firstPage.stdout.contains("next page: --before-id \(newer)"), "\(firstPage)")
+    let nextPage = try await CLI.run(["workflows", "list", "--store", url, "--before-id", "\(newer)", "--json"], in: dir)
+    let older = try #require(try JSONSerialization.jsonObject(with: Data(nextPage.stdout.utf8)) as? [[String: Any]])
+    #expect(older.map { $0["id"] as? Int } == [Int(id.rawValue)], "\(nextPage)")
+    let badCursor = try await CLI.run(["workflows", "list", "--store", url, "--before-id", "0"], in: dir)
+    #expect(badCursor.status == 2 && badCursor.stderr.contains("--before-id"), "\(badCursor)")
 }
 
 @Suite("surety workflows")
 struct WorkflowsCommandTests {
-    @Test("workflows list, show and cancel on SQLite; unknown ids and bad input fail clearly")
+    @Test("workflows list (paged by --before-id), show and cancel on SQLite; unknown ids and bad input fail clearly")
     func onSQLite() async throws {
         let dir = try TempDir()
         let store = try await openStore(dir)

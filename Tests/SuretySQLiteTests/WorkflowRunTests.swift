@@ -21,11 +21,10 @@ struct WorkflowRunTests {
         var amount: Int
         func run(_ context: JobContext) async throws {
             _ = try context.dependency(Runs.self).increment("debit")
-            try await context.setStepResult(["debited": amount])
-            // The step completes inside the application's transaction: its dependants are
-            // released in that same transaction.
+            // The step completes inside the application's transaction with its result: its
+            // dependants are released in that same transaction and read the result.
             let store = try context.dependency(SQLiteStore.self)
-            try await store.complete(context) { db in
+            try await store.complete(context, stepResult: ["debited": amount]) { db in
                 try db.execute(sql: "UPDATE accounts SET balance = balance - ? WHERE id = 'a'", arguments: [amount])
             }
         }

@@ -25,6 +25,7 @@ struct WorkflowStepJob: Job {
     func run(_ context: JobContext) async throws {
         let counter = try context.dependency(Counter.self)
         let run = counter.increment(step)
+        counter.increment("\(step) in \(context.workflowID.map { "\($0)" } ?? "-"):\(context.workflowStepName ?? "-")")
         if permanent { throw PermanentFailure("step \(step) cannot work") }
         if hang { try await context.clock.sleep(for: .seconds(1_000_000)) }
         if run <= failures { throw ProviderDown(detail: "step \(step) attempt \(run)") }
@@ -34,6 +35,11 @@ struct WorkflowStepJob: Job {
         let parents = try await context.parentResults()
         try await context.setStepResult(StepOutput(step: step, parents: parents.keys.sorted()))
     }
+}
+
+/// A store with the runtime contract only: it keeps no workflows.
+private struct WorkflowlessStore: ForwardingRuntimeStore {
+    let base = MemoryStore()
 }
 
 @Suite("Workflows on the memory store, through a real worker with an injected clock")
@@ -79,6 +85,56 @@ struct WorkflowTests {
         #expect(try await h.store.attempts(of: thumbs).map(\.outcome) == [.failed, .succeeded])
         let job = try #require(try await h.store.job(thumbs))
         #expect(job.tenant == acme && job.correlation["workflow_id"] == "\(id)" && job.correlation["workflow_step"] == "thumbs")
+        for step in ["generate", "thumbs", "charts", "upload", "notify"] {
+            #expect(h.counter.value("\(step) in \(id):\(step)") >= 1, "\(step)'s context named its workflow and step")
+        }
+    }
+
+    @Test("JobQueue reads one workflow and lists them newest first, paging by beforeID")
+    func readsAndPages() async throws {
+        let h = Harness(extraTypes: [WorkflowStepJob.self])
+        var ids: [WorkflowID] = []
+        for _ in 0..<5 { ids.append(try await h.queue.enqueue(try report(), tenant: acme).id) }
+        let one = try #require(try await h.queue.workflow(ids[2]))
+        #expect(one.id == ids[2] && one.name == "monthly-report" && one.steps.count == 6)
+        #expect(try await h.queue.workflow(WorkflowID(999)) == nil)
+        var filter = WorkflowFilter(tenants: [acme], limit: 2)
+        var seen: [WorkflowID] = []
+        while true {
+            let page = try await h.queue.workflows(filter)
+            seen += page.map(\.id)
+            guard page.count == filter.limit, let last = page.last else { break }
+            filter.beforeID = last.id
+        }
+        #expect(seen == ids.reversed(), "every workflow once, newest first")
+        await #expect(throws: SuretyError.self) { try await h.queue.workflows(WorkflowFilter(limit: -1)) }
+        await #expect(throws: SuretyError.self) { try await JobQueue(store: WorkflowlessStore()).workflows() }
+    }
+
+    @Test("a batch of workflows is enqueued in one call: one answer each, in order, with unique keys held inside the batch")
+    func enqueuesABatch() async throws {
+        let h = Harness(extraTypes: [WorkflowStepJob.self])
+        let store = try #require(h.store as? any WorkflowStore)
+        var keyed = try report()
+        keyed.uniqueKey = "report:u-1"
+        var again = try Workflow("monthly-report", uniqueKey: "report:u-1")
+        try again.step("generate", WorkflowStepJob(step: "generate"))
+        let batch = try await h.queue.enqueue([keyed, try report(), again], tenant: acme)
+        #expect(batch.map(\.inserted) == [true, true, false])
+        #expect(batch[2].id == batch[0].id, "the key taken earlier in the batch returns that workflow")
+        #expect(try await store.workflow(batch[0].id)?.uniqueKey == "report:u-1")
+        let single = try await h.queue.enqueue(try report(), tenant: acme, uniqueKey: "report:u-1")
+        #expect(!single.inserted && single.id == batch[0].id, "the key held by a running workflow of the batch")
+        #expect(try await h.queue.enqueue([Workflow](), tenant: acme).isEmpty)
+
+        // A refused workflow refuses the batch before anything is written.
+        var onlyCompensation = try Workflow("empty")
+        try onlyCompensation.compensation("undo", WorkflowStepJob(step: "undo"))
+        let before = try await h.queue.workflows(WorkflowFilter(limit: 100)).count
+        await #expect(throws: SuretyError.self) { try await h.queue.enqueue([try report(), onlyCompensation], tenant: acme) }
+        let badKey = try Workflow("bad-key", uniqueKey: "")
+        await #expect(throws: SuretyError.self) { try await h.queue.enqueue([try report(), badKey], tenant: acme) }
+        #expect(try await h.queue.workflows(WorkflowFilter(limit: 100)).count == before)
     }
 
     @Test("a dead step stops its dependants and runs the compensation, which reads completed results")

@@ -17,6 +17,10 @@ final class AttemptCompletionState: Sendable {
 
     func markPending(_ pending: Pending) { state.withLock { $0.pending = pending } }
 
+    /// Whether a store wrote this attempt's completion in a transaction, committed or pending:
+    /// the attempt's writes that must come before its completion (a step result) are too late.
+    var hasCompletion: Bool { state.withLock { $0.completedAt != nil || $0.pending != nil } }
+
     func confirmPending() {
         state.withLock { state in
             if let pending = state.pending { state.completedAt = pending.at }

@@ -14,21 +14,26 @@ struct WorkflowTables {
 }
 
 extension MemoryStore: WorkflowStore {
-    public func enqueueWorkflow(_ workflow: NewWorkflow) async throws -> EnqueuedWorkflow {
-        let (result, wake) = state.withLock { state -> (EnqueuedWorkflow, Bool) in
-            if let key = workflow.uniqueKey, let holder = state.workflows.records.values.first(where: {
-                $0.tenant == workflow.tenant && key.sameBytes($0.uniqueKey) && $0.state == .running
-            }) {
-                return (EnqueuedWorkflow(id: holder.id, inserted: false), false)
+    public func enqueueWorkflows(_ workflows: [NewWorkflow]) async throws -> [EnqueuedWorkflow] {
+        let (results, wake) = state.withLock { state -> ([EnqueuedWorkflow], Bool) in
+            var wake = false
+            let results = workflows.map { workflow -> EnqueuedWorkflow in
+                if let key = workflow.uniqueKey, let holder = state.workflows.records.values.first(where: {
+                    $0.tenant == workflow.tenant && key.sameBytes($0.uniqueKey) && $0.state == .running
+                }) {
+                    return EnqueuedWorkflow(id: holder.id, inserted: false)
+                }
+                let id = WorkflowID(state.workflows.nextID)
+                state.workflows.nextID += 1
+                let changes = WorkflowTransition.start(workflow.record(id: id), at: workflow.createdAt)
+                Self.apply(changes, &state)
+                if !changes.released.isEmpty { wake = true }
+                return EnqueuedWorkflow(id: id, inserted: true)
             }
-            let id = WorkflowID(state.workflows.nextID)
-            state.workflows.nextID += 1
-            let changes = WorkflowTransition.start(workflow.record(id: id), at: workflow.createdAt)
-            Self.apply(changes, &state, at: workflow.createdAt)
-            return (EnqueuedWorkflow(id: id, inserted: true), !changes.released.isEmpty)
+            return (results, wake)
         }
         if wake { signal() }
-        return result
+        return results
     }
 
     public func workflow(_ id: WorkflowID) async throws -> WorkflowRecord? {
@@ -66,8 +71,8 @@ extension MemoryStore: WorkflowStore {
             case .failure(let skip):
                 return WorkflowCancellation(workflow: id, cancelled: false, skippedReason: skip.message)
             case .success(let changes):
-                let jobs = Self.apply(changes, &state, at: action.at, action: action)
-                _ = Self.advanceWorkflows(&state, ended: jobs.cancelled, at: action.at)
+                let jobs = Self.apply(changes, &state, action: action)
+                _ = Self.advanceWorkflows(&state, ended: jobs.cancelled, at: changes.time)
                 return WorkflowCancellation(workflow: id, cancelled: true, jobs: jobs)
             }
         }
@@ -77,30 +82,29 @@ extension MemoryStore: WorkflowStore {
     /// active steps, under the caller's lock. Returns whether jobs were released.
     static func advanceWorkflows(_ state: inout State, ended ids: [JobID], at now: Date) -> Bool {
         guard !state.workflows.stepOfJob.isEmpty else { return false }
-        var byWorkflow: [WorkflowID: [JobID: JobState]] = [:]
+        var byWorkflow: [WorkflowID: [JobID: WorkflowTransition.EndedJob]] = [:]
         for id in ids {
             guard let ref = state.workflows.stepOfJob[id], let job = state.jobs[id], job.state.isTerminal else { continue }
-            byWorkflow[ref.workflow, default: [:]][id] = job.state
+            byWorkflow[ref.workflow, default: [:]][id] = WorkflowTransition.EndedJob(state: job.state, finishedAt: job.finishedAt)
         }
         var released = false
         for (id, ended) in byWorkflow.sorted(by: { $0.key < $1.key }) {
             guard let record = state.workflows.records[id] else { continue }
             let changes = WorkflowTransition.stepJobsEnded(record, ended, at: now)
-            let action = try? OperatorAction(actor: "surety", reason: changes.workflow.note ?? "workflow stopped", at: now)
-            let jobs = apply(changes, &state, at: now, action: action)
+            let action = try? OperatorAction(actor: "surety", reason: changes.workflow.note ?? "workflow stopped", at: changes.time)
+            let jobs = apply(changes, &state, action: action)
             if !changes.released.isEmpty { released = true }
-            if !jobs.cancelled.isEmpty, advanceWorkflows(&state, ended: jobs.cancelled, at: now) { released = true }
+            if !jobs.cancelled.isEmpty, advanceWorkflows(&state, ended: jobs.cancelled, at: changes.time) { released = true }
         }
         return released
     }
 
     /// Writes a transition: the workflow, its released steps' jobs, the cancels it asks for.
     @discardableResult
-    static func apply(_ changes: WorkflowTransition.Changes, _ state: inout State, at now: Date, action: OperatorAction? = nil) -> CancellationResult {
+    static func apply(_ changes: WorkflowTransition.Changes, _ state: inout State, action: OperatorAction? = nil) -> CancellationResult {
         var workflow = changes.workflow
         for name in changes.released {
-            guard let index = workflow.steps.firstIndex(where: { $0.name == name }) else { continue }
-            let new = workflow.steps[index].template.newJob(tenant: workflow.tenant, workflow: workflow.id, step: name, now: now)
+            guard let index = workflow.steps.firstIndex(where: { $0.name == name }), let new = changes.newJob(forReleased: name) else { continue }
             let id = JobID(state.nextID)
             state.nextID += 1
             state.jobs[id] = JobRecord(

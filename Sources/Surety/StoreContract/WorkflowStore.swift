@@ -3,8 +3,8 @@ import Foundation
 /// A capability: the store keeps workflows (graphs of steps, each a job) and advances them.
 ///
 /// The contract (checked by the conformance group "workflows"):
-/// - ``enqueueWorkflow(_:)`` inserts the workflow, all its steps and the jobs of the steps that
-///   run at once in ONE transaction, or nothing.
+/// - ``enqueueWorkflows(_:)`` inserts the workflows, all their steps and the jobs of the steps
+///   that run at once in ONE transaction, or nothing.
 /// - Whenever a step's job ends (``JobStore/finish(_:)`` completing it, sending it to the inbox,
 ///   or cancelling it; ``OperatorActionStore/cancel(_:action:)``; ``CancelRequestStore``), the store
 ///   applies ``WorkflowTransition/stepJobsEnded(_:_:at:)`` in the SAME transaction, with the
@@ -13,14 +13,18 @@ import Foundation
 ///   leave it stranded and two parents completing at once cannot release it twice.
 /// - Step jobs run for the workflow's tenant and are fenced by lease token like any job.
 public protocol WorkflowStore: JobStore {
-    /// Inserts the workflow in one transaction. When `workflow.uniqueKey` is held by a running
-    /// workflow of the same tenant, nothing is inserted and that workflow's id is returned.
-    func enqueueWorkflow(_ workflow: NewWorkflow) async throws -> EnqueuedWorkflow
+    /// Inserts the workflows in ONE transaction, in order, or none of them; returns one answer
+    /// per workflow, in order. When a workflow's `uniqueKey` is held by a running workflow of the
+    /// same tenant (one stored before, or one earlier in this batch), that workflow is not
+    /// inserted and the holder's id is returned (`inserted == false`). An empty batch writes
+    /// nothing.
+    func enqueueWorkflows(_ workflows: [NewWorkflow]) async throws -> [EnqueuedWorkflow]
 
     /// One workflow with its steps (and each released step's job state), or `nil`.
     func workflow(_ id: WorkflowID) async throws -> WorkflowRecord?
 
-    /// Workflows matching the filter with their steps, newest first, at most `filter.limit`.
+    /// Workflows matching the filter with their steps, newest (highest id) first, with ids below
+    /// `filter.beforeID` when it is set, at most `filter.limit`.
     func workflows(_ filter: WorkflowFilter) async throws -> [WorkflowRecord]
 
     /// The workflow and step a job belongs to, or `nil` for a job that is not a step.
@@ -36,6 +40,17 @@ public protocol WorkflowStore: JobStore {
     /// stop (their worker cancels them at its next heartbeat), an audit row per job touched.
     /// Returns `nil` for an unknown workflow; a finished one is reported skipped.
     func cancelWorkflow(_ id: WorkflowID, action: OperatorAction) async throws -> WorkflowCancellation?
+}
+
+extension WorkflowStore {
+    /// Inserts one workflow in one transaction: ``enqueueWorkflows(_:)`` of one.
+    public func enqueueWorkflow(_ workflow: NewWorkflow) async throws -> EnqueuedWorkflow {
+        let enqueued = try await enqueueWorkflows([workflow])
+        guard let first = enqueued.first else {
+            throw SuretyError(.storeCorrupt, "enqueueing a workflow returned no answer")
+        }
+        return first
+    }
 }
 
 /// What ``WorkflowStore/cancelWorkflow(_:action:)`` did.

@@ -1,9 +1,8 @@
 import Foundation
-import Logging
-import Tracing
 
 /// A graph of steps declared by stable names, each step a job with its own retries. Enqueue it
-/// with ``JobQueue/enqueue(_:tenant:uniqueKey:)``.
+/// with ``JobQueue/enqueue(_:tenant:uniqueKey:)``, or many at once with
+/// ``JobQueue/enqueue(_:tenant:)``.
 ///
 /// ```swift
 /// var workflow = try Workflow("monthly-report")
@@ -27,6 +26,10 @@ import Tracing
 public struct Workflow: Sendable {
     /// The workflow's name, shown by `surety workflows` (1 to 128 characters).
     public let name: String
+    /// While a workflow of the same tenant with this key runs, enqueueing this one returns the
+    /// running one instead (``EnqueuedWorkflow/inserted`` is `false`); once it finished, the key
+    /// is free. 1 to 512 characters, checked at enqueue. Default: `nil`, no key.
+    public var uniqueKey: String?
     var steps: [DeclaredStep] = []
 
     struct DeclaredStep: Sendable {
@@ -40,12 +43,16 @@ public struct Workflow: Sendable {
         var options: EnqueueOptions
     }
 
+    /// - Parameters:
+    ///   - name: the workflow's name, 1 to 128 characters.
+    ///   - uniqueKey: see ``uniqueKey``. Default: `nil`, no key.
     /// - Throws: ``SuretyError/Code/invalidArgument`` when the name is empty or longer than 128.
-    public init(_ name: String) throws {
+    public init(_ name: String, uniqueKey: String? = nil) throws {
         guard !name.isEmpty, name.count <= 128 else {
             throw SuretyError(.invalidArgument, "a workflow name must be 1 to 128 characters")
         }
         self.name = name
+        self.uniqueKey = uniqueKey
     }
 
     /// Declares a step that runs `job` once every step in `after` completed.
@@ -95,63 +102,4 @@ public struct Workflow: Sendable {
 
     /// The declared step names, in order.
     public var stepNames: [String] { steps.map(\.name) }
-}
-
-extension JobQueue {
-    /// Enqueues a workflow for `tenant` in one transaction: the workflow, all its steps, and the
-    /// jobs of the steps that run at once. Every step's job runs for `tenant`.
-    /// - Parameters:
-    ///   - workflow: the workflow to enqueue.
-    ///   - tenant: the tenant every step's job runs for.
-    ///   - uniqueKey: while a workflow of this tenant with this key runs, enqueueing another
-    ///     returns the running one (`inserted == false`). Default: `nil`, no key.
-    /// - Throws: ``SuretyError/Code/invalidArgument`` for a workflow without steps (or without a
-    ///   step that is not a compensation), a bad key or step options, or a store that does not
-    ///   keep workflows (``WorkflowStore``).
-    @discardableResult
-    public func enqueue(_ workflow: Workflow, tenant: TenantID, uniqueKey: String? = nil) async throws -> EnqueuedWorkflow {
-        guard let store = store as? any WorkflowStore else {
-            throw SuretyError(.invalidArgument, "this store does not keep workflows; it must conform to WorkflowStore")
-        }
-        guard workflow.steps.contains(where: { !$0.isCompensation }) else {
-            throw SuretyError(.invalidArgument, "workflow '\(workflow.name)' needs at least one step that is not a compensation")
-        }
-        if let key = uniqueKey, key.isEmpty || key.count > 512 {
-            throw SuretyError(.invalidArgument, "unique key must be 1 to 512 characters")
-        }
-        let now = clock.now()
-        let trace = JobTracing.carrier(for: ServiceContext.current, tracer: tracing.resolved)
-        let steps = try workflow.steps.map { step in
-            var options = step.options
-            options.runAt = nil
-            options.delay = nil
-            let job = try makeNewJob(
-                type: step.type, payload: step.payload, typeOptions: step.typeOptions, uniqueKey: nil,
-                partitionKey: step.partitionKey, tenant: tenant, options: options, now: now, traceContext: trace
-            )
-            return NewWorkflow.Step(name: step.name, parents: step.parents, isCompensation: step.isCompensation, template: WorkflowJobTemplate(job))
-        }
-        let result = try await store.enqueueWorkflow(NewWorkflow(name: workflow.name, tenant: tenant, uniqueKey: uniqueKey, createdAt: now, steps: steps))
-        logger.info(result.inserted ? "workflow enqueued" : "workflow already running under its unique key", metadata: [
-            "workflow_id": "\(result.id)", "workflow": "\(workflow.name)", "tenant": "\(tenant)", "steps": "\(steps.count)",
-        ])
-        return result
-    }
-
-    /// Cancels a running workflow: waiting steps never run, waiting step jobs are cancelled at
-    /// once, running ones cooperatively (their worker cancels the task at its next heartbeat).
-    /// Compensation steps do not run. Audited per job.
-    /// - Throws: ``SuretyError/Code/notFound`` for an unknown workflow; `invalidArgument` for a
-    ///   blank actor or reason, or a store without workflows.
-    @discardableResult
-    public func cancelWorkflow(_ id: WorkflowID, by actor: String, reason: String) async throws -> WorkflowCancellation {
-        guard let store = store as? any WorkflowStore else {
-            throw SuretyError(.invalidArgument, "this store does not keep workflows; it must conform to WorkflowStore")
-        }
-        let action = try OperatorAction(actor: actor, reason: reason, at: clock.now())
-        guard let result = try await store.cancelWorkflow(id, action: action) else {
-            throw SuretyError(.notFound, "no workflow with id \(id)")
-        }
-        return result
-    }
 }

@@ -78,29 +78,3 @@ public struct WorkflowStepRecord: Sendable, Hashable, Codable {
         self.template = template
     }
 }
-
-/// Selects workflows for listing. Empty fields match everything.
-public struct WorkflowFilter: Sendable, Hashable {
-    /// Default: any state.
-    public var states: [WorkflowState]
-    /// Default: any tenant.
-    public var tenants: [TenantID]
-    /// Default: any name.
-    public var name: String?
-    /// At most this many, newest first. Default: 50.
-    public var limit: Int
-
-    public init(states: [WorkflowState] = [], tenants: [TenantID] = [], name: String? = nil, limit: Int = 50) {
-        self.states = states
-        self.tenants = tenants
-        self.name = name
-        self.limit = limit
-    }
-
-    /// Whether `workflow` matches (the memory store's filter; SQL stores do the same in SQL).
-    public func matches(_ workflow: WorkflowRecord) -> Bool {
-        (states.isEmpty || states.contains(workflow.state))
-            && (tenants.isEmpty || tenants.contains(workflow.tenant))
-            && (name == nil || workflow.name == name)
-    }
-}

@@ -5,13 +5,19 @@ import Foundation
 /// the transaction of the event (the memory store under its lock; SQL stores with the workflow's
 /// row locked), so a step is released exactly once, in the same transaction that completed its
 /// last parent. The diagrams are in docs/workflows.md.
+///
+/// Times: an event's time is the caller's `now`, or the latest end of a step the workflow records
+/// if that is later (``Changes/time``). End times are taken before a write is serialised, so a
+/// finish stamped later can commit first; taking the later time keeps a released step's job from
+/// being enqueued before one of its parents finished, and a workflow from finishing before one
+/// of its steps.
 public enum WorkflowTransition {
     /// What an event does.
     public struct Changes: Sendable, Hashable {
         /// The workflow after the event.
         public var workflow: WorkflowRecord
         /// Steps whose jobs the store inserts now (already `active` in ``workflow``): insert
-        /// `step.template.newJob(...)` and record the job id on the step.
+        /// ``newJob(forReleased:)`` and record the job id on the step.
         public var released: [String]
         /// Jobs of active steps to cancel (waiting jobs at once, running ones cooperatively).
         public var jobsToCancel: [JobID]
@@ -19,9 +25,14 @@ public enum WorkflowTransition {
         public var changedSteps: [String]
         /// Whether the workflow row itself changed (state, finished_at, note).
         public var workflowChanged: Bool
+        /// When the event takes effect: the caller's time, or the latest `finishedAt` of a step
+        /// of the workflow (after the event) when that is later. Released steps' jobs are enqueued
+        /// and due at this time; steps the event stops and the workflow itself end at it.
+        public var time: Date
 
-        init(_ workflow: WorkflowRecord) {
+        init(_ workflow: WorkflowRecord, time: Date) {
             self.workflow = workflow
+            self.time = time
             released = []
             jobsToCancel = []
             changedSteps = []
@@ -29,11 +40,31 @@ public enum WorkflowTransition {
         }
 
         var isEmpty: Bool { released.isEmpty && jobsToCancel.isEmpty && changedSteps.isEmpty && !workflowChanged }
+
+        /// The job a store inserts for the released step `name`, enqueued and due at ``time``,
+        /// in the workflow's tenant, carrying the workflow's id and the step's name; `nil` for a
+        /// step that is not in the workflow.
+        public func newJob(forReleased name: String) -> NewJob? {
+            workflow.step(name).map { $0.template.newJob(tenant: workflow.tenant, workflow: workflow.id, step: name, now: time) }
+        }
     }
 
-    /// A new workflow: the steps without parents (compensations aside) are released.
+    /// How a step's job ended, as a store read it in the transaction of the event.
+    public struct EndedJob: Sendable, Hashable {
+        /// Only `completed`, `dead` and `cancelled` end a step; other states are ignored.
+        public var state: JobState
+        /// The job's `finished_at`, which becomes the step's `finishedAt`. `nil`: the event's time.
+        public var finishedAt: Date?
+
+        public init(state: JobState, finishedAt: Date?) {
+            self.state = state
+            self.finishedAt = finishedAt
+        }
+    }
+
+    /// A new workflow: the steps without parents (compensations aside) are released at `now`.
     public static func start(_ workflow: WorkflowRecord, at now: Date) -> Changes {
-        var changes = Changes(workflow)
+        var changes = Changes(workflow, time: now)
         for index in changes.workflow.steps.indices {
             let step = changes.workflow.steps[index]
             guard step.state == .waiting, !step.isCompensation, step.parents.isEmpty else { continue }
@@ -42,8 +73,14 @@ public enum WorkflowTransition {
         return changes
     }
 
+    /// ``stepJobsEnded(_:_:at:)`` for jobs known by state only: each ended at `now`.
+    public static func stepJobsEnded(_ workflow: WorkflowRecord, _ ended: [JobID: JobState], at now: Date) -> Changes {
+        stepJobsEnded(workflow, ended.mapValues { EndedJob(state: $0, finishedAt: nil) }, at: now)
+    }
+
     /// Jobs of active steps ended (completed, dead or cancelled; other states are ignored, and so
-    /// are steps that are not active, such as a dead step's job that an operator requeued).
+    /// are steps that are not active, such as a dead step's job that an operator requeued). Each
+    /// step ends when its job did (``EndedJob/finishedAt``, else `now`).
     ///
     /// - completed: the step stores its result; a waiting step whose parents all completed is
     ///   released; when every step (compensations aside) completed, the workflow completes and
@@ -52,41 +89,45 @@ public enum WorkflowTransition {
     ///   compensation steps are released. Steps already running go on; nothing new is released.
     /// - cancelled: the step is cancelled; a running workflow becomes cancelled as by
     ///   ``cancel(_:action:)`` (its waiting steps cancelled, the other active steps' jobs cancelled).
-    public static func stepJobsEnded(_ workflow: WorkflowRecord, _ ended: [JobID: JobState], at now: Date) -> Changes {
-        var changes = Changes(workflow)
+    ///
+    /// What the event releases or stops takes effect at ``Changes/time``: never before a step of
+    /// the workflow ended, whatever order the finishes were serialised in.
+    public static func stepJobsEnded(_ workflow: WorkflowRecord, _ ended: [JobID: EndedJob], at now: Date) -> Changes {
+        var changes = Changes(workflow, time: now)
         var failedStep: String?
         var cancelledStep: String?
         for index in changes.workflow.steps.indices {
             let step = changes.workflow.steps[index]
-            guard step.state == .active, let jobID = step.jobID, let jobState = ended[jobID] else { continue }
+            guard step.state == .active, let jobID = step.jobID, let end = ended[jobID] else { continue }
             let next: WorkflowStepState
-            switch jobState {
+            switch end.state {
             case .completed: next = .completed
             case .dead: next = .failed
             case .cancelled: next = .cancelled
             default: continue
             }
             changes.workflow.steps[index].state = next
-            changes.workflow.steps[index].jobState = jobState
-            changes.workflow.steps[index].finishedAt = now
+            changes.workflow.steps[index].jobState = end.state
+            changes.workflow.steps[index].finishedAt = end.finishedAt ?? now
             changes.changedSteps.append(step.name)
             if next == .failed && !step.isCompensation && failedStep == nil { failedStep = step.name }
             if next == .cancelled && !step.isCompensation && cancelledStep == nil { cancelledStep = step.name }
         }
+        changes.time = latestEnd(of: changes.workflow, notBefore: now)
         guard changes.workflow.state == .running else { return changes }
         if let failedStep {
-            changes.setWorkflow(.failed, at: now, note: "step '\(failedStep)' failed")
+            changes.setWorkflow(.failed, note: "step '\(failedStep)' failed")
             for index in changes.workflow.steps.indices where changes.workflow.steps[index].state == .waiting {
                 if changes.workflow.steps[index].isCompensation {
                     changes.release(index)
                 } else {
-                    changes.setStep(index, .blocked, at: now)
+                    changes.setStep(index, .blocked)
                 }
             }
             return changes
         }
         if let cancelledStep {
-            changes.cancelRest(at: now, note: "step '\(cancelledStep)' was cancelled")
+            changes.cancelRest(note: "step '\(cancelledStep)' was cancelled")
             return changes
         }
         let completed = Set(changes.workflow.steps.filter { $0.state == .completed }.map(\.name))
@@ -96,9 +137,9 @@ public enum WorkflowTransition {
             changes.release(index)
         }
         if changes.workflow.steps.allSatisfy({ $0.isCompensation || $0.state == .completed }) {
-            changes.setWorkflow(.completed, at: now, note: nil)
+            changes.setWorkflow(.completed, note: nil)
             for index in changes.workflow.steps.indices where changes.workflow.steps[index].state == .waiting {
-                changes.setStep(index, .skipped, at: now)
+                changes.setStep(index, .skipped)
             }
         }
         return changes
@@ -112,9 +153,14 @@ public enum WorkflowTransition {
         guard workflow.state == .running else {
             return .failure(JobLifecycle.SkipReason("workflow is \(workflow.state.rawValue); only running workflows can be cancelled"))
         }
-        var changes = Changes(workflow)
-        changes.cancelRest(at: action.at, note: CancelRequest.note(actor: action.actor, reason: action.reason))
+        var changes = Changes(workflow, time: latestEnd(of: workflow, notBefore: action.at))
+        changes.cancelRest(note: CancelRequest.note(actor: action.actor, reason: action.reason))
         return .success(changes)
+    }
+
+    /// `now`, or the latest `finishedAt` of a step of `workflow` when that is later.
+    static func latestEnd(of workflow: WorkflowRecord, notBefore now: Date) -> Date {
+        workflow.steps.reduce(now) { latest, step in max(latest, step.finishedAt ?? latest) }
     }
 }
 
@@ -125,25 +171,25 @@ extension WorkflowTransition.Changes {
         changedSteps.append(workflow.steps[index].name)
     }
 
-    mutating func setStep(_ index: Int, _ state: WorkflowStepState, at now: Date) {
+    mutating func setStep(_ index: Int, _ state: WorkflowStepState) {
         workflow.steps[index].state = state
-        workflow.steps[index].finishedAt = now
+        workflow.steps[index].finishedAt = time
         changedSteps.append(workflow.steps[index].name)
     }
 
-    mutating func setWorkflow(_ state: WorkflowState, at now: Date, note: String?) {
+    mutating func setWorkflow(_ state: WorkflowState, note: String?) {
         workflow.state = state
-        workflow.finishedAt = now
+        workflow.finishedAt = time
         workflow.note = note
         workflowChanged = true
     }
 
-    mutating func cancelRest(at now: Date, note: String) {
-        setWorkflow(.cancelled, at: now, note: note)
+    mutating func cancelRest(note: String) {
+        setWorkflow(.cancelled, note: note)
         for index in workflow.steps.indices {
             let step = workflow.steps[index]
             switch step.state {
-            case .waiting: setStep(index, step.isCompensation ? .skipped : .cancelled, at: now)
+            case .waiting: setStep(index, step.isCompensation ? .skipped : .cancelled)
             case .active: if let job = step.jobID { jobsToCancel.append(job) }
             default: break
             }

@@ -3,7 +3,7 @@ import Foundation
 import Surety
 import SuretyViews
 
-/// `surety workflows list [--state S] [--tenant T] [--name N] [--limit N] [--json]`.
+/// `surety workflows list [--state S] [--tenant T] [--name N] [--limit N] [--before-id ID] [--json]`.
 struct WorkflowsListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List workflows, newest first.")
 
@@ -21,11 +21,15 @@ struct WorkflowsListCommand: AsyncParsableCommand {
     @Option(name: .long, help: "At most this many (1 to 1000).")
     var limit = 50
 
+    @Option(name: .customLong("before-id"), help: ArgumentHelp("Only workflows with an id below this one (the next page: pass the last id shown).", valueName: "id"))
+    var beforeID: Int64?
+
     @Flag(name: .long, help: "Print the result as JSON (an array of workflows with their steps).")
     var json = false
 
     func validate() throws {
         guard (1...1000).contains(limit) else { throw ValidationError("--limit must be between 1 and 1000") }
+        if let beforeID, beforeID < 1 { throw ValidationError("--before-id must be a positive workflow id") }
         for value in state where WorkflowState(rawValue: value) == nil {
             throw ValidationError("--state: unknown state '\(value)'; use one of \(WorkflowState.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -36,7 +40,8 @@ struct WorkflowsListCommand: AsyncParsableCommand {
 
     func run() async throws {
         let filter = WorkflowFilter(
-            states: state.compactMap(WorkflowState.init(rawValue:)), tenants: try tenant.map { try TenantID($0) }, name: name, limit: limit
+            states: state.compactMap(WorkflowState.init(rawValue:)), tenants: try tenant.map { try TenantID($0) }, name: name,
+            beforeID: beforeID.map(WorkflowID.init(rawValue:)), limit: limit
         )
         let workflows = try await storeOptions.withStore(create: false) { open in
             try await open.workflowStore().workflows(filter)
@@ -53,5 +58,8 @@ struct WorkflowsListCommand: AsyncParsableCommand {
             [w.id.description, w.name, w.tenant.rawValue, w.state.rawValue, WorkflowView.progress(w), Formatting.timestamp(w.createdAt), Formatting.timestamp(w.finishedAt)]
         }
         Console.line(Formatting.table(["ID", "NAME", "TENANT", "STATE", "STEPS DONE", "CREATED", "FINISHED"], rows))
+        if workflows.count >= limit, let last = workflows.last {
+            Console.line("(showing \(workflows.count); next page: --before-id \(last.id))")
+        }
     }
 }
