@@ -27,6 +27,8 @@ let package = Package(
         .library(name: "SuretyVapor", targets: ["SuretyVapor"]),
         // The app's own `surety` Vapor command (brings SuretyCLI); opt in separately.
         .library(name: "SuretyVaporCommands", targets: ["SuretyVaporCommands"]),
+        // The dashboard mounted in the Vapor app (brings Hummingbird); opt in separately.
+        .library(name: "SuretyVaporDashboard", targets: ["SuretyVaporDashboard"]),
         // Enqueue inside a Fluent transaction on PostgreSQL (brings Fluent's Postgres driver).
         .library(name: "SuretyFluentPostgres", targets: ["SuretyFluentPostgres"]),
         .executable(name: "surety", targets: ["surety"]),
@@ -45,6 +47,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
+        // NIOHTTPTypesHTTP1: SuretyVaporDashboard converts Vapor's heads as Hummingbird's server does.
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/vapor/fluent.git", from: "4.13.0"),
         .package(url: "https://github.com/vapor/fluent-postgres-driver.git", from: "2.14.0"),
         .package(url: "https://github.com/vapor/fluent-sqlite-driver.git", from: "4.9.0"),
@@ -144,6 +148,19 @@ let package = Package(
             dependencies: ["SuretyVapor", "SuretyCLI", .product(name: "Vapor", package: "vapor")],
             swiftSettings: strict
         ),
+        // The dashboard (a Hummingbird router) served by a Vapor app's own routes, bridged per request.
+        .target(
+            name: "SuretyVaporDashboard",
+            dependencies: [
+                "Surety", "SuretyDashboard",
+                .product(name: "Vapor", package: "vapor"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // The job exists if and only if the app's Fluent transaction (PostgreSQL) commits.
         .target(
             name: "SuretyFluentPostgres",
@@ -211,7 +228,7 @@ let package = Package(
         .executableTarget(
             name: "VaporShop",
             dependencies: [
-                "Surety", "SuretySQLite", "SuretyCLI", "SuretyVapor", "SuretyVaporCommands",
+                "Surety", "SuretySQLite", "SuretyCLI", "SuretyVapor", "SuretyVaporCommands", "SuretyDashboard", "SuretyVaporDashboard",
                 .product(name: "Vapor", package: "vapor"), .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Examples/VaporShop",
@@ -285,8 +302,11 @@ let package = Package(
             name: "SuretyVaporTests",
             dependencies: [
                 "Surety", "SuretySQLite", "SuretyPostgres", "SuretyTesting", "SuretyVapor", "SuretyVaporCommands",
-                "SuretyFluentPostgres", "SuretyCLI",
+                "SuretyFluentPostgres", "SuretyCLI", "SuretyDashboard", "SuretyVaporDashboard",
                 .product(name: "Vapor", package: "vapor"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "VaporTesting", package: "vapor"),
                 .product(name: "Fluent", package: "fluent"),
                 .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),

@@ -1,6 +1,7 @@
-// A Vapor app using Surety (docs/vapor.md). CI builds it, and VaporShopTests runs it.
-// `swift run VaporShop serve` serves with the workers in-process; `swift run VaporShop surety
-// worker` (and every other `surety` command) runs with the shop's own job types. Surety's store is
+// A Vapor app using Surety (README "Using Surety in a Vapor app" is copied from here; docs/vapor.md).
+// CI builds it, and VaporShopTests runs it. `swift run VaporShop serve` serves with the workers
+// in-process and the dashboard under /surety; `swift run VaporShop surety worker` (and every
+// other `surety` command) runs with the shop's own job types. Surety's store is
 // an SQLite file of its own, and the shop's users live in it too, written through the store's GRDB
 // connection, so a user and its welcome email commit together (Fluent's SQLite must never open
 // this file: docs/vapor.md).
@@ -8,9 +9,11 @@ import Foundation
 import GRDB
 import Surety
 import SuretyCLI
+import SuretyDashboard
 import SuretySQLite
 import SuretyVapor
 import SuretyVaporCommands
+import SuretyVaporDashboard
 import Vapor
 
 /// Sends the welcome email once per new user, through the effect ledger.
@@ -87,7 +90,8 @@ struct VaporShop {
         do {
             let store = try SQLiteStore(path: Environment.get("SHOP_STORE") ?? "vaporshop.sqlite")
             try await store.migrate()
-            app.surety.use(store: store, registry: JobRegistry(Shop.jobs)) { req in
+            let registry = JobRegistry(Shop.jobs)
+            app.surety.use(store: store, registry: registry) { req in
                 try req.headers.first(name: "X-Tenant").map { try TenantID($0) }   // no tenant: 400, no job
             }
             try app.surety.runInProcess(configuration: .init(worker: WorkerConfiguration(queues: Shop.queues), schedules: Shop.schedules),
@@ -109,6 +113,10 @@ struct VaporShop {
                     return Response(status: .conflict)
                 }
             }
+            // The dashboard under /surety, behind a token (SuretyVaporDashboard bridges it into Vapor's routes).
+            let dashboard = Dashboard(store: store, registry: registry, configuration: DashboardConfiguration(
+                credentials: [try DashboardCredential(token: Environment.get("SHOP_DASHBOARD_TOKEN") ?? "change-me-please")], basePath: "/surety"))
+            try app.register(collection: VaporDashboardRoutes(dashboard))
             try await app.execute()
         } catch {
             try? await app.asyncShutdown()

@@ -1,5 +1,7 @@
+import AsyncHTTPClient
 import Foundation
 import GRDB
+import NIOCore
 import Surety
 import SuretySQLite
 import Testing
@@ -11,7 +13,8 @@ import Darwin
 #endif
 
 /// The Vapor example app (Examples/VaporShop), run as a user runs it: `VaporShop serve` over real
-/// HTTP with the workers in-process, and the app's own `surety` commands (issue 19).
+/// HTTP with the workers in-process and the dashboard under /surety, and the app's own `surety`
+/// commands (issue 19).
 @Suite("Vapor example app")
 struct VaporShopTests {
     static func executable() throws -> String {
@@ -74,5 +77,37 @@ struct VaporShopTests {
         #expect(try await show.waitForExit() == 0, "\(show.stderr)")
         #expect(show.stdout.contains("[REDACTED]"), "\(show.stdout)")
         #expect(!show.stdout.contains("ann@acme.example"))
+    }
+
+    @Test("the dashboard under /surety (SuretyVaporDashboard): 401 without the token, 200 with the one from SHOP_DASHBOARD_TOKEN, pages linking under /surety")
+    func dashboardUnderSurety() async throws {
+        let dir = try TempDir()
+        let port = try Self.freePort()
+        let token = "shop-dashboard-token-0123456789"
+        let server = try SuretyProcess(["serve", "--hostname", "127.0.0.1", "--port", "\(port)"], in: dir, name: "server",
+                                       environment: ["SHOP_STORE": dir.file("vaporshop.sqlite"), "SHOP_DASHBOARD_TOKEN": token],
+                                       executable: try Self.executable())
+        defer { server.killIfRunning() }
+        try await eventually("the shop listens", timeout: .seconds(60)) {
+            (server.stdout + server.stderr).contains("Server started on")
+        }
+        let base = "http://127.0.0.1:\(port)"
+        func get(_ path: String, token: String?) async throws -> (UInt, String) {
+            var request = HTTPClientRequest(url: base + path)
+            if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+            return (response.status.code, String(buffer: try await response.body.collect(upTo: 1 << 22)))
+        }
+        #expect(try await get("/surety/api/overview", token: nil).0 == 401)
+        #expect(try await get("/surety/api/overview", token: "change-me-please").0 == 401, "the token comes from SHOP_DASHBOARD_TOKEN")
+        let (status, overview) = try await get("/surety/api/overview", token: token)
+        #expect(status == 200, "\(overview) \(server.stderr)")
+        #expect(overview.contains("\"queues\""))
+        let (pageStatus, page) = try await get("/surety", token: token)
+        #expect(pageStatus == 200)
+        #expect(page.contains(#"href="/surety/dead-letters""#))
+
+        server.send(SIGTERM)
+        _ = try await server.waitForExit(timeout: .seconds(30))
     }
 }
