@@ -49,7 +49,7 @@ public struct SuretyApplication: Sendable {
     /// --tenant T` and every line of `surety enqueue --file` ask it, given the store the command
     /// opened (so it can look the tenant up in the app's own tables), before anything is written.
     /// Return `false` to refuse: the command fails with `invalid_tenant` (exit 2) naming the
-    /// tenant, and enqueues nothing (for a file: no line of it). ``TenantID/system`` is asked too.
+    /// tenant, and enqueues nothing (for a file: no line of it). `TenantID.system` is asked too.
     /// Default: `nil`, every valid tenant id is accepted.
     ///
     /// ```swift
