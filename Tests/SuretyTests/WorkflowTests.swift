@@ -213,11 +213,23 @@ struct WorkflowTests {
         #expect(started.released == ["l", "r"])
         started.workflow.steps[0].jobID = JobID(1)
         started.workflow.steps[1].jobID = JobID(2)
-        let both = WorkflowTransition.stepJobsEnded(started.workflow, [JobID(1): .completed, JobID(2): .completed], at: t0)
+        func ended(_ state: JobState, at seconds: Double? = nil) -> WorkflowTransition.EndedJob {
+            WorkflowTransition.EndedJob(state: state, finishedAt: seconds.map { t0.addingTimeInterval($0) })
+        }
+        let both = WorkflowTransition.stepJobsEnded(started.workflow, [JobID(1): ended(.completed), JobID(2): ended(.completed)], at: t0)
         #expect(both.released == ["j"])
-        let one = WorkflowTransition.stepJobsEnded(started.workflow, [JobID(1): .completed], at: t0)
+        let one = WorkflowTransition.stepJobsEnded(started.workflow, [JobID(1): ended(.completed)], at: t0)
         #expect(one.released.isEmpty)
-        let retrying = WorkflowTransition.stepJobsEnded(started.workflow, [JobID(1): .retrying], at: t0)
+        let retrying = WorkflowTransition.stepJobsEnded(started.workflow, [JobID(1): ended(.retrying)], at: t0)
         #expect(retrying.changedSteps.isEmpty && !retrying.workflowChanged)
+
+        // Times: each step ends when its job did; the child is released no earlier than its last
+        // parent ended, even when the event's own time is earlier (a finish serialised late).
+        let left = WorkflowTransition.stepJobsEnded(started.workflow, [JobID(1): ended(.completed, at: 5)], at: t0.addingTimeInterval(5))
+        #expect(left.workflow.step("l")?.finishedAt == t0.addingTimeInterval(5))
+        let right = WorkflowTransition.stepJobsEnded(left.workflow, [JobID(2): ended(.completed, at: 3)], at: t0.addingTimeInterval(3))
+        #expect(right.released == ["j"] && right.time == t0.addingTimeInterval(5))
+        #expect(right.workflow.step("r")?.finishedAt == t0.addingTimeInterval(3))
+        #expect(right.newJob(forReleased: "j")?.enqueuedAt == t0.addingTimeInterval(5) && right.newJob(forReleased: "j")?.runAt == t0.addingTimeInterval(5))
     }
 }

@@ -73,11 +73,6 @@ public enum WorkflowTransition {
         return changes
     }
 
-    /// ``stepJobsEnded(_:_:at:)`` for jobs known by state only: each ended at `now`.
-    public static func stepJobsEnded(_ workflow: WorkflowRecord, _ ended: [JobID: JobState], at now: Date) -> Changes {
-        stepJobsEnded(workflow, ended.mapValues { EndedJob(state: $0, finishedAt: nil) }, at: now)
-    }
-
     /// Jobs of active steps ended (completed, dead or cancelled; other states are ignored, and so
     /// are steps that are not active, such as a dead step's job that an operator requeued). Each
     /// step ends when its job did (``EndedJob/finishedAt``, else `now`).
