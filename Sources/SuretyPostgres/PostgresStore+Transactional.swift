@@ -16,21 +16,16 @@ extension PostgresStore {
     /// transaction on `connection`, so they exist if and only if that transaction commits.
     ///
     /// ```swift
-    /// try await appClient.withConnection { connection in
-    ///     try await connection.query("BEGIN", logger: logger)
-    ///     do {
-    ///         try await connection.query("INSERT INTO orders (id, total) VALUES (\(id), \(total))", logger: logger)
-    ///         try await store.enqueue(ReceiptJob(orderID: id), tenant: tenant, on: connection)
-    ///         try await connection.query("COMMIT", logger: logger)
-    ///     } catch {
-    ///         if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
-    ///         throw error
-    ///     }
+    /// try await store.transaction(in: appClient) { connection in   // BEGIN ... COMMIT
+    ///     try await connection.query("INSERT INTO orders (id, total) VALUES (\(id), \(total))", logger: logger)
+    ///     try await store.enqueue([receiptJob], on: connection)
     /// }
     /// ```
     ///
-    /// Not postgres-nio's `withTransaction`: after a server close it can wait for ever for its
-    /// `ROLLBACK`'s answer, and it wraps the errors thrown inside it (docs/scaling.md).
+    /// ``transaction(in:_:)`` runs the transaction; a transaction the application begins itself
+    /// on a connection it holds works too. Not postgres-nio's `withTransaction`: after a server
+    /// close it can wait for ever for its `ROLLBACK`'s answer, and it wraps the errors thrown
+    /// inside it (docs/scaling.md).
     ///
     /// - The jobs are inserted in a savepoint: if this call throws, none of them is inserted and
     ///   the application's transaction can go on.
@@ -189,26 +184,9 @@ extension PostgresStore {
     private func complete<T: Sendable>(
         _ context: JobContext, stepResultText: String?, in client: PostgresClient, _ body: (PostgresConnection) async throws -> T
     ) async throws -> T {
-        let logger = logger
-        let value = try await client.withConnection { connection -> T in
-            do {
-                try await connection.queryIfOpen("BEGIN", logger: logger)
-            } catch {
-                throw PostgresErrors.wrap(error, configuration: configuration, operation: "complete in transaction")
-            }
-            let value: T
-            do {
-                value = try await body(connection)
-                try await complete(context, stepResultText: stepResultText, on: connection)
-            } catch {
-                if !connection.isClosed { _ = try? await connection.queryIfOpen("ROLLBACK", logger: logger) }
-                throw error
-            }
-            do {
-                try await connection.queryIfOpen("COMMIT", logger: logger)
-            } catch {
-                throw PostgresErrors.wrap(error, configuration: configuration, operation: "complete in transaction")
-            }
+        let value = try await transaction(in: client, operation: "complete in transaction") { connection -> T in
+            let value = try await body(connection)
+            try await complete(context, stepResultText: stepResultText, on: connection)
             return value
         }
         // Committed: the worker need not ask.
@@ -301,8 +279,8 @@ extension PostgresStore {
     /// unique scope, the job's own keys, the per-call overrides). No registry is needed.
     ///
     /// ```swift
-    /// try await appClient.withTransaction(logger: logger) { connection in
-    ///     try await connection.queryIfOpen("INSERT INTO orders (id) VALUES (\(id))", logger: logger)
+    /// try await store.transaction(in: appClient) { connection in
+    ///     try await connection.query("INSERT INTO orders (id) VALUES (\(id))", logger: logger)
     ///     try await store.enqueue(SendReceipt(orderID: id), tenant: acme, on: connection)
     /// }
     /// ```

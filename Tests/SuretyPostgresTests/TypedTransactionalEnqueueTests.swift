@@ -29,8 +29,9 @@ struct PostgresTypedTransactionalEnqueueTests {
                 let queue = JobQueue(store: store, clock: clock)
                 let logger = logger
                 let acme = acme
-                let rolledBack = await #expect(throws: PostgresTransactionError.self) {
-                    try await app.client.withTransaction(logger: logger) { connection in
+                // store.transaction(in:): the body's own error comes back unchanged, and rolls back.
+                await #expect(throws: Declined.self) {
+                    try await store.transaction(in: app.client) { connection in
                         try await connection.query("INSERT INTO \(unescaped: app.schema).orders VALUES (1)", logger: logger)
                         let typed = try await store.enqueue(PGOrderReceipt(orderID: 1), tenant: acme, clock: clock, on: connection)
                         let built = try await store.enqueue([queue.newJob(PGOrderReceipt(orderID: 2), tenant: acme)], on: connection)
@@ -38,11 +39,10 @@ struct PostgresTypedTransactionalEnqueueTests {
                         throw Declined()
                     }
                 }
-                #expect(rolledBack?.closureError is Declined)
                 #expect(try await store.jobs(JobFilter()).isEmpty)
                 #expect(try await app.count("orders") == 0)
 
-                let enqueued = try await app.client.withTransaction(logger: logger) { connection in
+                let enqueued = try await store.transaction(in: app.client) { connection in
                     try await connection.query("INSERT INTO \(unescaped: app.schema).orders VALUES (1)", logger: logger)
                     return try await store.enqueue(PGOrderReceipt(orderID: 1), tenant: acme, clock: clock, on: connection)
                 }
@@ -59,12 +59,12 @@ struct PostgresTypedTransactionalEnqueueTests {
 
                 // The one-line form with newJob, and per-call unique options honoured.
                 let options = EnqueueOptions(uniqueKey: "call-key", queue: "bulk", uniqueScope: .whileActive)
-                let second = try await app.client.withTransaction(logger: logger) { connection in
+                let second = try await store.transaction(in: app.client) { connection in
                     try await store.enqueue([queue.newJob(PGOrderReceipt(orderID: 2), tenant: acme, options: options)], on: connection)
                 }
                 let other = try #require(try await store.job(second[0].id))
                 #expect(other.uniqueKey == "call-key" && other.uniqueScope == .whileActive && other.queue == "bulk" && other.maxAttempts == 4)
-                let again = try await app.client.withTransaction(logger: logger) { connection in
+                let again = try await store.transaction(in: app.client) { connection in
                     try await store.enqueue(PGOrderReceipt(orderID: 3), tenant: acme, options: options, clock: clock, on: connection)
                 }
                 #expect(!again.inserted && again.id == second[0].id, "the per-call key is held in the tenant")

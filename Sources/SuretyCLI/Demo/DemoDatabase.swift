@@ -215,15 +215,11 @@ extension DemoSchema {
 
 /// The simulated email provider and bank on PostgreSQL.
 enum DemoPostgres {
-    /// One transaction on the store's pool. An error thrown by `body` (a `PermanentFailure`, say)
-    /// reaches the job unchanged once the transaction rolled back, so its class is kept.
+    /// One transaction on the store's pool (`PostgresStore.transaction(in:_:)`, what the docs
+    /// tell applications to use). An error thrown by `body` (a `PermanentFailure`, say) reaches
+    /// the job unchanged once the transaction rolled back, so its class is kept.
     static func transaction<T: Sendable>(_ store: PostgresStore, _ body: (PostgresConnection) async throws -> T) async throws -> T {
-        do {
-            return try await store.client.withTransaction(logger: DemoDatabase.logger) { connection in try await body(connection) }
-        } catch let error as PostgresTransactionError {
-            if let closureError = error.closureError, error.rollbackError == nil { throw closureError }
-            throw error
-        }
+        try await store.transaction(in: store.client, body)
     }
 
     static func lookupMessage(_ store: PostgresStore, key: String) async throws -> String? {
