@@ -54,6 +54,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/fluent-sqlite-driver.git", from: "4.9.0"),
         // `swift package generate-documentation` (scripts/docs.sh); plugin only, nothing links it.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.5.0"),
+        // OpenTelemetry export for Examples/HummingbirdShop only (OTLP/HTTP; the gRPC trait would add minutes to a cold build).
+        .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
     ],
     targets: [
         // The core: jobs, lifecycle, retries, worker runtime, tenancy, the store contract.
@@ -221,6 +223,7 @@ let package = Package(
             dependencies: [
                 "Surety", "SuretySQLite", "SuretyCLI", "SuretyDashboard", "SuretyHummingbird",
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "OTel", package: "swift-otel"),
             ],
             path: "Examples/HummingbirdShop",
             swiftSettings: strict

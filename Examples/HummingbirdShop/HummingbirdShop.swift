@@ -21,6 +21,7 @@ struct SendWelcomeEmail: Job {
     func run(_ context: JobContext) async throws {
         let outbox = try context.dependency(Outbox.self)
         let tenant = context.tenant
+        try ShopTestHooks.failFirstSendIfAsked(context)   // off unless SHOP_FAIL_FIRST_SEND=1
         _ = try await context.effect("send", key: email) { idempotencyKey in
             try await outbox.send(to: email, subject: "Welcome!", tenant: tenant, idempotencyKey: idempotencyKey)
         }
@@ -92,6 +93,7 @@ struct HummingbirdShop {
             await SuretyCommand.runAndExit(Shop.application, arguments: Array(arguments.dropFirst()))
         }
         let environment = ProcessInfo.processInfo.environment
+        let telemetry = try ShopTelemetry.bootstrap(environment)   // OpenTelemetry when OTEL_EXPORTER_OTLP_ENDPOINT is set
         let store = try SQLiteStore(path: environment["SHOP_STORE"] ?? "shop.sqlite")
         try await store.migrate()
         let registry = JobRegistry(Shop.jobs)
@@ -100,6 +102,7 @@ struct HummingbirdShop {
         }
 
         let router = Router()
+        router.middlewares.add(TracingMiddleware())   // each request's span: the root of its jobs' trace
         // The user and the welcome email in one transaction: the job exists iff the user does.
         router.post("signup") { request, context -> Response in
             let signup = try await request.decode(as: Signup.self, context: context)
@@ -125,7 +128,7 @@ struct HummingbirdShop {
                                        configuration: .init(worker: WorkerConfiguration(queues: Shop.queues), schedules: Shop.schedules),
                                        dependencies: try await Shop.dependencies(store))
         let port = Int(environment["SHOP_PORT"] ?? "8080") ?? 8080
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), services: [surety],
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), services: telemetry + [surety],
                               onServerRunning: { channel in   // unbuffered: a supervisor reads the port from here
             FileHandle.standardOutput.write(Data("listening on http://127.0.0.1:\(channel.localAddress?.port ?? 0)\n".utf8))
         })

@@ -24,8 +24,9 @@ public struct JobQueue: Sendable {
     ///   - clock: the time source for `runAt` and audit times. Default: ``SystemClock``.
     ///   - logger: Default: a logger labelled `surety.queue`.
     ///   - metrics: Default: the process-wide `MetricsSystem`, no tenant dimension.
-    ///   - tracing: the tracer whose `inject` stores the current trace context with each job.
-    ///     Default: the process-wide `InstrumentationSystem.tracer`.
+    ///   - tracing: the tracer that starts each enqueue's span inside the current trace and whose
+    ///     `inject` stores that span's context with each job. Default: the process-wide
+    ///     `InstrumentationSystem.tracer`.
     public init(
         store: any JobStore, registry: JobRegistry = JobRegistry(), clock: any SuretyClock = SystemClock(),
         logger: Logger = Logger(label: "surety.queue"), metrics: MetricsOptions = MetricsOptions(),
@@ -52,11 +53,19 @@ public struct JobQueue: Sendable {
     public func enqueue<J: Job>(_ jobs: [J], tenant: TenantID, options: EnqueueOptions = EnqueueOptions()) async throws -> [EnqueuedJob] {
         guard !jobs.isEmpty else { return [] }
         let now = clock.now()
-        let traceContext = JobTracing.carrier(for: ServiceContext.current, tracer: tracing.resolved)
-        let news = try jobs.map { job in
-            try newJob(job, tenant: tenant, options: options, now: now, traceContext: traceContext)
+        let trace = EnqueueTrace.start(type: J.name, tenant: tenant, tracer: tracing.resolved)
+        do {
+            let news = try jobs.map { job in
+                try newJob(job, tenant: tenant, options: options, now: now, traceContext: trace.carrier)
+            }
+            trace.created(news)
+            let results = try await insert(news)
+            trace.end(results)
+            return results
+        } catch {
+            trace.end(throwing: error)
+            throw error
         }
-        return try await insert(news)
     }
 
     /// The row `enqueue(_:tenant:options:)` would insert for `job`, without inserting it: for
@@ -83,10 +92,16 @@ public struct JobQueue: Sendable {
     /// - Throws: ``SuretyError`` with `invalidPayload` (does not encode) or `invalidArgument`
     ///   (bad queue, priority, attempts, delay, key, or a NUL character in a stored text).
     public func newJob<J: Job>(_ job: J, tenant: TenantID, options: EnqueueOptions = EnqueueOptions()) throws -> NewJob {
-        try newJob(
-            job, tenant: tenant, options: options, now: clock.now(),
-            traceContext: JobTracing.carrier(for: ServiceContext.current, tracer: tracing.resolved)
-        )
+        let trace = EnqueueTrace.start(type: J.name, tenant: tenant, tracer: tracing.resolved)
+        do {
+            let new = try newJob(job, tenant: tenant, options: options, now: clock.now(), traceContext: trace.carrier)
+            trace.created([new])
+            trace.end()
+            return new
+        } catch {
+            trace.end(throwing: error)
+            throw error
+        }
     }
 
     /// The one place a typed job becomes a ``NewJob`` (``enqueue(_:tenant:options:)`` and
@@ -114,12 +129,21 @@ public struct JobQueue: Sendable {
         } catch {
             throw SuretyError(.invalidPayload, "payload does not decode as \(type): \(JobQueue.describeDecoding(error))")
         }
-        let new = try makeNewJob(
-            type: type, payload: payload, typeOptions: entry.options, uniqueKey: options.uniqueKey,
-            partitionKey: options.partitionKey, tenant: tenant, options: options, now: clock.now(),
-            traceContext: JobTracing.carrier(for: ServiceContext.current, tracer: tracing.resolved)
-        )
-        return try await insert([new])[0]
+        let trace = EnqueueTrace.start(type: type, tenant: tenant, tracer: tracing.resolved)
+        do {
+            let new = try makeNewJob(
+                type: type, payload: payload, typeOptions: entry.options, uniqueKey: options.uniqueKey,
+                partitionKey: options.partitionKey, tenant: tenant, options: options, now: clock.now(),
+                traceContext: trace.carrier
+            )
+            trace.created([new])
+            let results = try await insert([new])
+            trace.end(results)
+            return results[0]
+        } catch {
+            trace.end(throwing: error)
+            throw error
+        }
     }
 
     /// Cancels waiting jobs (scheduled, available, retrying), with an audit row each.

@@ -45,7 +45,8 @@ final class AttemptRunner: Sendable {
         let bodyMayStart = state.attemptStarting(job.lease, deadline: startedAt.adding(options.timeout), now: startedAt)
         configuration.onEvent?(.attemptStarted(job.id, attempt: job.attempt, tenant: job.tenant))
         metrics.attemptStarted(job, at: startedAt)
-        let span = JobTracing.startAttempt(job, tracer: tracer)
+        let span = JobTracing.startAttempt(job, tracer: tracer, parent: configuration.tracing.attemptParent)
+        let spanRecorded = span.isRecording
         let redactor = entry?.redactor ?? Redactor(secretFields: [])
         let context = JobContext(
             claimed: job, clock: clock, queueClient: queueClient, dependencies: dependencies,
@@ -82,7 +83,9 @@ final class AttemptRunner: Sendable {
             if let bodyError {
                 context.logger.warning("job threw after completing in its transaction; it stays completed", metadata: ["error_type": "\(type(of: bodyError))"])
             }
-            context.jobLogger.attemptEnded(outcome: .succeeded, next: .completed, error: nil, fence: .applied, duration: completedAt.timeIntervalSince(startedAt))
+            JobTracing.inAttemptContext(span, recorded: spanRecorded) {
+                context.jobLogger.attemptEnded(outcome: .succeeded, next: .completed, error: nil, fence: .applied, duration: completedAt.timeIntervalSince(startedAt))
+            }
             configuration.onEvent?(.attemptFinished(job.id, attempt: job.attempt, outcome: .succeeded, next: .completed, result: .applied))
             return
         }
@@ -110,7 +113,9 @@ final class AttemptRunner: Sendable {
         // The slot was freed above; the claim loop is woken again only when this end lifts the
         // bound on outcomes in flight, or the worker is draining (see WorkerState.attemptEnded).
         state.attemptEnded(job.lease)
-        context.jobLogger.attemptEnded(outcome: outcome, next: next, error: error, fence: fence, duration: endedAt.timeIntervalSince(startedAt))
+        JobTracing.inAttemptContext(span, recorded: spanRecorded) {
+            context.jobLogger.attemptEnded(outcome: outcome, next: next, error: error, fence: fence, duration: endedAt.timeIntervalSince(startedAt))
+        }
         if let fence {
             configuration.onEvent?(.attemptFinished(job.id, attempt: job.attempt, outcome: outcome, next: next, result: fence))
         }

@@ -29,8 +29,9 @@ public struct WorkerConfiguration: Sendable {
     /// Where metrics go and whether they carry a tenant dimension. Default: the process-wide
     /// `MetricsSystem`, no tenant dimension.
     public var metrics: MetricsOptions
-    /// Where attempt spans go (each linked to the trace that enqueued the job). Default: the
-    /// process-wide `InstrumentationSystem.tracer`.
+    /// Where attempt spans go, and their parent (by default each is the child of the job's
+    /// enqueue span, and linked to it). Default: the process-wide `InstrumentationSystem.tracer`,
+    /// ``AttemptSpanParent/enqueue``.
     public var tracing = TracingOptions()
     /// Called with every event (attempt started/finished, lease lost, rescue, store error):
     /// tests await these instead of sleeping. Default: none.
